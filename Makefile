@@ -1,0 +1,109 @@
+# pushgate - continuous delivery from a bare Git repository
+#
+#   make                 build build/{pre-receive,post-receive,pushgate}
+#   make check           install missing packages, build, run every test
+#   make check SANITIZE=1  the same with ASan + UBSan (in build-san/)
+#   make lint            banned functions, include levels, lone headers
+#   make bench           benchmarks (tests/bench/), figures on stdout
+#   make demo            a throwaway repository deploying a sample app
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/pushgate
+MANDIR = $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+CFLAGS ?= -O2 -g
+
+PKGS = libgit2 libssh2 inih
+WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings
+HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LD = -pie -Wl,-z,relro,-z,now
+
+ifeq ($(SANITIZE),1)
+B = build-san
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+HARDEN = -fPIE
+else
+B = build
+SAN =
+endif
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-D_GNU_SOURCE -Iinclude $(WARN) $(HARDEN) $(SAN) $(PKG_CFLAGS) \
+	$(CFLAGS)
+ALL_LDFLAGS = $(HARDEN_LD) $(SAN) $(LDFLAGS)
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)
+LIB = $(B)/libpushgate.a
+PROGRAMS = $(B)/pre-receive $(B)/post-receive $(B)/pushgate
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+all: $(PROGRAMS)
+
+$(B)/obj/%.o: common/%.c $(wildcard include/*.h) | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/obj $(B)/tests:
+	mkdir -p $@
+
+$(LIB): $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/%: hooks/%.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) | $(B)/tests
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) \
+		$(ALL_LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	$(MAKE) all unit
+	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
+
+unit: $(UNIT_BIN)
+
+lint:
+	sh tests/lint.sh
+
+bench: deps
+	$(MAKE) all
+	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/bench/run.sh
+
+demo: deps
+	$(MAKE) all
+	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 644 hooks.ini.example $(DESTDIR)$(DATADIR)/
+	install -m 755 install.sh $(DESTDIR)$(DATADIR)/
+	if test -d man; then \
+		install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 && \
+		install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/ && \
+		install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/; \
+	fi
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check unit deps lint bench demo install clean
+.SECONDARY:

@@ -1,0 +1,146 @@
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+char buf_empty[1];
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->ptr = buf_empty;
+	b->len = 0;
+	b->alloc = 0;
+	b->cap = cap;
+}
+
+void buf_release(struct buf *b)
+{
+	if (b->alloc)
+		free(b->ptr);
+	buf_init(b, b->cap);
+}
+
+void buf_reset(struct buf *b)
+{
+	buf_truncate(b, 0);
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+	if (len > b->len)
+		BUG("buf_truncate past end (%zu > %zu)", len, b->len);
+	b->len = len;
+	if (b->alloc)
+		b->ptr[len] = '\0';
+}
+
+static int grow(struct buf *b, size_t extra)
+{
+	size_t want;
+
+	if (extra > b->cap || b->len > b->cap - extra)
+		return error_set(ERR_TOOBIG, "text longer than %zu bytes",
+				 b->cap);
+	want = b->len + extra + 1;
+	if (want <= b->alloc)
+		return 0;
+	if (want < 64)
+		want = 64;
+	if (want < b->alloc + b->alloc / 2)
+		want = b->alloc + b->alloc / 2;
+	if (want > b->cap + 1)
+		want = b->cap + 1;
+	if (!b->alloc) {
+		b->ptr = xmalloc(want);
+		b->ptr[0] = '\0';
+	} else {
+		b->ptr = xreallocarray(b->ptr, want, 1);
+	}
+	b->alloc = want;
+	return 0;
+}
+
+int buf_add(struct buf *b, const void *data, size_t len)
+{
+	int r;
+
+	if (!len)
+		return 0;
+	if ((r = grow(b, len)) < 0)
+		return r;
+	memcpy(b->ptr + b->len, data, len);
+	b->len += len;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+int buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addch(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n, r;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return error_set(ERR_INVALID, "bad format '%s'", fmt);
+	if ((r = grow(b, (size_t)n)) < 0)
+		return r;
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int buf_addshq(struct buf *b, const char *s)
+{
+	size_t start = b->len;
+	int r = 0;
+
+	r = buf_addch(b, '\'');
+	for (; !r && *s; s++) {
+		if (*s == '\'')
+			r = buf_addstr(b, "'\\''");
+		else
+			r = buf_addch(b, *s);
+	}
+	if (!r)
+		r = buf_addch(b, '\'');
+	if (r)
+		buf_truncate(b, start);
+	return r;
+}
+
+char *buf_detach(struct buf *b, size_t *len_out)
+{
+	char *p;
+
+	if (len_out)
+		*len_out = b->len;
+	p = b->alloc ? b->ptr : xstrdup("");
+	buf_init(b, b->cap);
+	return p;
+}

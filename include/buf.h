@@ -1,0 +1,60 @@
+#ifndef BUF_H
+#define BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/*
+ * A growable byte string with a hard cap, always NUL-terminated so that
+ * `ptr` can be used as a C string when the data holds no NUL.
+ *
+ * `cap` is the most bytes (excluding the terminating NUL) the buffer may
+ * hold; any append that would go past it fails with ERR_TOOBIG and leaves
+ * the buffer unchanged. `ptr` is never NULL: an empty buffer points at a
+ * static empty string until the first append.
+ */
+struct buf {
+	char *ptr;
+	size_t len;
+	size_t alloc;
+	size_t cap;
+};
+
+extern char buf_empty[];
+
+/* The default cap of BUF_INIT: enough for any line or path we build. */
+#define BUF_DEFAULT_CAP (1024 * 1024)
+
+#define BUF_INIT { buf_empty, 0, 0, BUF_DEFAULT_CAP }
+
+/* Initialise an empty buffer with the given cap; allocates nothing. */
+void buf_init(struct buf *b, size_t cap);
+
+/* Free the contents; the buffer is left initialised and empty. */
+void buf_release(struct buf *b);
+
+/* Empty the buffer, keeping its memory. */
+void buf_reset(struct buf *b);
+
+/* Shorten to `len` bytes (len <= b->len). */
+void buf_truncate(struct buf *b, size_t len);
+
+/* Append; 0 or ERR_TOOBIG. */
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_addstr(struct buf *b, const char *s);
+int buf_addch(struct buf *b, char c);
+int buf_addf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/*
+ * Append `s` quoted for a POSIX shell: wrapped in single quotes, each
+ * embedded single quote written as '\''. Safe for any byte string.
+ */
+int buf_addshq(struct buf *b, const char *s);
+
+/* Take the string out: the caller frees it; the buffer is left empty. */
+char *buf_detach(struct buf *b, size_t *len_out);
+
+#endif

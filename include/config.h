@@ -1,0 +1,130 @@
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strvec.h"
+
+/*
+ * hooks.ini, parsed and validated against the schema of SPEC §3 into a
+ * read-only struct config. Every problem found is collected as one
+ * "hooks.ini:LINE: message" string; a config with any problem is refused
+ * as a whole (fail closed).
+ */
+
+/* Limits on what hooks.ini may hold. */
+#define CONFIG_MAX_ENVS 64
+#define CONFIG_MAX_HOSTS 64
+#define CONFIG_MAX_LIST 256	/* words in one list value */
+#define CONFIG_MAX_VALUE 4096	/* bytes in one value */
+#define CONFIG_MAX_ERRORS 100	/* errors kept; the rest are counted */
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+enum config_mode {
+	CONFIG_MODE_AUTO = 0,
+	CONFIG_MODE_MANUAL
+};
+
+/* One deploy target: `local`, or an SSH `user@host[:port]`. */
+struct config_host {
+	bool local;
+	char *user;		/* NULL: the hook's own user name */
+	char *host;		/* name or address, IPv6 without brackets */
+	unsigned port;		/* from the entry, else the env's `port` */
+	char *label;		/* as written in hooks.ini, for messages */
+};
+
+/* One [environment "NAME"] section. Strings are NULL when unset. */
+struct config_env {
+	char *name;
+	char *branch;		/* short branch name, e.g. "main" */
+	struct config_host *hosts;
+	size_t nr_hosts;	/* >= 1; default one `local` host */
+	char *path;		/* absolute deploy root */
+	char *identity;
+	char *known_hosts;	/* always set: default resolved at load */
+	unsigned port;		/* default 22 */
+	enum config_mode mode;
+	struct strvec requires;	/* names of other environments */
+	struct strvec approvers;
+	char *artifact;		/* relative, default "." */
+	char *config_dir;	/* the `config` key: relative dir or NULL */
+	struct strvec shared;	/* relative paths; "dir/" or "file" */
+	unsigned keep;		/* default 5 */
+	bool maintenance;
+	char *before;
+	char *after;
+	char *healthcheck;
+	unsigned healthcheck_retries;	/* default 3 */
+	char *on_failure;
+	unsigned connect_timeout;	/* default 10 */
+	unsigned command_timeout;	/* default 600 */
+	unsigned line;		/* line of the section header */
+};
+
+struct config {
+	bool present;		/* false: no hooks.ini (no rules at all) */
+
+	/* [core] */
+	struct strvec user_vars;	/* default: SPEC §3 list */
+	unsigned lock_timeout;		/* default 600 */
+
+	/* [verify] */
+	struct strvec protected_branches;	/* globs */
+	bool protect_tags;
+	char *commit_message;		/* the regex text, or NULL */
+	bool has_commit_re;
+	regex_t commit_re;		/* REG_EXTENDED | REG_NOSUB */
+	uint64_t max_file_size;		/* 0: no limit */
+	struct strvec forbid_paths;	/* globs */
+	char *build;
+	char *test;
+	unsigned test_timeout;		/* default 900 */
+	struct strvec test_branches;	/* globs */
+
+	struct config_env *envs;
+	size_t nr_envs;
+};
+
+/* Set every field to its default (as if hooks.ini were empty). */
+void config_init(struct config *cfg);
+
+/*
+ * Load `path`. A missing file is not an error: *cfg gets the defaults and
+ * present = false. The file is opened without following symlinks and must
+ * be a regular file owned by the current user or root and not writable by
+ * group or others. On any problem returns ERR_INVALID and appends one
+ * "hooks.ini:LINE: message" per problem to `errors` (LINE is 0 when the
+ * problem is the file itself); *cfg is then released. ERR_SYS if the file
+ * cannot be read.
+ */
+int config_load(struct config *cfg, const char *path, struct strvec *errors);
+
+/* Same as config_load() on text already in memory (the unit tests). */
+int config_parse_string(struct config *cfg, const char *text,
+			struct strvec *errors);
+
+/* Free everything; `cfg` is left initialised with the defaults. */
+void config_release(struct config *cfg);
+
+/* The environment named `name`, or NULL. Borrowed from cfg. */
+const struct config_env *config_env_find(const struct config *cfg,
+					 const char *name);
+
+/* The environment deployed from branch `branch` (short name), or NULL. */
+const struct config_env *config_env_for_branch(const struct config *cfg,
+					       const char *branch);
+
+/*
+ * Sizes: digits with an optional K, M or G suffix (powers of 1024, either
+ * case). ERR_INVALID on anything else or on overflow.
+ */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* True if `s` matches one of the fnmatch(3) globs (flags 0). */
+bool config_globs_match(const struct strvec *globs, const char *s);
+
+#endif

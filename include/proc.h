@@ -1,0 +1,67 @@
+#ifndef PROC_H
+#define PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strvec.h"
+
+/*
+ * One local child process: an absolute argv, an explicit environment (the
+ * caller's environment is never passed on), a working directory, stdin
+ * from /dev/null or fed from a buffer, stdout and stderr merged and either
+ * streamed to a callback or captured up to a cap, a deadline, and its own
+ * process group, killed whole (SIGTERM, then SIGKILL after a grace period)
+ * when the deadline passes.
+ */
+
+/* Seconds between SIGTERM and SIGKILL on timeout. */
+#define PROC_KILL_GRACE 2
+
+/* Receives the child's output as it arrives (not split into lines). */
+typedef void (*proc_output_fn)(const char *data, size_t len, void *payload);
+
+struct proc_opts {
+	const char *const *argv;	/* argv[0] is an absolute path */
+	const char *const *env;		/* NULL-terminated; NULL = empty */
+	const char *cwd;		/* NULL: inherit */
+	const char *input;		/* fed to stdin; NULL: /dev/null */
+	size_t input_len;
+	unsigned timeout;		/* seconds; 0 = none */
+	proc_output_fn on_output;	/* NULL: capture (or discard) */
+	void *payload;
+	size_t capture_cap;		/* bytes kept in result.output */
+};
+
+#define PROC_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0 }
+
+struct proc_result {
+	int status;		/* exit code, or 128 + signal number */
+	bool timed_out;		/* the deadline passed; group killed */
+	char *output;		/* captured output (NUL-terminated) or NULL */
+	size_t output_len;
+	bool truncated;		/* output went past capture_cap */
+};
+
+#define PROC_RESULT_INIT { 0, false, NULL, 0, false }
+
+/*
+ * Run the child to completion. Returns 0 when it ran (whatever its exit
+ * status: see result->status and result->timed_out), ERR_SYS when it could
+ * not be started (exec failure is reported from the child through a
+ * close-on-exec pipe). When the call returns, no process of the child's
+ * process group is left running if it timed out.
+ */
+int proc_run(struct proc_result *result, const struct proc_opts *opts);
+
+/* Free the captured output; the result is left initialised. */
+void proc_result_release(struct proc_result *result);
+
+/*
+ * The environment for commands that run pushed code (build, test):
+ * PATH (a fixed safe value), HOME, LANG from ours if set, and `extra`
+ * entries ("NAME=value", e.g. PUSHGATE_*). Never SSH_AUTH_SOCK or GIT_*.
+ */
+void proc_safe_env(struct strvec *out, const char *const *extra);
+
+#endif

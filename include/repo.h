@@ -1,0 +1,131 @@
+#ifndef REPO_H
+#define REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strvec.h"
+
+/*
+ * All libgit2 access outside workspace: opening the repository (with
+ * git's quarantine visible), the new commits of an update, ancestry,
+ * object sizes from headers, streamed tree walks over what a commit
+ * changes, and refs/environments/*.
+ */
+
+struct repo;
+struct git_repository;
+
+#define REPO_OID_RAWSZ 20
+#define REPO_OID_HEXSZ 40
+#define REPO_MAX_COMMITS 1000000	/* new commits walked per update */
+#define REPO_MAX_PATH 4096		/* bytes in one path of a tree */
+#define REPO_MAX_DEPTH 256		/* nested trees */
+
+struct repo_oid {
+	unsigned char id[REPO_OID_RAWSZ];
+};
+
+/*
+ * Open the repository git runs the hook in, from the environment
+ * (GIT_DIR, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES), so
+ * that objects still in git's quarantine are visible. `path` NULL means
+ * the environment / current directory; otherwise open that bare repo.
+ */
+int repo_open(struct repo **out, const char *path);
+void repo_free(struct repo *repo);
+
+/* The libgit2 handle, for workspace only. Borrowed. */
+struct git_repository *repo_libgit2(struct repo *repo);
+
+/* Absolute path of the repository directory ($GIT_DIR). Borrowed. */
+const char *repo_path(const struct repo *repo);
+
+int repo_oid_from_hex(struct repo_oid *out, const char *hex);
+void repo_oid_to_hex(char out[REPO_OID_HEXSZ + 1], const struct repo_oid *id);
+bool repo_oid_is_zero(const struct repo_oid *id);
+bool repo_oid_equal(const struct repo_oid *a, const struct repo_oid *b);
+
+/*
+ * Peel `id` (a commit or an annotated tag) to a commit. ERR_INVALID if it
+ * is neither (e.g. a tag of a tree or blob), ERR_NOTFOUND if missing.
+ */
+int repo_peel_commit(struct repo *repo, struct repo_oid *out,
+		     const struct repo_oid *id);
+
+/* Resolve a revision (ref name, short id, "main~2") to a commit. */
+int repo_resolve_commit(struct repo *repo, struct repo_oid *out,
+			const char *rev);
+
+/* The tree of a commit. */
+int repo_commit_tree(struct repo *repo, struct repo_oid *out,
+		     const struct repo_oid *commit);
+
+/*
+ * Is `ancestor` reachable from `descendant` (or equal)? *out set on
+ * success.
+ */
+int repo_is_ancestor(struct repo *repo, bool *out,
+		     const struct repo_oid *ancestor,
+		     const struct repo_oid *descendant);
+
+/*
+ * The new commits of an update: reachable from `tip` and from no existing
+ * ref (refs/ and HEAD), i.e. `git rev-list TIP --not --all`. The array
+ * is the caller's to free(); ERR_TOOBIG past REPO_MAX_COMMITS.
+ */
+int repo_new_commits(struct repo *repo, struct repo_oid **out, size_t *nr_out,
+		     const struct repo_oid *tip);
+
+/*
+ * The subject of a commit as `git log --format=%s` prints it: the first
+ * paragraph, lines joined with spaces. Written into `out` (clipped to
+ * `size`, always NUL-terminated).
+ */
+int repo_commit_subject(struct repo *repo, char *out, size_t size,
+			const struct repo_oid *commit);
+
+/* One path a commit adds or changes (see repo_walk_changes()). */
+struct repo_change {
+	const char *path;		/* full path, borrowed for the call */
+	const char *name;		/* base name, points into path */
+	struct repo_oid id;
+	unsigned mode;			/* git file mode (0100644, 0120000...) */
+	bool is_blob;			/* a file or symlink, not a submodule */
+};
+
+/* Return non-zero to stop the walk; that value is returned. */
+typedef int (*repo_change_fn)(const struct repo_change *c, void *payload);
+
+/*
+ * Call `fn` for every path (blobs and submodules; not trees) that commit
+ * `commit` adds or changes: whose entry differs from the entry at that
+ * path in every parent (all paths of a root commit). Deleted paths are
+ * not reported. Subtrees equal to a parent's are skipped without being
+ * read. ERR_TOOBIG on paths longer than REPO_MAX_PATH or trees nested
+ * deeper than REPO_MAX_DEPTH; ERR_INVALID on an entry name that cannot be
+ * a path component ("", ".", "..", or containing '/').
+ */
+int repo_walk_changes(struct repo *repo, const struct repo_oid *commit,
+		      repo_change_fn fn, void *payload);
+
+/* Size of an object read from its header (the blob is not loaded). */
+int repo_object_size(struct repo *repo, uint64_t *out,
+		     const struct repo_oid *id);
+
+/*
+ * Hash `data` as git would hash a blob of it: a stable 40-hex key (used
+ * for the test-result cache).
+ */
+int repo_hash_hex(char out[REPO_OID_HEXSZ + 1], const void *data, size_t len);
+
+/*
+ * refs/environments/NAME: read (ERR_NOTFOUND if absent) and write. Never
+ * call repo_set_env_ref() from pre-receive (quarantine).
+ */
+int repo_env_ref(struct repo *repo, struct repo_oid *out, const char *env);
+int repo_set_env_ref(struct repo *repo, const char *env,
+		     const struct repo_oid *commit, const char *message);
+
+#endif

@@ -1,0 +1,50 @@
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stddef.h>
+
+/*
+ * The only writer to stdout and stderr. Everything goes to stderr (which
+ * the pusher sees live as "remote:" lines) unless it is a command's
+ * result (report_out). Untrusted text passes through report_escape():
+ * control characters become \xNN or \n, and the text is clipped.
+ */
+
+/* Most bytes of one untrusted string shown in a message. */
+#define REPORT_CLIP 200
+/* Most bytes of one line of child output shown to the pusher. */
+#define REPORT_LINE_MAX 1000
+
+/* Prefix of every hook line, e.g. "pushgate: ". Default "pushgate: ". */
+void report_set_prefix(const char *prefix);
+
+/* A progress or information line on stderr (prefix + text + LF). */
+void report_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A warning: "warning: ..." on stderr. */
+void report_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* An error: "error: ..." on stderr. */
+void report_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* A result on stdout (CLI output such as status or history). */
+void report_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Escape untrusted `s` (up to `len` bytes) for display into a static
+ * buffer (one of a small ring, so up to 4 calls may appear in one format
+ * call). Clipped at REPORT_CLIP bytes with "...".
+ */
+const char *report_escape(const char *s, size_t len);
+const char *report_str(const char *s);	/* report_escape(s, strlen(s)) */
+
+/*
+ * Stream child output to the pusher, line by line, each line prefixed with
+ * "  | " and escaped; keeps a partial line between calls. Call
+ * report_stream_flush() when the child is done.
+ */
+void report_stream(const char *data, size_t len);
+void report_stream_flush(void);
+
+#endif

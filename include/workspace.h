@@ -1,0 +1,36 @@
+#ifndef WORKSPACE_H
+#define WORKSPACE_H
+
+#include <stddef.h>
+
+#include "repo.h"
+#include "state.h"
+
+/*
+ * A fresh checkout of one commit under the state directory, written from
+ * the object database by a tree walk: regular and executable files,
+ * symlinks (as links, never followed), directories. Entry names that
+ * could escape the directory are refused; every file is created with
+ * openat(O_EXCL | O_NOFOLLOW) relative to its parent's fd.
+ */
+
+#define WORKSPACE_MAX_ENTRIES 2000000	/* entries exported per checkout */
+
+struct workspace {
+	char *dir;		/* absolute path, or NULL */
+};
+
+#define WORKSPACE_INIT { NULL }
+
+/* Create a new directory under `st` and export `commit`'s tree into it. */
+int workspace_create(struct workspace *ws, struct state *st,
+		     struct repo *repo, const struct repo_oid *commit);
+
+/* Export `commit`'s tree into the existing empty directory `dir`. */
+int workspace_export(struct repo *repo, const struct repo_oid *commit,
+		     const char *dir);
+
+/* Remove the checkout directory (if any) and free `ws`. */
+void workspace_remove(struct workspace *ws);
+
+#endif
