@@ -11,7 +11,7 @@
  * All libgit2 access outside workspace: opening the repository (with
  * git's quarantine visible), the new commits of an update, ancestry,
  * object sizes from headers, streamed tree walks over what a commit
- * changes, and refs/environments/*.
+ * changes, and refs/environments/.
  */
 
 struct repo;
@@ -26,6 +26,10 @@ struct git_repository;
 struct repo_oid {
 	unsigned char id[REPO_OID_RAWSZ];
 };
+
+/* Initialise and shut down libgit2 (once per process, from main). */
+void repo_library_init(void);
+void repo_library_shutdown(void);
 
 /*
  * Open the repository git runs the hook in, from the environment

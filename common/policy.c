@@ -1,0 +1,207 @@
+#include "policy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "errors.h"
+
+#define SUBJECT_MAX 8192
+
+struct check {
+	const struct config *cfg;
+	struct repo *repo;
+	struct verdict *v;
+	char commit_hex[REPO_OID_HEXSZ + 1];
+	size_t bad_sizes;
+	size_t bad_paths;
+	struct strvec size_details;
+	struct strvec path_details;
+};
+
+static void reject(struct verdict *v, const char *reason)
+{
+	struct buf b = BUF_INIT;
+
+	v->rejected = true;
+	if (v->reason) {
+		buf_addstr(&b, v->reason);
+		buf_addstr(&b, "; ");
+		free(v->reason);
+	}
+	buf_addstr(&b, reason);
+	v->reason = buf_detach(&b, NULL);
+}
+
+static void add_details(struct verdict *v, const struct strvec *lines,
+			size_t total)
+{
+	size_t i;
+
+	for (i = 0; i < lines->nr; i++)
+		strvec_push(&v->details, lines->v[i]);
+	if (total > lines->nr)
+		strvec_pushf(&v->details, "... and %zu more",
+			     total - lines->nr);
+}
+
+static bool is_forbidden(const struct config *cfg, const struct repo_change *c)
+{
+	return config_globs_match(&cfg->forbid_paths, c->path) ||
+	       config_globs_match(&cfg->forbid_paths, c->name);
+}
+
+static int check_change(const struct repo_change *c, void *payload)
+{
+	struct check *ck = payload;
+	const struct config *cfg = ck->cfg;
+	int r;
+
+	ck->v->nr_paths++;
+	if (cfg->forbid_paths.nr && is_forbidden(cfg, c)) {
+		if (ck->bad_paths++ < POLICY_MAX_DETAILS)
+			strvec_pushf(&ck->path_details, "%.12s %s",
+				     ck->commit_hex, c->path);
+	}
+	if (cfg->max_file_size && c->is_blob) {
+		uint64_t size;
+
+		if ((r = repo_object_size(ck->repo, &size, &c->id)) < 0)
+			return r;
+		if (size > cfg->max_file_size &&
+		    ck->bad_sizes++ < POLICY_MAX_DETAILS)
+			strvec_pushf(&ck->size_details,
+				     "%.12s %s (%llu bytes)", ck->commit_hex,
+				     c->path, (unsigned long long)size);
+	}
+	return 0;
+}
+
+static int check_commits(struct verdict *v, const struct config *cfg,
+			 struct repo *repo, const struct repo_oid *tip)
+{
+	struct check ck = { cfg, repo, v, "", 0, 0, STRVEC_INIT, STRVEC_INIT };
+	struct strvec subj_details = STRVEC_INIT;
+	bool walk = cfg->max_file_size || cfg->forbid_paths.nr;
+	struct repo_oid *commits = NULL;
+	size_t nr = 0, i, bad_subjects = 0;
+	char subject[SUBJECT_MAX];
+	int r;
+
+	if (!cfg->has_commit_re && !walk)
+		return 0;
+	if ((r = repo_new_commits(repo, &commits, &nr, tip)) < 0)
+		goto out;
+	v->nr_new_commits = nr;
+	for (i = 0; i < nr; i++) {
+		repo_oid_to_hex(ck.commit_hex, &commits[i]);
+		if (cfg->has_commit_re) {
+			if ((r = repo_commit_subject(repo, subject,
+						     sizeof(subject),
+						     &commits[i])) < 0)
+				goto out;
+			if (regexec(&cfg->commit_re, subject, 0, NULL, 0) &&
+			    bad_subjects++ < POLICY_MAX_DETAILS)
+				strvec_pushf(&subj_details, "%.12s %s",
+					     ck.commit_hex, subject);
+		}
+		if (walk &&
+		    (r = repo_walk_changes(repo, &commits[i], check_change,
+					   &ck)) < 0)
+			goto out;
+	}
+	if (bad_subjects) {
+		reject(v, "commit subject does not match commit_message");
+		add_details(v, &subj_details, bad_subjects);
+	}
+	if (ck.bad_sizes) {
+		struct buf b = BUF_INIT;
+
+		buf_addf(&b, "a new blob is larger than max_file_size (%llu bytes)",
+			 (unsigned long long)cfg->max_file_size);
+		reject(v, b.ptr);
+		buf_release(&b);
+		add_details(v, &ck.size_details, ck.bad_sizes);
+	}
+	if (ck.bad_paths) {
+		reject(v, "a new commit adds or changes a forbidden path");
+		add_details(v, &ck.path_details, ck.bad_paths);
+	}
+out:
+	strvec_clear(&subj_details);
+	strvec_clear(&ck.size_details);
+	strvec_clear(&ck.path_details);
+	free(commits);
+	return r;
+}
+
+int policy_check_update(struct verdict *out, const struct config *cfg,
+			struct repo *repo, const struct push_update *u)
+{
+	const char *branch = push_branch_name(u->ref);
+	struct repo_oid old_id, new_id, tip;
+	int r;
+
+	if (!strncmp(u->ref, "refs/environments/", 18)) {
+		reject(out, "refs/environments/ is managed by pushgate");
+		return 0;
+	}
+	if ((r = repo_oid_from_hex(&old_id, u->old_hex)) < 0 ||
+	    (r = repo_oid_from_hex(&new_id, u->new_hex)) < 0)
+		return r;
+	if (branch && config_globs_match(&cfg->protected_branches, branch)) {
+		if (u->is_delete) {
+			reject(out, "protected branch cannot be deleted");
+			return 0;
+		}
+		if (!u->is_create) {
+			bool ff;
+
+			if ((r = repo_is_ancestor(repo, &ff, &old_id,
+						  &new_id)) < 0)
+				return r;
+			if (!ff) {
+				reject(out, "non-fast-forward update of a protected branch");
+				return 0;
+			}
+		}
+	}
+	if (!strncmp(u->ref, "refs/tags/", 10) && cfg->protect_tags &&
+	    !u->is_create) {
+		reject(out, "existing tags cannot be deleted or moved");
+		return 0;
+	}
+	if (u->is_delete)
+		return 0;
+	r = repo_peel_commit(repo, &tip, &new_id);
+	if (r == ERR_INVALID) {
+		error_clear();
+		reject(out, "the new value does not point to a commit");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	return check_commits(out, cfg, repo, &tip);
+}
+
+bool policy_needs_test(const struct config *cfg, const struct push_update *u)
+{
+	const char *branch = push_branch_name(u->ref);
+
+	if (!cfg->build && !cfg->test)
+		return false;
+	if (u->is_delete || !branch)
+		return false;
+	return config_env_for_branch(cfg, branch) ||
+	       config_globs_match(&cfg->test_branches, branch);
+}
+
+void verdict_release(struct verdict *v)
+{
+	free(v->reason);
+	v->reason = NULL;
+	strvec_clear(&v->details);
+	v->rejected = false;
+	v->nr_new_commits = 0;
+	v->nr_paths = 0;
+}

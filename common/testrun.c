@@ -1,0 +1,143 @@
+#include "testrun.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "errors.h"
+#include "proc.h"
+#include "report.h"
+#include "strvec.h"
+#include "workspace.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void stream_output(const char *data, size_t len, void *payload)
+{
+	(void)payload;
+	report_stream(data, len);
+}
+
+/* The cache key: the tree and the exact commands that passed on it. */
+static int cache_key(char out[REPO_OID_HEXSZ + 1],
+		     const struct testrun_opts *o, const struct repo_oid *tree)
+{
+	struct buf b = BUF_INIT;
+	char hex[REPO_OID_HEXSZ + 1];
+	int r;
+
+	repo_oid_to_hex(hex, tree);
+	buf_addf(&b, "pushgate-test-v1\n%s\n", hex);
+	buf_addstr(&b, o->cfg->build ? o->cfg->build : "");
+	buf_addch(&b, '\0');
+	if ((r = buf_addstr(&b, o->cfg->test ? o->cfg->test : "")) == 0)
+		r = repo_hash_hex(out, b.ptr, b.len);
+	buf_release(&b);
+	return r;
+}
+
+static void command_env(struct strvec *env, const struct testrun_opts *o,
+			const char *dir)
+{
+	struct strvec extra = STRVEC_INIT;
+	char hex[REPO_OID_HEXSZ + 1];
+
+	repo_oid_to_hex(hex, o->commit);
+	strvec_pushf(&extra, "PUSHGATE_ENV=%s", o->env ? o->env : "");
+	strvec_pushf(&extra, "PUSHGATE_COMMIT=%s", hex);
+	strvec_pushf(&extra, "PUSHGATE_REF=%s", o->ref ? o->ref : "");
+	strvec_pushf(&extra, "PUSHGATE_RELEASE=%s", dir);
+	strvec_push(&extra, "PUSHGATE_PREVIOUS=");
+	strvec_pushf(&extra, "PUSHGATE_USER=%s", o->user ? o->user : "");
+	proc_safe_env(env, (const char *const *)extra.v);
+	strvec_clear(&extra);
+}
+
+/*
+ * Run one command in the checkout; *failed set (with the reason shown)
+ * when it exits non-zero or times out. `deadline` is shared by build and
+ * test.
+ */
+static int run_step(enum testrun_result *out, const char *what,
+		    const char *cmd, const char *dir,
+		    const struct strvec *env, double deadline)
+{
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct proc_opts po = PROC_OPTS_INIT;
+	struct proc_result res = PROC_RESULT_INIT;
+	double left = deadline - now();
+	int r;
+
+	*out = TESTRUN_PASSED;
+	if (left < 1) {
+		*out = TESTRUN_TIMEOUT;
+		return 0;
+	}
+	report_info("running %s: %s", what, report_str(cmd));
+	po.argv = argv;
+	po.env = (const char *const *)env->v;
+	po.cwd = dir;
+	po.timeout = (unsigned)(left + 0.999);
+	po.on_output = stream_output;
+	r = proc_run(&res, &po);
+	report_stream_flush();
+	if (r < 0)
+		return r;
+	if (res.timed_out)
+		*out = TESTRUN_TIMEOUT;
+	else if (res.status != 0) {
+		*out = TESTRUN_FAILED;
+		report_info("%s failed (exit %d)", what, res.status);
+	}
+	proc_result_release(&res);
+	return 0;
+}
+
+int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
+{
+	const struct config *cfg = o->cfg;
+	struct workspace ws = WORKSPACE_INIT;
+	struct strvec env = STRVEC_INIT;
+	char key[REPO_OID_HEXSZ + 1];
+	struct repo_oid tree;
+	double start = now(), deadline;
+	int r;
+
+	*out = TESTRUN_SKIPPED;
+	if (!cfg->build && !cfg->test)
+		return 0;
+	if ((r = repo_commit_tree(o->repo, &tree, o->commit)) < 0 ||
+	    (r = cache_key(key, o, &tree)) < 0)
+		return r;
+	if (state_cache_has(o->st, key)) {
+		*out = TESTRUN_CACHED;
+		return 0;
+	}
+	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
+		return r;
+	command_env(&env, o, ws.dir);
+	deadline = start + cfg->test_timeout;
+	if (cfg->build &&
+	    ((r = run_step(out, "build", cfg->build, ws.dir, &env,
+			   deadline)) < 0 || *out != TESTRUN_PASSED))
+		goto out;
+	if (cfg->test &&
+	    ((r = run_step(out, "test", cfg->test, ws.dir, &env,
+			   deadline)) < 0 || *out != TESTRUN_PASSED))
+		goto out;
+	*out = TESTRUN_PASSED;
+	/* the verdict stands without the cache; the next push just re-tests */
+	if (state_cache_add(o->st, key) < 0)
+		report_warn("cannot record the test result: %s", error_last());
+out:
+	strvec_clear(&env);
+	workspace_remove(&ws);
+	return r;
+}

@@ -1,0 +1,29 @@
+/*
+ * pre-receive: verify every ref update of a push against hooks.ini's
+ * [verify] rules, build and test the tips that need it, and accept (exit
+ * 0) or reject (exit 1) the whole push. Fails closed: any error rejects.
+ */
+#include <unistd.h>
+
+#include "gate.h"
+#include "report.h"
+#include "repo.h"
+
+/* install.sh recognises pushgate's own hooks by this string */
+const char pushgate_hook_marker[] = "pushgate-hook-marker";
+
+int main(void)
+{
+	struct gate g = GATE_INIT;
+	bool accepted = false;
+
+	closefrom(3);
+	repo_library_init();
+	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
+		accepted = gate_verify(&g);
+	if (!accepted)
+		report_info("push rejected");
+	gate_release(&g);
+	repo_library_shutdown();
+	return accepted ? 0 : 1;
+}

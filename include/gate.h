@@ -1,0 +1,52 @@
+#ifndef GATE_H
+#define GATE_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "push.h"
+#include "repo.h"
+#include "state.h"
+
+/*
+ * What every entry point needs before it can decide anything: the
+ * repository (quarantine visible), hooks.ini, the state directory, and
+ * for the hooks the push itself (updates on stdin, push options, the
+ * pusher). gate_verify() is pre-receive's whole decision: every update
+ * through the [verify] rules, then build and test of the tips that need
+ * it, with one final line per ref.
+ */
+
+struct gate {
+	struct repo *repo;
+	struct config cfg;
+	struct state st;
+	struct push push;
+};
+
+#define GATE_INIT { NULL, { 0 }, STATE_INIT, PUSH_INIT }
+
+enum gate_flags {
+	GATE_READ_PUSH = 1 << 0,	/* read updates from stdin, options */
+	GATE_FROM_ENV = 1 << 1		/* open the repo git runs us in */
+};
+
+/*
+ * Open the repository (`dir`, or from the environment with
+ * GATE_FROM_ENV), load hooks.ini (every error reported), open the state
+ * directory and, with GATE_READ_PUSH, read the push. Returns 0, or
+ * ERR_INVALID for a configuration or input error (already reported), or
+ * another negative error (reported).
+ */
+int gate_open(struct gate *g, const char *dir, unsigned flags);
+
+/*
+ * Check every update and test the tips that need it. Returns true if the
+ * push is accepted. Prints progress, a final line per ref, and warnings
+ * for unknown push options.
+ */
+bool gate_verify(struct gate *g);
+
+void gate_release(struct gate *g);
+
+#endif
