@@ -84,7 +84,7 @@ void *xreallocarray(void *ptr, size_t nmemb, size_t size)
 
 	if (size && nmemb > SIZE_MAX / size)
 		die_oom();
-	p = realloc(ptr, nmemb * size ? nmemb * size : 1);
+	p = realloc(ptr, (nmemb && size) ? nmemb * size : 1);
 	if (!p)
 		die_oom();
 	return p;
