@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "errors.h"
 
 char *strvec_empty[1];
@@ -38,16 +37,20 @@ const char *strvec_push(struct strvec *sv, const char *s)
 
 const char *strvec_pushf(struct strvec *sv, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
-	int r;
+	char *s;
+	int n;
 
 	va_start(ap, fmt);
-	r = buf_vaddf(&b, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		BUG("strvec_pushf: %s", error_last());
-	return push_owned(sv, buf_detach(&b, NULL));
+	if (n < 0)
+		BUG("strvec_pushf: bad format '%s'", fmt);
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return push_owned(sv, s);
 }
 
 void strvec_split(struct strvec *sv, const char *s)

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "buf.h"
+#include "gate.h"
+#include "policy.h"
 #include "errors.h"
 #include "proc.h"
 #include "report.h"
@@ -141,3 +143,137 @@ out:
 	workspace_remove(&ws);
 	return r;
 }
+
+static void warn_options(const struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->push.options.nr; i++)
+		if (strcmp(g->push.options.v[i], "deploy"))
+			report_warn("ignoring unknown push option '%s'",
+				    report_str(g->push.options.v[i]));
+}
+
+static void show_rejection(const struct push_update *u,
+			   const struct verdict *v)
+{
+	size_t i;
+
+	report_info("REJECTED %s: %s", report_str(u->ref), v->reason);
+	for (i = 0; i < v->details.nr; i++)
+		report_info("  %s", report_str(v->details.v[i]));
+}
+
+/* The [verify] rules for every update; true if all passed. */
+static bool check_rules(struct gate *g, bool *failed)
+{
+	bool all_ok = true;
+	size_t i;
+
+	for (i = 0; i < g->push.nr; i++) {
+		const struct push_update *u = &g->push.updates[i];
+		struct verdict v = VERDICT_INIT;
+
+		failed[i] = false;
+		if (policy_check_update(&v, &g->cfg, g->repo, u) < 0) {
+			report_info("REJECTED %s: cannot check: %s",
+				    report_str(u->ref),
+				    report_str(error_last()));
+			failed[i] = true;
+		} else if (v.rejected) {
+			show_rejection(u, &v);
+			failed[i] = true;
+		} else if (v.nr_new_commits) {
+			report_info("%s: %zu new commit%s checked",
+				    report_str(u->ref), v.nr_new_commits,
+				    v.nr_new_commits == 1 ? "" : "s");
+		}
+		if (failed[i])
+			all_ok = false;
+		verdict_release(&v);
+	}
+	return all_ok;
+}
+
+static const char *env_of(const struct gate *g, const struct push_update *u)
+{
+	const struct config_env *env;
+	const char *branch = push_branch_name(u->ref);
+
+	env = branch ? config_env_for_branch(&g->cfg, branch) : NULL;
+	return env ? env->name : NULL;
+}
+
+/* Build and test one tip; true if it passed. */
+static bool test_tip(struct gate *g, const struct push_update *u)
+{
+	struct testrun_opts o = TESTRUN_OPTS_INIT;
+	enum testrun_result res;
+	struct repo_oid id;
+	double start = now();
+
+	if (repo_oid_from_hex(&id, u->new_hex) < 0)
+		goto fail;
+	o.cfg = &g->cfg;
+	o.repo = g->repo;
+	o.st = &g->st;
+	o.commit = &id;
+	o.ref = u->ref;
+	o.env = env_of(g, u);
+	o.user = g->push.user;
+	report_info("testing %s at %.12s", report_str(u->ref), u->new_hex);
+	if (testrun_run(&res, &o) < 0)
+		goto fail;
+	switch (res) {
+	case TESTRUN_PASSED:
+		report_info("tests passed for %s in %.1f s",
+			    report_str(u->ref), now() - start);
+		return true;
+	case TESTRUN_CACHED:
+		report_info("tests passed before on the same tree (cached)");
+		return true;
+	case TESTRUN_SKIPPED:
+		return true;
+	case TESTRUN_FAILED:
+		report_info("REJECTED %s: tests failed", report_str(u->ref));
+		return false;
+	case TESTRUN_TIMEOUT:
+		report_info("REJECTED %s: tests timed out after %u s (test_timeout)",
+			    report_str(u->ref), g->cfg.test_timeout);
+		return false;
+	}
+fail:
+	report_info("REJECTED %s: cannot test: %s", report_str(u->ref),
+		    report_str(error_last()));
+	return false;
+}
+
+bool testrun_verify_push(struct gate *g)
+{
+	bool *failed = xcalloc(g->push.nr ? g->push.nr : 1, sizeof(*failed));
+	size_t i, nr_failed = 0;
+	bool ok;
+
+	warn_options(g);
+	ok = check_rules(g, failed);
+	for (i = 0; ok && i < g->push.nr; i++) {
+		const struct push_update *u = &g->push.updates[i];
+
+		if (policy_needs_test(&g->cfg, u) && !test_tip(g, u)) {
+			failed[i] = true;
+			ok = false;
+		}
+	}
+	for (i = 0; i < g->push.nr; i++) {
+		if (failed[i])
+			nr_failed++;
+		else if (ok)
+			report_info("ok %s", report_str(g->push.updates[i].ref));
+	}
+	if (!ok && nr_failed < g->push.nr)
+		report_info("%zu of %zu refs rejected: nothing was updated",
+			    nr_failed, g->push.nr);
+	free(failed);
+	return ok;
+}
+

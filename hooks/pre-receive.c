@@ -8,6 +8,7 @@
 #include "gate.h"
 #include "report.h"
 #include "repo.h"
+#include "testrun.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
 const char pushgate_hook_marker[] = "pushgate-hook-marker";
@@ -20,7 +21,7 @@ int main(void)
 	closefrom(3);
 	repo_library_init();
 	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
-		accepted = gate_verify(&g);
+		accepted = testrun_verify_push(&g);
 	if (!accepted)
 		report_info("push rejected");
 	gate_release(&g);

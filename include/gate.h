@@ -12,9 +12,7 @@
  * What every entry point needs before it can decide anything: the
  * repository (quarantine visible), hooks.ini, the state directory, and
  * for the hooks the push itself (updates on stdin, push options, the
- * pusher). gate_verify() is pre-receive's whole decision: every update
- * through the [verify] rules, then build and test of the tips that need
- * it, with one final line per ref.
+ * pusher).
  */
 
 struct gate {
@@ -39,13 +37,6 @@ enum gate_flags {
  * another negative error (reported).
  */
 int gate_open(struct gate *g, const char *dir, unsigned flags);
-
-/*
- * Check every update and test the tips that need it. Returns true if the
- * push is accepted. Prints progress, a final line per ref, and warnings
- * for unknown push options.
- */
-bool gate_verify(struct gate *g);
 
 void gate_release(struct gate *g);
 

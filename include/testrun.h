@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "gate.h"
 #include "repo.h"
 #include "state.h"
 
@@ -39,5 +40,13 @@ struct testrun_opts {
  * tested (export failed, command could not start).
  */
 int testrun_run(enum testrun_result *out, const struct testrun_opts *opts);
+
+/*
+ * pre-receive's whole decision: every update of g->push through the
+ * [verify] rules, then build and test of each tip that needs it. Prints
+ * progress, one final line per ref and a warning per unknown push
+ * option. Returns true if the push is accepted.
+ */
+bool testrun_verify_push(struct gate *g);
 
 #endif

@@ -1,0 +1,97 @@
+#ifndef SSH_H
+#define SSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * SSH through libssh2: connect with a timeout, check the host key against
+ * known_hosts (always; an unknown or changed key fails), authenticate
+ * with a key file or ssh-agent (never a password, never agent
+ * forwarding), and run commands over exec channels, with stdin streamed
+ * from the caller and the exit status checked.
+ */
+
+struct ssh;
+struct ssh_channel;
+
+/* Longest fingerprint text: "SHA256:" + 43 base64 characters. */
+#define SSH_FINGERPRINT_MAX 64
+/* Bytes of command output kept by ssh_run() / ssh_channel_close(). */
+#define SSH_OUTPUT_CAP (64 * 1024)
+
+struct ssh_opts {
+	const char *host;	/* name or address; IPv6 without brackets */
+	unsigned port;
+	const char *user;
+	const char *identity;	/* private key file; NULL: ssh-agent */
+	const char *known_hosts;	/* file checked (and written by trust) */
+	unsigned connect_timeout;	/* seconds, for TCP + handshake + auth */
+};
+
+#define SSH_OPTS_INIT { NULL, 22, NULL, NULL, NULL, 10 }
+
+/* What the server presented, for `pushgate trust` and error messages. */
+struct ssh_hostkey {
+	char type[32];		/* "ssh-ed25519", "ecdsa-sha2-nistp256", ... */
+	char fingerprint[SSH_FINGERPRINT_MAX];	/* "SHA256:base64" */
+	bool known;		/* matches known_hosts */
+	bool changed;		/* known_hosts holds another key */
+};
+
+/* Receives command output (stdout and stderr) as it arrives. */
+typedef void (*ssh_output_fn)(const char *data, size_t len, void *payload);
+
+/*
+ * Connect, check the host key and authenticate. Errors (one line, no key
+ * paths): ERR_TIMEOUT, ERR_SYS "cannot connect to 'HOST:PORT': ...",
+ * ERR_NOTFOUND "unknown host key for 'HOST:PORT' (TYPE SHA256:...)",
+ * ERR_INVALID "host key for 'HOST:PORT' has changed (TYPE SHA256:...)",
+ * ERR_GENERIC "authentication failed for 'USER@HOST:PORT'".
+ */
+int ssh_connect(struct ssh **out, const struct ssh_opts *opts);
+
+/*
+ * Connect and read the host key only (no check, no authentication):
+ * for `pushgate trust`. Fills *key (known/changed from known_hosts).
+ */
+int ssh_fetch_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
+
+/*
+ * Add the host key the server presents now to opts->known_hosts (created
+ * with mode 0600 if missing), replacing a changed entry for that host.
+ */
+int ssh_trust_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
+
+/* The key presented during the last failed or successful ssh_connect(). */
+const struct ssh_hostkey *ssh_last_hostkey(void);
+
+/* Disconnect and free (channel, then session, then known_hosts). */
+void ssh_free(struct ssh *s);
+
+/*
+ * Run `command` (a complete remote shell command line, built by the
+ * caller from single-quoted parts) and wait for it, up to `timeout`
+ * seconds (0: none). *status_out gets the exit status (128 + signal
+ * if it died by one; -1 if none was reported). Output goes to `on_output`
+ * if given, and the last SSH_OUTPUT_CAP bytes are kept in *output_out if
+ * that is non-NULL (caller frees). ERR_TIMEOUT closes the channel.
+ */
+int ssh_run(struct ssh *s, int *status_out, char **output_out,
+	    const char *command, unsigned timeout, ssh_output_fn on_output,
+	    void *payload);
+
+/*
+ * Streaming: open an exec channel for `command`, write its stdin with
+ * ssh_channel_write() (blocks until all is sent, draining the command's
+ * output meanwhile, bounded by `timeout` for the whole channel), then
+ * ssh_channel_close() sends EOF, waits for the exit status and frees the
+ * channel. Output is kept as for ssh_run().
+ */
+int ssh_channel_open(struct ssh_channel **out, struct ssh *s,
+		     const char *command, unsigned timeout);
+int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len);
+int ssh_channel_close(struct ssh_channel *ch, int *status_out,
+		      char **output_out);
+
+#endif

@@ -1,0 +1,367 @@
+# lib.sh - helpers for pushgate's end-to-end tests (git's t/test-lib.sh in
+# miniature). Each tests/integration/tNNNN-topic.sh starts with
+#
+#	#!/bin/sh
+#	. "$(dirname "$0")/lib.sh"
+#
+# then runs any number of
+#
+#	test_expect_success 'what it checks' '
+#		setup_repo app &&
+#		setup_clone app &&
+#		cd "$TMP/app-work" &&
+#		commit_file README "hello" "Add README" &&
+#		push origin main &&
+#		test_grep "pushgate: ACCEPTED" "$TMP/push.err"
+#	'
+#
+# and ends with `test_done`, which prints `# passed N failed M` as the
+# script's last line (tests/run.sh reads it) and exits 1 if M > 0.
+#
+# Each test body is eval'ed in the script's own shell, so variables it sets
+# are seen by later tests; its steps must be &&-chained (set -e does not
+# apply inside a test). Every test starts in $TMP with stdin from /dev/null;
+# its output is kept and shown only when it fails (or always with
+# PUSHGATE_TEST_VERBOSE=1, or `-v` on the script's command line).
+#
+# Every script gets a fresh directory $TMP, which is also $HOME (with a git
+# identity, init.defaultBranch=main and protocol.file.allow=always in
+# $HOME/.gitconfig). It is removed on exit unless PUSHGATE_TEST_KEEP=1.
+#
+# PUSHGATE_BUILD (absolute; set by `make check`, default SRCDIR/build) holds
+# the binaries and is put first on PATH; PUSHGATE_SRCDIR is the source tree.
+
+set -eu
+
+# Where things are.
+if test -z "${PUSHGATE_SRCDIR-}"
+then
+	PUSHGATE_SRCDIR=$(cd -P -- "$(dirname -- "$0")/../.." && pwd)
+fi
+PUSHGATE_BUILD=${PUSHGATE_BUILD:-$PUSHGATE_SRCDIR/build}
+case "$PUSHGATE_BUILD" in
+/*) ;;
+*) PUSHGATE_BUILD=$(pwd)/$PUSHGATE_BUILD ;;
+esac
+export PUSHGATE_SRCDIR PUSHGATE_BUILD
+PATH=$PUSHGATE_BUILD:$PATH
+
+test_verbose=${PUSHGATE_TEST_VERBOSE:-0}
+for test_arg_ in "$@"
+do
+	case "$test_arg_" in
+	-v|--verbose) test_verbose=1 ;;
+	esac
+done
+
+# A predictable environment: nothing from the caller's git, ssh-agent,
+# locale or pusher identity leaks into the tests.
+unset CDPATH GIT_DIR GIT_WORK_TREE GIT_COMMON_DIR GIT_INDEX_FILE \
+	GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES \
+	GIT_QUARANTINE_PATH GIT_CONFIG GIT_CONFIG_PARAMETERS \
+	GIT_CONFIG_COUNT GIT_CONFIG_GLOBAL GIT_CONFIG_SYSTEM \
+	GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE \
+	GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL GIT_COMMITTER_DATE EMAIL \
+	GIT_PUSH_OPTION_COUNT XDG_CONFIG_HOME SSH_AUTH_SOCK SSH_AGENT_PID \
+	PUSHGATE_USER GL_USER GL_USERNAME REMOTE_USER
+LC_ALL=C
+LANG=C
+TZ=UTC
+GIT_CONFIG_NOSYSTEM=1
+export LC_ALL LANG TZ GIT_CONFIG_NOSYSTEM
+
+# Fail the script itself (a bug in the test, not a failed test).
+test_bug_()
+{
+	echo "lib.sh: error: $*" >&2
+	exit 1
+}
+
+# The script's private directories: $test_base_ holds lib.sh's own files,
+# $TMP (inside it) is the tests' playground and $HOME.
+test_base_=$(mktemp -d "${TMPDIR:-/tmp}/pushgate-test.XXXXXX") ||
+	test_bug_ "cannot create a temporary directory"
+test_base_=$(cd -P -- "$test_base_" && pwd)
+TMP=$test_base_/tmp
+mkdir "$TMP"
+HOME=$TMP
+export TMP HOME
+
+test_count=0
+test_passed=0
+test_failed=0
+test_atexit_cmds_=
+test_running_=
+
+# fd 9 keeps the script's stdout, for reports made while a test's output
+# is redirected.
+exec 9>&1
+
+# test_atexit 'commands': run the commands when the script exits, however
+# it exits (last registered runs first). For servers a test starts, e.g.
+#	test_atexit 'kill "$(cat "$TMP/sshd.pid")"'
+test_atexit()
+{
+	test "$#" -eq 1 || test_bug_ "usage: test_atexit 'commands'"
+	test_atexit_cmds_="$1
+$test_atexit_cmds_"
+}
+
+test_exit_()
+{
+	test_status_=$?
+	set +e
+	trap - EXIT
+	cd / || :
+	if test -n "$test_running_"
+	then
+		{
+			echo "not ok $test_count - $test_running_"
+			echo "#	the script exited (status $test_status_)" \
+				"inside this test; output:"
+			sed 's/^/#	/' "$test_base_/output"
+			echo "# passed $test_passed failed $((test_failed + 1))"
+		} >&9
+		test "$test_status_" -ne 0 || test_status_=1
+	fi
+	if test -n "$test_atexit_cmds_"
+	then
+		eval "$test_atexit_cmds_" >/dev/null 2>&1
+	fi
+	if test "${PUSHGATE_TEST_KEEP:-0}" != 1
+	then
+		rm -rf -- "$test_base_"
+	fi
+	exit "$test_status_"
+}
+trap test_exit_ EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+git config --global user.name 'Pushgate Tester'
+git config --global user.email 'tester@example.com'
+git config --global init.defaultBranch main
+git config --global protocol.file.allow always
+git config --global advice.detachedHead false
+
+# test_expect_success 'title' 'commands'
+test_expect_success()
+{
+	test "$#" -eq 2 ||
+		test_bug_ "usage: test_expect_success 'title' 'commands'"
+	test_count=$((test_count + 1))
+	cd "$TMP" || test_bug_ "cannot enter $TMP"
+	test_running_=$1
+	if test_eval_ "$2" >"$test_base_/output" 2>&1 </dev/null
+	then
+		test_running_=
+		test_passed=$((test_passed + 1))
+		echo "ok $test_count - $1"
+		if test "$test_verbose" = 1
+		then
+			sed 's/^/#	/' "$test_base_/output"
+		fi
+	else
+		test_running_=
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		printf '%s\n' "$2" | sed 's/^/#	/'
+		echo "#	--- output:"
+		sed 's/^/#	/' "$test_base_/output"
+	fi
+}
+
+test_eval_()
+{
+	eval "$1"
+}
+
+# test_done: print the summary line and exit (1 if a test failed).
+test_done()
+{
+	if test "${PUSHGATE_TEST_KEEP:-0}" = 1
+	then
+		echo "# kept $TMP"
+	fi
+	echo "# passed $test_passed failed $test_failed"
+	test "$test_failed" -eq 0 || exit 1
+	exit 0
+}
+
+# test_must_fail cmd...: succeeds when cmd exits with a failure status;
+# fails when it succeeds, dies by a signal (status > 128) or cannot run.
+test_must_fail()
+{
+	test_must_fail_status_=0
+	"$@" || test_must_fail_status_=$?
+	case "$test_must_fail_status_" in
+	0)
+		echo "test_must_fail: command succeeded: $*" >&2
+		return 1
+		;;
+	126|127)
+		echo "test_must_fail: command not found or not" \
+			"executable: $*" >&2
+		return 1
+		;;
+	esac
+	if test "$test_must_fail_status_" -gt 128
+	then
+		echo "test_must_fail: died by signal" \
+			"$((test_must_fail_status_ - 128)): $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_expect_code N cmd...: succeeds when cmd exits with status N.
+test_expect_code()
+{
+	test_expect_code_want_=$1
+	shift
+	test_expect_code_status_=0
+	"$@" || test_expect_code_status_=$?
+	test "$test_expect_code_status_" -eq "$test_expect_code_want_" &&
+		return 0
+	echo "test_expect_code: expected exit $test_expect_code_want_," \
+		"got $test_expect_code_status_: $*" >&2
+	return 1
+}
+
+# test_grep [!] [grep options] PATTERN FILE: succeeds when a line of FILE
+# matches (or, after `!`, when none does); otherwise prints FILE.
+test_grep()
+{
+	test_grep_negate_=false
+	if test "$#" -gt 0 && test "$1" = '!'
+	then
+		test_grep_negate_=true
+		shift
+	fi
+	test "$#" -ge 2 || test_bug_ "usage: test_grep [!] PATTERN FILE"
+	for test_grep_file_ in "$@"
+	do
+		: the last argument is the file
+	done
+	test_grep_status_=0
+	grep "$@" >/dev/null || test_grep_status_=$?
+	if test "$test_grep_status_" -eq 0 && test "$test_grep_negate_" = false
+	then
+		return 0
+	fi
+	if test "$test_grep_status_" -eq 1 && test "$test_grep_negate_" = true
+	then
+		return 0
+	fi
+	if test "$test_grep_negate_" = true
+	then
+		echo "test_grep: unexpected match for: ! $*" >&2
+	else
+		echo "test_grep: no match for: $*" >&2
+	fi
+	if test -f "$test_grep_file_"
+	then
+		echo "--- $test_grep_file_:" >&2
+		cat -- "$test_grep_file_" >&2
+		echo "---" >&2
+	else
+		echo "test_grep: '$test_grep_file_' does not exist" >&2
+	fi
+	return 1
+}
+
+# test_wait_for SECONDS cmd...: run cmd every 0.1 s until it succeeds;
+# fails after SECONDS (for a pidfile or a port, never a fixed sleep).
+test_wait_for()
+{
+	test_wait_for_left_=$(($1 * 10))
+	shift
+	until "$@"
+	do
+		test_wait_for_left_=$((test_wait_for_left_ - 1))
+		if test "$test_wait_for_left_" -le 0
+		then
+			echo "test_wait_for: gave up waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# test_mode FILE: prints FILE's permissions as `ls -l` shows them
+# (e.g. -rw-------).
+test_mode()
+{
+	# Only the first field is used: any file name is fine.
+	# shellcheck disable=SC2012
+	ls -ld -- "$1" | cut -c1-10
+}
+
+# setup_repo NAME: a bare repository $TMP/NAME.git made by install.sh
+# --init. If stdin has content (a here-document), it becomes the
+# repository's hooks.ini (mode 0600), replacing the example.
+setup_repo()
+{
+	test "$#" -eq 1 || test_bug_ "usage: setup_repo NAME <hooks.ini"
+	setup_repo_git_=$TMP/$1.git
+	: >"$test_base_/hooks.ini"
+	if ! test -t 0
+	then
+		cat >"$test_base_/hooks.ini" || return 1
+	fi
+	sh "$PUSHGATE_SRCDIR/install.sh" --init "$setup_repo_git_" ||
+		return 1
+	if test -s "$test_base_/hooks.ini"
+	then
+		write_hooks_ini "$1" <"$test_base_/hooks.ini" || return 1
+	fi
+}
+
+# write_hooks_ini NAME: replace $TMP/NAME.git/hooks.ini with stdin (0600).
+write_hooks_ini()
+{
+	test "$#" -eq 1 || test_bug_ "usage: write_hooks_ini NAME <hooks.ini"
+	write_hooks_ini_dst_=$TMP/$1.git/hooks.ini
+	(umask 077 && cat >"$write_hooks_ini_dst_.new") &&
+	chmod 600 "$write_hooks_ini_dst_.new" &&
+	mv -f "$write_hooks_ini_dst_.new" "$write_hooks_ini_dst_"
+}
+
+# setup_clone NAME: clone $TMP/NAME.git into $TMP/NAME-work (no cd).
+setup_clone()
+{
+	test "$#" -eq 1 || test_bug_ "usage: setup_clone NAME"
+	git clone -q "$TMP/$1.git" "$TMP/$1-work"
+}
+
+# commit_file PATH CONTENT MESSAGE: write CONTENT and a newline to PATH
+# (creating its directories) in the current work tree, and commit it.
+commit_file()
+{
+	test "$#" -eq 3 ||
+		test_bug_ "usage: commit_file PATH CONTENT MESSAGE"
+	case "$1" in
+	*/*) mkdir -p -- "${1%/*}" || return 1 ;;
+	esac
+	printf '%s\n' "$2" >"$1" &&
+	git add -- "$1" &&
+	git commit -q -m "$3"
+}
+
+# push ARGS...: `git push ARGS`, stdout into $TMP/push.out and stderr
+# (where the hooks' "remote: pushgate: ..." lines are) into $TMP/push.err;
+# returns git's exit status. Both are also copied to the test's output.
+# git pads each "remote:" line with trailing spaces: do not anchor a
+# pattern for one with `$`.
+push()
+{
+	push_status_=0
+	git push "$@" >"$TMP/push.out" 2>"$TMP/push.err" || push_status_=$?
+	{
+		echo "--- git push $*: exit $push_status_"
+		cat "$TMP/push.out" "$TMP/push.err"
+		echo "---"
+	} >&2
+	return "$push_status_"
+}
