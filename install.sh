@@ -227,12 +227,21 @@ then
 else
 	tmp=$repo/.hooks.ini.pushgate-install.$$
 	rm -f -- "$tmp"
-	(umask 077 && cp -- "$example" "$tmp")
+	# The example is a complete, realistic setup. The copy starts inert:
+	# every setting commented out, so that nothing is enforced or
+	# deployed until the administrator chooses it.
+	(umask 077 && {
+		echo "# pushgate configuration, from hooks.ini.example."
+		echo "# Every setting is commented out: uncomment and edit what you"
+		echo "# need, then run: pushgate check"
+		echo
+		sed -e 's/^\([^#;[:space:]]\)/# \1/' -- "$example"
+	} >"$tmp")
 	chmod 600 "$tmp"
 	give_to_owner "$tmp"
 	mv -f -- "$tmp" "$config"
 	tmp=
-	config_state="new, from hooks.ini.example"
+	config_state="new, from hooks.ini.example (all settings commented out)"
 fi
 
 git config --file "$repo/config" receive.advertisePushOptions true

@@ -1,8 +1,10 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errors.h"
 
@@ -143,4 +145,27 @@ char *buf_detach(struct buf *b, size_t *len_out)
 	p = b->alloc ? b->ptr : xstrdup("");
 	buf_init(b, b->cap);
 	return p;
+}
+
+int buf_read_fd(struct buf *out, int fd)
+{
+	char chunk[8192];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return error_set_errno(ERR_SYS, "cannot read");
+		}
+		if (!n)
+			return 0;
+		if ((size_t)n > out->cap - out->len)
+			return error_set(ERR_TOOBIG,
+					 "input is longer than %zu bytes",
+					 out->cap);
+		if (buf_add(out, chunk, (size_t)n) < 0)
+			return ERR_TOOBIG;
+	}
 }

@@ -436,6 +436,150 @@ out:
 	return r;
 }
 
+struct export_walk {
+	git_repository *git;
+	struct buf path;
+	repo_entry_fn fn;
+	void *payload;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Two entries of one tree with the same name could shadow each other. */
+static int check_duplicates(const git_tree *tree)
+{
+	size_t i, n = git_tree_entrycount(tree);
+	const char **names;
+	int r = 0;
+
+	if (n < 2)
+		return 0;
+	names = xcalloc(n, sizeof(*names));
+	for (i = 0; i < n; i++)
+		names[i] = git_tree_entry_name(git_tree_entry_byindex(tree, i));
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 1; i < n && !r; i++)
+		if (!strcmp(names[i - 1], names[i]))
+			r = error_set(ERR_INVALID,
+				      "a tree holds '%.100s' twice", names[i]);
+	free(names);
+	return r;
+}
+
+static int export_tree(struct export_walk *w, const git_tree *tree,
+		       size_t depth)
+{
+	size_t i, n = git_tree_entrycount(tree);
+	int r;
+
+	if (depth > REPO_MAX_DEPTH)
+		return error_set(ERR_TOOBIG, "trees nested deeper than %d",
+				 REPO_MAX_DEPTH);
+	if ((r = check_duplicates(tree)) < 0)
+		return r;
+	for (i = 0; i < n && !r; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		git_filemode_t mode = git_tree_entry_filemode(e);
+		size_t base = w->path.len;
+		struct repo_entry out;
+
+		if (bad_component(name))
+			return error_set(ERR_INVALID,
+					 "tree entry '%.100s' is not a valid name",
+					 name);
+		if ((base && buf_addch(&w->path, '/') < 0) ||
+		    buf_addstr(&w->path, name) < 0)
+			return error_set(ERR_TOOBIG,
+					 "a path is longer than %d bytes",
+					 REPO_MAX_PATH);
+		memset(&out, 0, sizeof(out));
+		out.path = w->path.ptr;
+		if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
+			git_tree *sub = NULL;
+
+			out.mode = GIT_FILEMODE_TREE;
+			r = w->fn(&out, w->payload);
+			if (!r && mode == GIT_FILEMODE_TREE) {
+				if (git_tree_lookup(&sub, w->git,
+						    git_tree_entry_id(e)) < 0)
+					r = git_fail(ERR_NOTFOUND,
+						     "cannot read tree");
+				else
+					r = export_tree(w, sub, depth + 1);
+				git_tree_free(sub);
+			}
+		} else if (mode == GIT_FILEMODE_BLOB ||
+			   mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
+			   mode == GIT_FILEMODE_LINK) {
+			git_blob *blob = NULL;
+
+			if (git_blob_lookup(&blob, w->git,
+					    git_tree_entry_id(e)) < 0) {
+				r = git_fail(ERR_NOTFOUND, "cannot read blob");
+			} else {
+				out.mode = (unsigned)mode;
+				out.data = git_blob_rawcontent(blob);
+				out.size = (size_t)git_blob_rawsize(blob);
+				r = w->fn(&out, w->payload);
+			}
+			git_blob_free(blob);
+		} else {
+			r = error_set(ERR_INVALID, "'%.200s' has an unknown mode",
+				      w->path.ptr);
+		}
+		buf_truncate(&w->path, base);
+	}
+	return r;
+}
+
+int repo_walk_tree(struct repo *repo, const struct repo_oid *commit,
+		   const char *subdir, repo_entry_fn fn, void *payload)
+{
+	struct export_walk w;
+	git_commit *c = NULL;
+	git_tree *root = NULL, *tree = NULL;
+	git_tree_entry *te = NULL;
+	git_oid g;
+	int r;
+
+	w.git = repo->git;
+	buf_init(&w.path, REPO_MAX_PATH);
+	w.fn = fn;
+	w.payload = payload;
+	to_git(&g, commit);
+	if (git_commit_lookup(&c, repo->git, &g) < 0 ||
+	    git_commit_tree(&root, c) < 0) {
+		r = git_fail(ERR_NOTFOUND, "cannot read the commit's tree");
+		goto out;
+	}
+	if (!subdir || !*subdir || !strcmp(subdir, ".")) {
+		r = export_tree(&w, root, 0);
+		goto out;
+	}
+	if (git_tree_entry_bypath(&te, root, subdir) < 0 ||
+	    git_tree_entry_type(te) != GIT_OBJECT_TREE) {
+		git_error_clear();
+		r = error_set(ERR_NOTFOUND, "no directory '%.200s' in commit",
+			      subdir);
+		goto out;
+	}
+	if (git_tree_lookup(&tree, repo->git, git_tree_entry_id(te)) < 0)
+		r = git_fail(ERR_NOTFOUND, "cannot read tree");
+	else
+		r = export_tree(&w, tree, 0);
+out:
+	git_tree_entry_free(te);
+	git_tree_free(tree);
+	git_tree_free(root);
+	git_commit_free(c);
+	buf_release(&w.path);
+	return r;
+}
+
 int repo_object_size(struct repo *repo, uint64_t *out,
 		     const struct repo_oid *id)
 {

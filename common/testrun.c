@@ -1,5 +1,6 @@
 #include "testrun.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include "gate.h"
 #include "policy.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "proc.h"
 #include "report.h"
 #include "strvec.h"
@@ -102,6 +104,28 @@ static int run_step(enum testrun_result *out, const char *what,
 	return 0;
 }
 
+/*
+ * Move the built checkout where post-receive's deploy will find it. A
+ * failure only costs a second build at deploy time.
+ */
+static void keep_checkout(struct workspace *ws, const struct testrun_opts *o)
+{
+	struct buf path = BUF_INIT;
+	char hex[REPO_OID_HEXSZ + 1];
+
+	repo_oid_to_hex(hex, o->commit);
+	if (state_artifact_path(o->st, &path, hex) < 0 ||
+	    fsutil_remove_tree(path.ptr) < 0 ||
+	    rename(ws->dir, path.ptr) < 0) {
+		report_warn("cannot keep the build for the deploy: %s",
+			    report_str(error_last()));
+	} else {
+		free(ws->dir);
+		ws->dir = NULL;
+	}
+	buf_release(&path);
+}
+
 int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 {
 	const struct config *cfg = o->cfg;
@@ -135,6 +159,8 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 			   deadline)) < 0 || *out != TESTRUN_PASSED))
 		goto out;
 	*out = TESTRUN_PASSED;
+	if (o->keep_artifact && cfg->build)
+		keep_checkout(&ws, o);
 	/* the verdict stands without the cache; the next push just re-tests */
 	if (state_cache_add(o->st, key) < 0)
 		report_warn("cannot record the test result: %s", error_last());
@@ -204,6 +230,17 @@ static const char *env_of(const struct gate *g, const struct push_update *u)
 	return env ? env->name : NULL;
 }
 
+/* Will post-receive deploy this update's tip right away? */
+static bool env_deploys_now(const struct gate *g, const struct push_update *u)
+{
+	const char *branch = push_branch_name(u->ref);
+	const struct config_env *env;
+
+	env = branch ? config_env_for_branch(&g->cfg, branch) : NULL;
+	return env && (env->mode == CONFIG_MODE_AUTO ||
+		       push_has_option(&g->push, "deploy"));
+}
+
 /* Build and test one tip; true if it passed. */
 static bool test_tip(struct gate *g, const struct push_update *u)
 {
@@ -221,6 +258,7 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	o.ref = u->ref;
 	o.env = env_of(g, u);
 	o.user = g->push.user;
+	o.keep_artifact = env_deploys_now(g, u);
 	report_info("testing %s at %.12s", report_str(u->ref), u->new_hex);
 	if (testrun_run(&res, &o) < 0)
 		goto fail;

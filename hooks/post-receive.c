@@ -5,8 +5,8 @@
  */
 #include <unistd.h>
 
+#include "deploy.h"
 #include "gate.h"
-#include "report.h"
 #include "repo.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
@@ -15,12 +15,13 @@ const char pushgate_hook_marker[] = "pushgate-hook-marker";
 int main(void)
 {
 	struct gate g = GATE_INIT;
-	int r;
+	size_t nr_failed = 1;
 
 	closefrom(3);
 	repo_library_init();
-	r = gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV);
+	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
+		nr_failed = deploy_push(&g);
 	gate_release(&g);
 	repo_library_shutdown();
-	return r < 0 ? 1 : 0;
+	return nr_failed ? 1 : 0;
 }

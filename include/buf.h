@@ -54,6 +54,12 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
  */
 int buf_addshq(struct buf *b, const char *s);
 
+/*
+ * Append everything read from `fd` until end of file, retrying on EINTR.
+ * ERR_TOOBIG past the cap, ERR_SYS on a read error.
+ */
+int buf_read_fd(struct buf *b, int fd);
+
 /* Take the string out: the caller frees it; the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 

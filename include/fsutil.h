@@ -3,9 +3,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "buf.h"
 
 /*
  * File-system helpers: no-follow and close-on-exec opens, ownership and
@@ -21,9 +21,6 @@
  * the fix (e.g. "chmod go-w") if it is unsafe, ERR_SYS otherwise.
  */
 int fsutil_open_private_file(const char *path);
-
-/* Read all of fd into `out` (bounded by out->cap). */
-int fsutil_read_fd(struct buf *out, int fd);
 
 /* Write all of `len` bytes, retrying on EINTR and short writes. */
 int fsutil_write_all(int fd, const void *data, size_t len);
@@ -52,5 +49,35 @@ int fsutil_symlink_swap(const char *target, const char *linkpath);
 
 /* True if `path` exists (lstat). */
 bool fsutil_exists(const char *path);
+
+/* Limits of fsutil_walk(). */
+#define FSUTIL_MAX_DEPTH 256
+#define FSUTIL_MAX_PATH 4096
+#define FSUTIL_MAX_ENTRIES 2000000
+
+/* One entry met by fsutil_walk(). Everything is borrowed for the call. */
+struct fsutil_entry {
+	const char *path;	/* relative to the walked root */
+	const char *name;	/* last component, within `dirfd` */
+	int dirfd;		/* the directory holding it */
+	mode_t mode;		/* from lstat: type and permission bits */
+	uint64_t size;		/* regular files */
+	const char *link_target;	/* symlinks, else NULL */
+};
+
+typedef int (*fsutil_walk_fn)(const struct fsutil_entry *e, void *payload);
+
+/*
+ * Walk the directory `root` (not itself reported): every entry in name
+ * order, each directory before its contents, never following a symlink.
+ * A non-zero return from `fn` stops the walk and is returned.
+ */
+int fsutil_walk(const char *root, fsutil_walk_fn fn, void *payload);
+
+/*
+ * Open the regular file of an entry for reading (O_NOFOLLOW), checking
+ * it is still a regular file of the size reported.
+ */
+int fsutil_entry_open(const struct fsutil_entry *e);
 
 #endif

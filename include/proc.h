@@ -18,6 +18,13 @@
 /* Seconds between SIGTERM and SIGKILL on timeout. */
 #define PROC_KILL_GRACE 2
 
+/*
+ * Seconds we keep reading after the child itself exited while processes
+ * it left behind (in its group) still hold the output pipe open; then
+ * the group is killed, so a backgrounded daemon cannot hang the caller.
+ */
+#define PROC_DRAIN_TIME 1
+
 /* Receives the child's output as it arrives (not split into lines). */
 typedef void (*proc_output_fn)(const char *data, size_t len, void *payload);
 

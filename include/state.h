@@ -2,6 +2,7 @@
 #define STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -43,5 +44,43 @@ int state_cache_add(struct state *st, const char *key);
  */
 int state_lock(struct state *st, const char *name, unsigned timeout);
 void state_unlock(int fd);
+
+/*
+ * Where pre-receive keeps the built checkout of an accepted tip until
+ * post-receive has deployed it: `dir`/artifacts/<commit hex>, appended to
+ * `out` (the artifacts directory is created).
+ */
+int state_artifact_path(struct state *st, struct buf *out, const char *hex);
+
+/*
+ * The deployment history: one record per deploy or rollback, appended to
+ * `dir`/history as one tab-separated line (time, env, action, commit,
+ * release, user, result, duration, reason). Tabs and control characters
+ * in the fields are replaced by spaces; fields are clipped to
+ * STATE_FIELD_MAX bytes.
+ */
+#define STATE_FIELD_MAX 1000
+#define STATE_HISTORY_MAX_LINE 8192
+
+struct history_record {
+	int64_t time;		/* seconds since the epoch, UTC */
+	const char *env;
+	const char *action;	/* "deploy", "rollback" */
+	const char *commit;	/* full hex id */
+	const char *release;	/* release id or "-" */
+	const char *user;
+	const char *result;	/* "ok", "failed", "skipped" */
+	double duration;	/* seconds */
+	const char *reason;	/* why it failed, or "" */
+};
+
+int state_history_add(struct state *st, const struct history_record *rec);
+
+/* Called per record, oldest first; non-zero stops the read. */
+typedef int (*state_history_fn)(const struct history_record *rec,
+				void *payload);
+
+/* Read every record (lines that do not parse are skipped). */
+int state_history_read(struct state *st, state_history_fn fn, void *payload);
 
 #endif

@@ -31,9 +31,10 @@ struct testrun_opts {
 	const char *ref;	/* for PUSHGATE_REF and messages */
 	const char *env;	/* environment name or NULL */
 	const char *user;	/* pusher or NULL */
+	bool keep_artifact;	/* keep the built checkout for the deploy */
 };
 
-#define TESTRUN_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define TESTRUN_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, false }
 
 /*
  * Returns 0 with *out set, or a negative error when the tip could not be

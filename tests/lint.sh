@@ -119,15 +119,17 @@ done <"$tmp/files"
 cat "$tmp/awk.out"
 problems=$((problems + $(grep -c . "$tmp/awk.out" || :)))
 
-# (b) Include levels.
+# (b) Include levels, in tens: L1 is 10-19 and so on. Within L1, buf
+# sits below strvec and fsutil, which build their strings with it.
 level()
 {
 	case "$1" in
 	errors) echo 0 ;;
-	buf|strvec|fsutil) echo 1 ;;
-	config|push|repo|state|proc|ssh|archive|report) echo 2 ;;
-	policy|workspace|host|gate) echo 3 ;;
-	testrun|deploy) echo 4 ;;
+	buf) echo 10 ;;
+	strvec|fsutil) echo 15 ;;
+	config|push|repo|state|proc|ssh|archive|report) echo 20 ;;
+	policy|workspace|host|gate) echo 30 ;;
+	testrun|deploy) echo 40 ;;
 	*) echo none ;;
 	esac
 }
@@ -145,7 +147,7 @@ do
 	base=${f##*/}
 	module=${base%.*}
 	case "$f" in
-	hooks/*) mine=5 ;;
+	hooks/*) mine=50 ;;
 	*)
 		mine=$(level "$module")
 		if test "$mine" = none

@@ -1,0 +1,76 @@
+#ifndef HOST_H
+#define HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/*
+ * One deploy host behind one interface, whether it is this machine
+ * (`local`: commands through /bin/sh, files written directly) or an SSH
+ * host (commands over exec channels, files as a tar stream into a remote
+ * `tar -x`). The deploy engine only speaks to this interface.
+ */
+
+struct host;
+
+/* Bytes of command output kept by host_run(). */
+#define HOST_OUTPUT_CAP (64 * 1024)
+
+/* Receives command output as it arrives. */
+typedef void (*host_output_fn)(const char *data, size_t len, void *payload);
+
+/*
+ * Open host `index` of `env`: for SSH, connect, check the host key and
+ * authenticate (see ssh_connect() for the errors). Local hosts need no
+ * connection.
+ */
+int host_open(struct host **out, const struct config_env *env, size_t index);
+
+/* Disconnect and free. */
+void host_free(struct host *h);
+
+/* The host as written in hooks.ini ("local", "deploy@web1"). Borrowed. */
+const char *host_label(const struct host *h);
+
+bool host_is_local(const struct host *h);
+
+/*
+ * Run the shell command line `cmd` on the host (local: /bin/sh -c with a
+ * clean environment; SSH: the login shell of the remote user) and wait
+ * up to `timeout` seconds. *status_out gets its exit status; output goes
+ * to `fn` if given and its last HOST_OUTPUT_CAP bytes to *output_out if
+ * that is non-NULL (caller frees). Returns ERR_TIMEOUT when it ran too
+ * long, ERR_SYS / ERR_GENERIC when it could not run.
+ */
+int host_run(struct host *h, int *status_out, char **output_out,
+	     const char *cmd, unsigned timeout, host_output_fn fn,
+	     void *payload);
+
+/*
+ * Upload release entries into the directory `dir` (absolute on the host),
+ * which must not exist yet and is created. Entries come in tree order,
+ * each directory before what it holds; a later entry for an existing
+ * file replaces it (the `config` overlay). Names are checked as
+ * archive_check_name() does, and nothing is ever written through a
+ * symlink. host_upload_end() completes the transfer and reports the
+ * remote side's failure; after any error call host_upload_abort().
+ */
+int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
+		      unsigned timeout);
+int host_upload_dir(struct host *h, const char *path, unsigned mode);
+int host_upload_file(struct host *h, const char *path, unsigned mode,
+		     uint64_t size);
+int host_upload_data(struct host *h, const void *data, size_t len);
+int host_upload_symlink(struct host *h, const char *path,
+			const char *target);
+int host_upload_end(struct host *h);
+void host_upload_abort(struct host *h);
+
+/* Bytes and entries sent by the last upload (for progress lines). */
+uint64_t host_upload_bytes(const struct host *h);
+size_t host_upload_entries(const struct host *h);
+
+#endif

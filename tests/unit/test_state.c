@@ -1,0 +1,297 @@
+#include "unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "state.h"
+
+#define KEY "0123456789abcdef0123456789abcdef01234567"
+#define OTHER_KEY "1123456789abcdef0123456789abcdef01234567"
+
+static char git_dir[256];
+static struct state st = STATE_INIT;
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(git_dir, sizeof(git_dir), "/tmp/test_state-XXXXXX");
+	if (!mkdtemp(git_dir))
+		return -1;
+	return state_open(&st, git_dir) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	state_release(&st);
+	return fsutil_remove_tree(git_dir) < 0 ? -1 : 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void assert_private_dir(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 077, 0);
+}
+
+static void test_state__open_creates_dirs(void **state)
+{
+	static const char *const subs[] = { "", "/tmp", "/cache", "/locks" };
+	char path[PATH_MAX];
+	size_t i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/pushgate", git_dir);
+	assert_string_equal(st.dir, path);
+	for (i = 0; i < sizeof(subs) / sizeof(*subs); i++) {
+		snprintf(path, sizeof(path), "%s/pushgate%s", git_dir,
+			 subs[i]);
+		assert_private_dir(path);
+	}
+}
+
+static void test_state__open_relative_and_missing(void **state)
+{
+	struct state other = STATE_INIT;
+	char cwd[PATH_MAX];
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(git_dir), 0);
+	assert_ok(state_open(&other, "."));
+	assert_int_equal(chdir(cwd), 0);
+	assert_string_equal(other.dir, st.dir);
+	state_release(&other);
+	assert_null(other.dir);
+
+	assert_int_equal(state_open(&other, "/nonexistent/repo.git"),
+			 ERR_NOTFOUND);
+	assert_null(other.dir);
+}
+
+static void test_state__mkdtemp(void **state)
+{
+	static const char *const good[] = { "build", "a.b_c-1", "X" };
+	char prefix[PATH_MAX];
+	struct buf out = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		snprintf(prefix, sizeof(prefix), "%s/tmp/%s-", st.dir,
+			 good[i]);
+		buf_reset(&out);
+		assert_ok(state_mkdtemp(&st, &out, good[i]));
+		assert_int_equal(strncmp(out.ptr, prefix, strlen(prefix)), 0);
+		assert_int_equal(out.len, strlen(prefix) + 6);
+		assert_private_dir(out.ptr);
+	}
+
+	/* The path is appended; two calls give two directories. */
+	buf_reset(&out);
+	assert_ok(buf_addstr(&out, "x:"));
+	assert_ok(state_mkdtemp(&st, &out, "build"));
+	assert_int_equal(strncmp(out.ptr, "x:/", 3), 0);
+	buf_release(&out);
+}
+
+static void test_state__mkdtemp_bad_labels(void **state)
+{
+	static const char *const bad[] = {
+		"", ".", "..", ".hidden", "a/b", "../x", "a b", "tab\t",
+		"new\nline", "semi;colon", "star*", "dollar$", "\xc3\xa9",
+	};
+	struct buf out = BUF_INIT;
+	char tmp[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	size_t i;
+
+	(void)state;
+	assert_ok(buf_addstr(&out, "keep"));
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(state_mkdtemp(&st, &out, bad[i]),
+				 ERR_INVALID);
+		assert_string_equal(out.ptr, "keep");
+	}
+	buf_release(&out);
+
+	/* Too long for the cap of `out`: nothing is left behind. */
+	buf_init(&out, 8);
+	assert_int_equal(state_mkdtemp(&st, &out, "build"), ERR_TOOBIG);
+	assert_int_equal(out.len, 0);
+	buf_release(&out);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", st.dir);
+	d = opendir(tmp);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		assert_true(!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."));
+	closedir(d);
+}
+
+static void test_state__cache(void **state)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	(void)state;
+	assert_false(state_cache_has(&st, KEY));
+	assert_ok(state_cache_add(&st, KEY));
+	assert_true(state_cache_has(&st, KEY));
+	/* Adding twice is fine. */
+	assert_ok(state_cache_add(&st, KEY));
+	assert_true(state_cache_has(&st, KEY));
+	assert_false(state_cache_has(&st, OTHER_KEY));
+
+	snprintf(path, sizeof(path), "%s/cache/%s", st.dir, KEY);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
+static void test_state__cache_bad_keys(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"0123456789abcdef0123456789abcdef0123456",	/* 39 */
+		"0123456789abcdef0123456789abcdef012345678",	/* 41 */
+		"0123456789ABCDEF0123456789abcdef01234567",
+		"0123456789abcdeg0123456789abcdef01234567",
+		"../../../../../../../../../../../../etc/x",
+		"0123456789abcdef0123456789abcdef0123456 ",
+		"0123456789abcdef0123456789abcdef0123456\n",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(state_cache_add(&st, bad[i]), ERR_INVALID);
+		assert_false(state_cache_has(&st, bad[i]));
+	}
+}
+
+static void test_state__lock(void **state)
+{
+	long long start;
+	int fd, fd2;
+
+	(void)state;
+	fd = state_lock(&st, "prod", 0);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+
+	assert_int_equal(state_lock(&st, "prod", 0), ERR_TIMEOUT);
+	assert_string_equal(error_last(),
+			    "lock 'prod' is held by another deploy "
+			    "(waited 0 s)");
+
+	start = now_ms();
+	assert_int_equal(state_lock(&st, "prod", 1), ERR_TIMEOUT);
+	assert_true(now_ms() - start >= 1000);
+	assert_true(now_ms() - start < 3000);
+
+	/* Another name is another lock. */
+	fd2 = state_lock(&st, "staging", 0);
+	assert_true(fd2 >= 0);
+	state_unlock(fd2);
+
+	state_unlock(fd);
+	fd = state_lock(&st, "prod", 0);
+	assert_true(fd >= 0);
+	state_unlock(fd);
+	state_unlock(-1);
+}
+
+static void test_state__lock_bad_names(void **state)
+{
+	static const char *const bad[] = { "", ".x", "a/b", "..", "a b" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(state_lock(&st, bad[i], 0), ERR_INVALID);
+}
+
+/*
+ * A child takes the lock and waits for us to close its pipe, then
+ * _exit()s without unlocking: the lock must be free once it is gone.
+ */
+static void test_state__lock_released_when_holder_dies(void **state)
+{
+	int ready[2], go[2];
+	char c;
+	pid_t pid;
+	int fd, wstatus;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+		if (state_lock(&st, "prod", 0) < 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(2);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+
+	assert_int_equal(state_lock(&st, "prod", 0), ERR_TIMEOUT);
+
+	/* Let it die, and wait for the lock (without reaping first). */
+	close(go[1]);
+	fd = state_lock(&st, "prod", 10);
+	assert_true(fd >= 0);
+	state_unlock(fd);
+
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_state__open_creates_dirs),
+		T(test_state__open_relative_and_missing),
+		T(test_state__mkdtemp),
+		T(test_state__mkdtemp_bad_labels),
+		T(test_state__cache),
+		T(test_state__cache_bad_keys),
+		T(test_state__lock),
+		T(test_state__lock_bad_names),
+		T(test_state__lock_released_when_holder_dies),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
