@@ -51,10 +51,13 @@ struct source {
 
 struct deploy {
 	const struct deploy_opts *o;
+	bool rollback;			/* switch to an existing release */
+	const char *action;		/* "deploy" or "rollback" */
 	const struct config_env *env;
 	char hex[REPO_OID_HEXSZ + 1];
 	char id[RELEASE_ID_MAX];	/* release id */
 	char *reason;			/* why the deploy failed */
+	bool switched_any;		/* some host switched, then rolled back */
 	struct source src;
 	uint64_t mtime;
 };
@@ -446,6 +449,23 @@ static int link_shared(struct host_job *j)
 	return r;
 }
 
+/* Rollback: the target must still be there, and not a failed release. */
+static int check_target(struct host_job *j)
+{
+	struct buf cmd = BUF_INIT;
+	int r;
+
+	buf_addstr(&cmd, "if ! test -d ");
+	add_release_path(&cmd, j->d, j->d->id, NULL);
+	buf_addstr(&cmd, "; then echo release was pruned; exit 3; fi; "
+		   "if test -e ");
+	add_release_path(&cmd, j->d, j->d->id, "FAILED");
+	buf_addstr(&cmd, "; then echo release is marked FAILED; exit 3; fi");
+	r = run(j, "check release", cmd.ptr, false);
+	buf_release(&cmd);
+	return r;
+}
+
 static int phase_prepare(struct host_job *j)
 {
 	double start = now();
@@ -454,6 +474,12 @@ static int phase_prepare(struct host_job *j)
 	if ((r = host_open(&j->host, j->d->env, j->index)) < 0)
 		return r;
 	report_info("[%s] connected (%.2f s)", j->label, now() - start);
+	if (j->d->rollback) {
+		if ((r = read_current(j, &j->previous)) < 0 ||
+		    (r = check_target(j)) < 0)
+			return r;
+		return 0;
+	}
 	if ((r = read_current(j, &j->previous)) < 0 ||
 	    (r = check_layout(j)) < 0 || (r = upload(j)) < 0 ||
 	    (r = link_shared(j)) < 0)
@@ -554,6 +580,9 @@ static int mark_failed(struct host_job *j)
 	struct buf cmd = BUF_INIT;
 	int r;
 
+	/* a rollback target is an older good release: leave it unmarked */
+	if (j->d->rollback)
+		return maintenance(j, false);
 	buf_addstr(&cmd, "test ! -d ");
 	add_release_path(&cmd, j->d, j->d->id, NULL);
 	buf_addstr(&cmd, " || printf '%s\\n' ");
@@ -681,7 +710,7 @@ static int phase_finish(struct host_job *j)
 	int r = maintenance(j, false);
 
 	/* a failed prune leaves old releases behind, nothing more */
-	if (prune(j) < 0)
+	if (!j->d->rollback && prune(j) < 0)
 		report_warn("[%s] cannot prune: %s", j->label,
 			    report_str(error_last()));
 	return r;
@@ -911,6 +940,8 @@ static int build_now(struct deploy *d)
 	strvec_push(&extra, "PUSHGATE_PREVIOUS=");
 	strvec_pushf(&extra, "PUSHGATE_USER=%s",
 		     d->o->user ? d->o->user : "");
+	/* git run by the build must not find the server's repository */
+	strvec_pushf(&extra, "GIT_CEILING_DIRECTORIES=%s", d->o->st->dir);
 	proc_safe_env(&env, (const char *const *)extra.v);
 	po.argv = argv;
 	po.env = (const char *const *)env.v;
@@ -970,7 +1001,7 @@ static void record(struct deploy *d, const char *result, double start)
 	memset(&rec, 0, sizeof(rec));
 	rec.time = (int64_t)time(NULL);
 	rec.env = d->env->name;
-	rec.action = "deploy";
+	rec.action = d->action;
 	rec.commit = d->hex;
 	rec.release = d->id[0] ? d->id : "-";
 	rec.user = d->o->user ? d->o->user : "";
@@ -1026,13 +1057,16 @@ static enum deploy_result deploy_hosts(struct deploy *d)
 	nr_failed = run_phase(d, w, n, PHASE_PREPARE, NULL, failed);
 	if (nr_failed) {
 		/* nothing switched anywhere: remove what was uploaded */
-		run_phase(d, w, n, PHASE_REMOVE, NULL, NULL);
+		if (!d->rollback)
+			run_phase(d, w, n, PHASE_REMOVE, NULL, NULL);
 		goto out;
 	}
 	nr_failed = run_phase(d, w, n, PHASE_SWITCH, NULL, failed);
 	if (nr_failed) {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			pick[i] = w[i].switched;
+			d->switched_any |= w[i].switched;
+		}
 		run_phase(d, w, n, PHASE_ROLLBACK, pick, NULL);
 		for (i = 0; i < n; i++)
 			pick[i] = !w[i].switched;
@@ -1049,21 +1083,72 @@ out:
 	return out;
 }
 
-int deploy_run(enum deploy_result *out, const struct deploy_opts *o)
+/* Move refs/environments/NAME after a success (never in pre-receive). */
+static void move_env_ref(struct deploy *d)
+{
+	struct buf msg = BUF_INIT;
+
+	buf_addf(&msg, "pushgate: %s %s", d->action, d->id);
+	if (repo_set_env_ref(d->o->repo, d->env->name, &d->o->commit,
+			     msg.ptr) < 0)
+		report_warn("cannot move refs/environments/%s: %s",
+			    d->env->name, report_str(error_last()));
+	buf_release(&msg);
+}
+
+static void show_outcome(struct deploy *d, enum deploy_result res,
+			 double start)
+{
+	switch (res) {
+	case DEPLOY_OK:
+		report_info("%s %.12s to '%s' in %.1f s (release %s)",
+			    d->rollback ? "rolled back" : "deployed", d->hex,
+			    d->env->name, now() - start, d->id);
+		break;
+	case DEPLOY_SKIPPED:
+		report_info("skipped '%s': %.12s is no longer the tip of '%s'",
+			    d->env->name, d->hex, d->env->branch);
+		break;
+	case DEPLOY_UNCHANGED:
+		report_info("'%s' already runs %.12s: nothing to do (--force to"
+			    " deploy it again)", d->env->name, d->hex);
+		break;
+	case DEPLOY_FAILED:
+		report_info("FAILED to %s %.12s to '%s': %s%s",
+			    d->rollback ? "roll back" : "deploy", d->hex,
+			    d->env->name,
+			    report_str(d->reason ? d->reason : "unknown error"),
+			    d->switched_any ? " (rolled back)" : "");
+		break;
+	}
+}
+
+/*
+ * The part shared by deploy and rollback: lock, checks, hosts, record.
+ * `release` is the existing release to switch to (rollback) or NULL.
+ */
+static int run_locked(enum deploy_result *out, const struct deploy_opts *o,
+		      const char *release)
 {
 	struct deploy d;
 	struct repo_oid live;
+	struct buf lockname = BUF_INIT;
 	double start = now();
 	int lock = -1, r = 0;
-	struct buf lockname = BUF_INIT;
 
 	*out = DEPLOY_FAILED;
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.env = o->env;
+	d.rollback = release != NULL;
+	d.action = d.rollback ? "rollback" : "deploy";
 	repo_oid_to_hex(d.hex, &o->commit);
+	if (release)
+		snprintf(d.id, sizeof(d.id), "%s", release);
 	buf_addf(&lockname, "env-%s", d.env->name);
-	report_info("deploying %.12s to '%s' (%zu host%s)", d.hex,
+	report_info("%s %.12s%s%s to '%s' (%zu host%s)",
+		    d.rollback ? "rolling back" : "deploying", d.hex,
+		    release ? ", release " : "", release ? release : "",
 		    d.env->name, d.env->nr_hosts,
 		    d.env->nr_hosts == 1 ? "" : "s");
 	lock = state_lock(o->st, lockname.ptr, o->cfg->lock_timeout);
@@ -1079,44 +1164,27 @@ int deploy_run(enum deploy_result *out, const struct deploy_opts *o)
 		record(&d, "skipped", start);
 		goto out;
 	}
-	if (!o->force && repo_env_ref(o->repo, &live, d.env->name) == 0 &&
+	if (!o->force && !d.rollback &&
+	    repo_env_ref(o->repo, &live, d.env->name) == 0 &&
 	    repo_oid_equal(&live, &o->commit)) {
 		*out = DEPLOY_UNCHANGED;
 		goto out;
 	}
 	error_clear();
-	make_release_id(&d);
-	if (find_source(&d) < 0) {
-		fail(&d, "artifact");
-		record(&d, "failed", start);
-		goto out;
+	if (!d.rollback) {
+		make_release_id(&d);
+		if (find_source(&d) < 0) {
+			fail(&d, "artifact");
+			record(&d, "failed", start);
+			goto out;
+		}
 	}
 	*out = deploy_hosts(&d);
-	if (*out == DEPLOY_OK) {
-		struct buf msg = BUF_INIT;
-
-		buf_addf(&msg, "pushgate: deploy %s", d.id);
-		if (repo_set_env_ref(o->repo, d.env->name, &o->commit,
-				     msg.ptr) < 0)
-			report_warn("cannot move refs/environments/%s: %s",
-				    d.env->name, report_str(error_last()));
-		buf_release(&msg);
-	}
+	if (*out == DEPLOY_OK)
+		move_env_ref(&d);
 	record(&d, *out == DEPLOY_OK ? "ok" : "failed", start);
 out:
-	if (*out == DEPLOY_OK)
-		report_info("deployed %.12s to '%s' in %.1f s (release %s)",
-			    d.hex, d.env->name, now() - start, d.id);
-	else if (*out == DEPLOY_SKIPPED)
-		report_info("skipped '%s': %.12s is no longer the tip of '%s'",
-			    d.env->name, d.hex, d.env->branch);
-	else if (*out == DEPLOY_UNCHANGED)
-		report_info("'%s' already runs %.12s: nothing to do",
-			    d.env->name, d.hex);
-	else
-		report_info("FAILED to deploy %.12s to '%s': %s%s", d.hex,
-			    d.env->name, report_str(d.reason ? d.reason : ""),
-			    d.id[0] && d.src.checkout ? "" : "");
+	show_outcome(&d, *out, start);
 	if (d.src.remove_checkout && d.src.checkout)
 		fsutil_remove_tree(d.src.checkout);
 	free(d.src.checkout);
@@ -1125,6 +1193,20 @@ out:
 		state_unlock(lock);
 	buf_release(&lockname);
 	return r;
+}
+
+int deploy_run(enum deploy_result *out, const struct deploy_opts *o)
+{
+	return run_locked(out, o, NULL);
+}
+
+int deploy_rollback(enum deploy_result *out, const struct deploy_opts *o,
+		    const char *release)
+{
+	if (!valid_release_id(release))
+		return error_set(ERR_INVALID, "'%.100s' is not a release id",
+				 release);
+	return run_locked(out, o, release);
 }
 
 size_t deploy_push(struct gate *g)
@@ -1160,4 +1242,78 @@ size_t deploy_push(struct gate *g)
 			nr_failed++;
 	}
 	return nr_failed;
+}
+
+int deploy_host_current(char **out, const struct config_env *env,
+			size_t index)
+{
+	struct deploy d;
+	struct deploy_opts o;
+	struct host_job j;
+	int r;
+
+	*out = NULL;
+	memset(&d, 0, sizeof(d));
+	memset(&o, 0, sizeof(o));
+	memset(&j, 0, sizeof(j));
+	o.env = env;
+	d.o = &o;
+	d.env = env;
+	j.d = &d;
+	j.index = index;
+	j.label = env->hosts[index].label;
+	if ((r = host_open(&j.host, env, index)) < 0)
+		return r;
+	r = read_current(&j, out);
+	host_free(j.host);
+	return r;
+}
+
+int deploy_check_host(const struct config_env *env, size_t index)
+{
+	struct deploy d;
+	struct deploy_opts o;
+	struct host_job j;
+	struct buf cmd = BUF_INIT;
+	size_t i;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	memset(&o, 0, sizeof(o));
+	memset(&j, 0, sizeof(j));
+	o.env = env;
+	d.o = &o;
+	d.env = env;
+	j.d = &d;
+	j.index = index;
+	j.label = env->hosts[index].label;
+	if ((r = host_open(&j.host, env, index)) < 0)
+		return r;
+	buf_addstr(&cmd, "mkdir -p -- ");
+	add_path(&cmd, env->path, NULL);
+	buf_addstr(&cmd, " 2>/dev/null; test -d ");
+	add_path(&cmd, env->path, NULL);
+	buf_addstr(&cmd, " && test -w ");
+	add_path(&cmd, env->path, NULL);
+	buf_addstr(&cmd, " || { echo path is not writable; exit 3; }; "
+		   "command -v tar >/dev/null || { echo tar is not installed;"
+		   " exit 3; }");
+	for (i = 0; i < env->shared.nr; i++) {
+		const char *e = env->shared.v[i];
+
+		if (e[strlen(e) - 1] == '/')
+			continue;
+		buf_addstr(&cmd, "; test -e ");
+		add_path(&cmd, env->path, "shared");
+		buf_truncate(&cmd, cmd.len - 1);
+		buf_addstr(&cmd, "/'");
+		buf_addshq(&cmd, e);
+		buf_addstr(&cmd, " || { echo missing shared file ");
+		buf_addshq(&cmd, e);
+		buf_addstr(&cmd, "; exit 3; }");
+	}
+	r = run(&j, "check", cmd.ptr, false);
+	buf_release(&cmd);
+	host_free(j.host);
+	return r;
 }

@@ -44,6 +44,21 @@ static char *default_user(void)
 	return xstrdup(pw && pw->pw_name ? pw->pw_name : "root");
 }
 
+/* The SSH options of host `index`; *user_out is the caller's to free. */
+static void ssh_opts_of(struct ssh_opts *so, char **user_out,
+			const struct config_env *env, size_t index)
+{
+	const struct config_host *ch = &env->hosts[index];
+
+	*user_out = ch->user ? xstrdup(ch->user) : default_user();
+	so->host = ch->host;
+	so->port = ch->port ? ch->port : env->port;
+	so->user = *user_out;
+	so->identity = env->identity;
+	so->known_hosts = env->known_hosts;
+	so->connect_timeout = env->connect_timeout;
+}
+
 int host_open(struct host **out, const struct config_env *env, size_t index)
 {
 	const struct config_host *ch = &env->hosts[index];
@@ -58,22 +73,50 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 	h->label = xstrdup(ch->label ? ch->label : "local");
 	h->rootfd = h->parentfd = h->filefd = -1;
 	if (!h->local) {
-		user = ch->user ? xstrdup(ch->user) : default_user();
-		so.host = ch->host;
-		so.port = ch->port ? ch->port : env->port;
-		so.user = user;
-		so.identity = env->identity;
-		so.known_hosts = env->known_hosts;
-		so.connect_timeout = env->connect_timeout;
+		ssh_opts_of(&so, &user, env, index);
 		r = ssh_connect(&h->ssh, &so);
 		free(user);
 		if (r < 0) {
 			host_free(h);
+			if (r == ERR_NOTFOUND || r == ERR_INVALID)
+				return error_set(r, "%s (run: pushgate trust %s)",
+						 error_last(), env->name);
 			return r;
 		}
 	}
 	*out = h;
 	return 0;
+}
+
+int host_fetch_key(struct ssh_hostkey *key, const struct config_env *env,
+		   size_t index)
+{
+	struct ssh_opts so = SSH_OPTS_INIT;
+	char *user = NULL;
+	int r;
+
+	memset(key, 0, sizeof(*key));
+	if (env->hosts[index].local)
+		return error_set(ERR_INVALID, "a local host has no host key");
+	ssh_opts_of(&so, &user, env, index);
+	r = ssh_fetch_hostkey(key, &so);
+	free(user);
+	return r;
+}
+
+int host_trust_key(struct ssh_hostkey *key, const struct config_env *env,
+		   size_t index)
+{
+	struct ssh_opts so = SSH_OPTS_INIT;
+	char *user = NULL;
+	int r;
+
+	if (env->hosts[index].local)
+		return error_set(ERR_INVALID, "a local host has no host key");
+	ssh_opts_of(&so, &user, env, index);
+	r = ssh_trust_hostkey(key, &so);
+	free(user);
+	return r;
 }
 
 const char *host_label(const struct host *h)

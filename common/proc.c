@@ -567,7 +567,9 @@ void proc_safe_env(struct strvec *out, const char *const *extra)
 
 		if (!strchr(e, '=') || *e == '=')
 			BUG("proc_safe_env: bad entry '%s'", e);
-		if (!strncmp(e, "GIT_", 4) ||
+		/* GIT_CEILING_DIRECTORIES only fences git in; it reveals nothing */
+		if ((!strncmp(e, "GIT_", 4) &&
+		     strncmp(e, "GIT_CEILING_DIRECTORIES=", 24)) ||
 		    !strncmp(e, "SSH_AUTH_SOCK=", 14))
 			BUG("proc_safe_env: '%s' is never passed on", e);
 		strvec_push(out, e);

@@ -7,7 +7,7 @@
 #include "buf.h"
 
 #define RING 4
-#define ESC_MAX (REPORT_LINE_MAX * 4 + 8)
+#define ESC_MAX (REPORT_LINE_MAX * 6 + 16)
 
 static const char *prefix = "pushgate: ";
 static char ring[RING][ESC_MAX];
@@ -22,25 +22,76 @@ void report_set_prefix(const char *p)
 }
 
 /*
+ * Length of the valid UTF-8 sequence at s (at most `len` bytes), or 0 if
+ * it is not one. Overlong forms, surrogates and code points past U+10FFFF
+ * are invalid. *cp gets the code point.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
+{
+	size_t n, i;
+	unsigned c = s[0], min;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 2, c &= 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3, c &= 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4, c &= 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/*
  * Escape up to `clip` bytes of s into out (size ESC_MAX): printable ASCII
- * and bytes >= 0x80 (UTF-8) pass, tabs stay, other controls become \xNN.
+ * and valid UTF-8 pass, tabs stay, C0 and C1 controls and DEL become
+ * \xNN or \u00NN, bytes that are not UTF-8 become \xNN. A terminal
+ * reading the result never sees an escape sequence.
  */
 static void escape_into(char *out, const char *s, size_t len, size_t clip)
 {
-	size_t i, o = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
 
-	for (i = 0; i < len && i < clip && o + 8 < ESC_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < len && i < clip && o + 8 < ESC_MAX) {
+		unsigned cp;
+		size_t n = utf8_seq(u + i, len - i, &cp);
 
-		if (c == '\n') {
+		if (n && cp == '\n') {
 			out[o++] = '\\';
 			out[o++] = 'n';
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+		} else if (n && cp == '\r') {
+			out[o++] = '\\';
+			out[o++] = 'r';
+		} else if (n == 1 && ((cp < 0x20 && cp != '\t') || cp == 0x7f)) {
 			o += (size_t)snprintf(out + o, ESC_MAX - o, "\\x%02x",
-					      c);
+					      cp);
+		} else if (n && cp >= 0x80 && cp < 0xa0) {
+			o += (size_t)snprintf(out + o, ESC_MAX - o, "\\u%04x",
+					      cp);
+		} else if (!n) {
+			o += (size_t)snprintf(out + o, ESC_MAX - o, "\\x%02x",
+					      u[i]);
+			n = 1;
 		} else {
-			out[o++] = (char)c;
+			memcpy(out + o, u + i, n);
+			o += n;
 		}
+		i += n;
 	}
 	if (i < len && o + 4 < ESC_MAX) {
 		memcpy(out + o, "...", 3);

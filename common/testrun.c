@@ -60,6 +60,8 @@ static void command_env(struct strvec *env, const struct testrun_opts *o,
 	strvec_pushf(&extra, "PUSHGATE_RELEASE=%s", dir);
 	strvec_push(&extra, "PUSHGATE_PREVIOUS=");
 	strvec_pushf(&extra, "PUSHGATE_USER=%s", o->user ? o->user : "");
+	/* git run by the tests must not find the server's repository */
+	strvec_pushf(&extra, "GIT_CEILING_DIRECTORIES=%s", o->st->dir);
 	proc_safe_env(env, (const char *const *)extra.v);
 	strvec_clear(&extra);
 }
@@ -152,8 +154,11 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 	deadline = start + cfg->test_timeout;
 	if (cfg->build &&
 	    ((r = run_step(out, "build", cfg->build, ws.dir, &env,
-			   deadline)) < 0 || *out != TESTRUN_PASSED))
+			   deadline)) < 0 || *out != TESTRUN_PASSED)) {
+		if (*out == TESTRUN_FAILED)
+			*out = TESTRUN_BUILD_FAILED;
 		goto out;
+	}
 	if (cfg->test &&
 	    ((r = run_step(out, "test", cfg->test, ws.dir, &env,
 			   deadline)) < 0 || *out != TESTRUN_PASSED))
@@ -274,6 +279,9 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 		return true;
 	case TESTRUN_FAILED:
 		report_info("REJECTED %s: tests failed", report_str(u->ref));
+		return false;
+	case TESTRUN_BUILD_FAILED:
+		report_info("REJECTED %s: build failed", report_str(u->ref));
 		return false;
 	case TESTRUN_TIMEOUT:
 		report_info("REJECTED %s: tests timed out after %u s (test_timeout)",

@@ -52,12 +52,38 @@ struct deploy_opts {
 int deploy_run(enum deploy_result *out, const struct deploy_opts *opts);
 
 /*
+ * Make the existing release `release` live again on every host, through
+ * `before`, the switch, `after` and `healthcheck`, with the same locking,
+ * all-or-nothing behaviour and history record (action "rollback") as a
+ * deploy. opts->commit is the commit that release holds. A release that
+ * was pruned or is marked FAILED on any host is refused before any host
+ * changes.
+ */
+int deploy_rollback(enum deploy_result *out, const struct deploy_opts *opts,
+		    const char *release);
+
+/*
  * post-receive's work: deploy every updated branch whose environment is
  * `auto` (or `manual` with the push option `deploy`, pre-receive having
  * checked the approver), and tell the pusher how to approve the others.
  * Returns the number of deploys that failed.
  */
 size_t deploy_push(struct gate *g);
+
+/*
+ * For `pushgate status`: the release id `current` points at on host
+ * `index` of `env` (*out NULL if there is none; caller frees).
+ */
+int deploy_host_current(char **out, const struct config_env *env,
+			size_t index);
+
+/*
+ * For `pushgate check`: connect to host `index` (host key,
+ * authentication) and check that `path` is writable (creating it if
+ * needed), that tar is installed and that every `shared` file exists.
+ * Returns 0, or an error whose message says what is wrong.
+ */
+int deploy_check_host(const struct config_env *env, size_t index);
 
 /* Seconds between two healthcheck attempts. */
 #define DEPLOY_HEALTHCHECK_DELAY 2

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ssh.h"
 
 /*
  * One deploy host behind one interface, whether it is this machine
@@ -28,6 +29,15 @@ typedef void (*host_output_fn)(const char *data, size_t len, void *payload);
  * connection.
  */
 int host_open(struct host **out, const struct config_env *env, size_t index);
+
+/*
+ * For `pushgate trust`: the key host `index` presents (SSH hosts only;
+ * ERR_INVALID for a local host), and adding it to the env's known_hosts.
+ */
+int host_fetch_key(struct ssh_hostkey *key, const struct config_env *env,
+		   size_t index);
+int host_trust_key(struct ssh_hostkey *key, const struct config_env *env,
+		   size_t index);
 
 /* Disconnect and free. */
 void host_free(struct host *h);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "push.h"
 #include "repo.h"
+#include "state.h"
 #include "strvec.h"
 
 /*
@@ -38,6 +39,30 @@ int policy_check_update(struct verdict *out, const struct config *cfg,
 
 /* True if the update's new tip must be built and tested. */
 bool policy_needs_test(const struct config *cfg, const struct push_update *u);
+
+/* May `user` approve deploys to `env`? An empty `approvers` means anyone. */
+bool policy_may_approve(const struct config_env *env, const char *user);
+
+/*
+ * `requires`: was `commit`, or a commit with the identical tree, deployed
+ * successfully (history result "ok") to every environment that
+ * env->requires names? *out is set; the names missing are appended to
+ * `missing`.
+ */
+int policy_requires_met(bool *out, struct strvec *missing,
+			const struct config_env *env, struct repo *repo,
+			struct state *st, const struct repo_oid *commit);
+
+/*
+ * The delivery gates pre-receive applies to one update on top of the
+ * [verify] rules: `-o deploy` to a manual environment's branch only from
+ * an approver, and the new tip of an `auto` environment's branch (or of a
+ * manual one pushed with `-o deploy`) must meet its `requires`. Fills
+ * *out like policy_check_update().
+ */
+int policy_check_gates(struct verdict *out, const struct config *cfg,
+		       struct repo *repo, struct state *st,
+		       const struct push *push, const struct push_update *u);
 
 void verdict_release(struct verdict *v);
 

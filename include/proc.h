@@ -67,7 +67,9 @@ void proc_result_release(struct proc_result *result);
 /*
  * The environment for commands that run pushed code (build, test):
  * PATH (a fixed safe value), HOME, LANG from ours if set, and `extra`
- * entries ("NAME=value", e.g. PUSHGATE_*). Never SSH_AUTH_SOCK or GIT_*.
+ * entries ("NAME=value", e.g. PUSHGATE_*). Never SSH_AUTH_SOCK or GIT_*,
+ * except GIT_CEILING_DIRECTORIES (which keeps git in a checkout from
+ * finding the repository around it).
  */
 void proc_safe_env(struct strvec *out, const char *const *extra);
 

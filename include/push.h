@@ -14,8 +14,8 @@
  */
 
 #define PUSH_MAX_UPDATES 1000		/* ref updates in one push */
-#define PUSH_MAX_LINE 4200		/* bytes in one update line */
-#define PUSH_MAX_REFNAME 4096
+#define PUSH_MAX_LINE 1100		/* bytes in one update line */
+#define PUSH_MAX_REFNAME 1000		/* libgit2 reads no longer names */
 #define PUSH_MAX_OPTIONS 32		/* push options */
 #define PUSH_MAX_OPTION_LEN 1024	/* bytes in one push option */
 #define PUSH_HEX_LEN 40			/* SHA-1 object ids */

@@ -146,6 +146,16 @@ int repo_object_size(struct repo *repo, uint64_t *out,
 int repo_hash_hex(char out[REPO_OID_HEXSZ + 1], const void *data, size_t len);
 
 /*
+ * The commits reachable from `tip` and not from `base` (NULL: none
+ * hidden), newest first: at most `max` of them in *out (caller frees),
+ * and how many there are in all (up to REPO_MAX_COMMITS) in *total_out.
+ */
+int repo_commits_between(struct repo *repo, struct repo_oid **out,
+			 size_t *nr_out, size_t *total_out,
+			 const struct repo_oid *base, const struct repo_oid *tip,
+			 size_t max);
+
+/*
  * refs/environments/NAME: read (ERR_NOTFOUND if absent) and write. Never
  * call repo_set_env_ref() from pre-receive (quarantine).
  */

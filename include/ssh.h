@@ -60,6 +60,9 @@ int ssh_fetch_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
 /*
  * Add the host key the server presents now to opts->known_hosts (created
  * with mode 0600 if missing), replacing a changed entry for that host.
+ * If key->fingerprint is set on entry (the key the user confirmed), a
+ * server presenting any other key is refused with ERR_INVALID. *key is
+ * then filled with what the server presented.
  */
 int ssh_trust_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
 
@@ -86,7 +89,11 @@ int ssh_run(struct ssh *s, int *status_out, char **output_out,
  * ssh_channel_write() (blocks until all is sent, draining the command's
  * output meanwhile, bounded by `timeout` for the whole channel), then
  * ssh_channel_close() sends EOF, waits for the exit status and frees the
- * channel. Output is kept as for ssh_run().
+ * channel. Output is kept as for ssh_run(). A tail shorter than one SSH
+ * packet (32,700 bytes) may wait for the next write or the close, so
+ * that small writes still make full packets. If the command exits
+ * without reading all its input, the rest is dropped without an error
+ * (like EPIPE for a local child): its exit status tells.
  */
 int ssh_channel_open(struct ssh_channel **out, struct ssh *s,
 		     const char *command, unsigned timeout);

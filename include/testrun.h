@@ -19,7 +19,8 @@ enum testrun_result {
 	TESTRUN_PASSED = 0,	/* ran and passed */
 	TESTRUN_CACHED,		/* the same tree passed the same commands */
 	TESTRUN_SKIPPED,	/* no build or test configured */
-	TESTRUN_FAILED,		/* build or test exited non-zero */
+	TESTRUN_FAILED,		/* test exited non-zero */
+	TESTRUN_BUILD_FAILED,	/* build exited non-zero (test not run) */
 	TESTRUN_TIMEOUT		/* test_timeout expired; group killed */
 };
 

@@ -13,11 +13,13 @@ accepted()
 	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
 }
 
-# rejected REF: the last push rejected REF with a reason, and git says so.
+# rejected REF: the last push rejected REF with a reason, and git says so
+# (and the hook did not get there by crashing).
 rejected()
 {
 	test_grep "^remote: pushgate: REJECTED $1[: ]" "$TMP/push.err" &&
-	test_grep "\[remote rejected\]" "$TMP/push.err"
+	test_grep "\[remote rejected\]" "$TMP/push.err" &&
+	test_grep ! -i "sanitizer\|runtime error" "$TMP/push.err"
 }
 
 # refs_of NAME: every ref of $TMP/NAME.git with its value.

@@ -57,6 +57,7 @@ bad_config()
 			"$TMP/push.err" &&
 		test_grep "remote rejected" "$TMP/push.err" &&
 		test_grep ! "pushgate: ok " "$TMP/push.err" &&
+		test_grep ! -i "sanitizer\|runtime error" "$TMP/push.err" &&
 		test "$(refs_of cfg)" = "$before" &&
 		git reset -q --hard origin/main
 	) &&
@@ -295,29 +296,48 @@ config_loads()
 		config_loads_status_=$?
 	echo "pushgate check: exit $config_loads_status_" >&2
 	cat "$TMP/check.out" "$TMP/check.err" >&2
-	test_grep ! "hooks.ini:" "$TMP/check.err" &&
-	test_grep ! "hooks.ini:" "$TMP/check.out" &&
+	test_grep ! "hooks.ini:[0-9]" "$TMP/check.err" &&
+	test_grep ! "hooks.ini:[0-9]" "$TMP/check.out" &&
 	test "$config_loads_status_" -le 1
 }
 
-test_expect_success 'hooks.ini.example, as installed, loads cleanly' '
+# uncomment <FILE: FILE with the comment markers removed from the lines
+# that hold a key (`# key = value`, `; key = value`) or a section header.
+uncomment()
+{
+	sed -e "s/^[;#][[:blank:]]*\(\[[a-z][^]]*\]\)[[:blank:]]*\$/\1/" \
+	    -e "s/^[;#][[:blank:]]*\([a-z][a-z_]*[[:blank:]]*=\)/\1/" "$1"
+}
+
+test_expect_success 'hooks.ini.example itself loads cleanly' '
 	test -f "$example" &&
-	setup_repo example &&
+	setup_repo example <"$example" &&
 	cmp "$example" example.git/hooks.ini &&
 	config_loads example
 '
 
-# The example may document some keys on commented-out lines ("; key =
-# value" or "# key = value", section headers likewise): remove the markers
-# from those lines so that every documented key is actually loaded.
-test_expect_success 'hooks.ini.example with its commented-out keys enabled loads cleanly' '
-	sed -e "s/^[;#][[:blank:]]*\(\[[a-z][^]]*\]\)[[:blank:]]*\$/\1/" \
-	    -e "s/^[;#][[:blank:]]*\([a-z][a-z_]*[[:blank:]]*=\)/\1/" \
-		"$example" >uncommented.ini &&
+test_expect_success 'the hooks.ini written by install.sh loads cleanly' '
+	setup_repo fresh &&
+	test -f fresh.git/hooks.ini &&
+	config_loads fresh
+'
+
+test_expect_success 'the hooks.ini written by install.sh accepts a first push' '
+	setup_clone fresh &&
+	cd fresh-work &&
+	commit_file README hello "hello" &&
+	push origin main &&
+	accepted refs/heads/main
+'
+
+test_expect_success 'the installed hooks.ini with every key uncommented loads cleanly' '
+	uncomment fresh.git/hooks.ini >uncommented.ini &&
 	grep -c "^[a-z][a-z_]* *=" uncommented.ini >nkeys &&
-	test "$(cat nkeys)" -gt 10 &&
-	write_hooks_ini example <uncommented.ini &&
-	config_loads example
+	test "$(cat nkeys)" -gt 40 &&
+	grep -c "^\[" uncommented.ini >nsections &&
+	test "$(cat nsections)" -ge 4 &&
+	write_hooks_ini fresh <uncommented.ini &&
+	config_loads fresh
 '
 
 test_done

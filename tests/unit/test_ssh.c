@@ -1,0 +1,868 @@
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ssh.h"
+
+/*
+ * Two throwaway OpenSSH servers on 127.0.0.1 (tests/sshd.sh), started by
+ * the group setup and stopped by its teardown.
+ */
+static char dir[PATH_MAX];
+static char srcdir[PATH_MAX];
+static char key[PATH_MAX];
+static char known_hosts[PATH_MAX];
+static char hostkey[2][PATH_MAX];
+static char user[256];
+static unsigned port[2];
+
+/* Run a shell command built like printf; returns its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4 * PATH_MAX];
+	va_list ap;
+	int n, status;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return -1;
+	status = system(cmd);
+	if (status < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* "<dir>/<name>" in one of four static buffers, used in turn. */
+static const char *at(const char *name)
+{
+	static char paths[4][PATH_MAX + 64];
+	static int which;
+	char *p = paths[which];
+
+	which = (which + 1) % 4;
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	return p;
+}
+
+/* The whole of a small file, NUL-terminated, in a static buffer. */
+static const char *slurp(const char *path)
+{
+	static char data[64 * 1024];
+	size_t n = 0;
+	ssize_t got;
+	int fd = open(path, O_RDONLY);
+
+	data[0] = '\0';
+	if (fd < 0)
+		return data;
+	while (n < sizeof(data) - 1 &&
+	       (got = read(fd, data + n, sizeof(data) - 1 - n)) > 0)
+		n += (size_t)got;
+	data[n] = '\0';
+	close(fd);
+	return data;
+}
+
+static void spew(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The value of NAME='value' in DIR/env. */
+static void env_value(char *out, size_t size, const char *env,
+		      const char *name)
+{
+	const char *p = env;
+	size_t len = strlen(name);
+
+	out[0] = '\0';
+	while (p && *p) {
+		if (!strncmp(p, name, len) && p[len] == '=' &&
+		    p[len + 1] == '\'') {
+			const char *v = p + len + 2;
+			const char *q = strchr(v, '\'');
+
+			if (q && (size_t)(q - v) < size) {
+				memcpy(out, v, (size_t)(q - v));
+				out[q - v] = '\0';
+			}
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+static int group_setup(void **state)
+{
+	const char *env, *s = getenv("PUSHGATE_SRCDIR");
+	char value[PATH_MAX];
+	int i;
+
+	(void)state;
+	snprintf(srcdir, sizeof(srcdir), "%s", s && *s ? s : ".");
+	snprintf(dir, sizeof(dir), "%s/test_ssh-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	if (sh("sh '%s/tests/sshd.sh' start '%s' 2", srcdir, dir))
+		return -1;
+	if (sh("ssh-keygen -q -t ed25519 -N '' -f '%s/other_key'", dir))
+		return -1;
+	env = slurp(at("env"));
+	env_value(key, sizeof(key), env, "SSHD_KEY");
+	env_value(known_hosts, sizeof(known_hosts), env, "SSHD_KNOWN_HOSTS");
+	env_value(user, sizeof(user), env, "SSHD_USER");
+	for (i = 0; i < 2; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "SSHD_PORT%d", i + 1);
+		env_value(value, sizeof(value), env, name);
+		port[i] = (unsigned)strtoul(value, NULL, 10);
+		snprintf(name, sizeof(name), "SSHD_HOSTKEY%d", i + 1);
+		env_value(hostkey[i], sizeof(hostkey[i]), env, name);
+	}
+	if (!*key || !*known_hosts || !*user || !port[0] || !port[1])
+		return -1;
+	/* No agent from the caller: the tests that want one start it. */
+	unsetenv("SSH_AUTH_SOCK");
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	int r;
+
+	(void)state;
+	r = sh("sh '%s/tests/sshd.sh' stop '%s'", srcdir, dir);
+	if (sh("rm -rf '%s'", dir))
+		r = -1;
+	return r ? -1 : 0;
+}
+
+static struct ssh_opts opts_for(int server)
+{
+	struct ssh_opts opts = SSH_OPTS_INIT;
+
+	opts.host = "127.0.0.1";
+	opts.port = port[server];
+	opts.user = user;
+	opts.identity = key;
+	opts.known_hosts = known_hosts;
+	opts.connect_timeout = 10;
+	return opts;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "[127.0.0.1]:PORT " + the key of server `server` (from its .pub). */
+static void known_line(char *out, size_t size, unsigned p, int server)
+{
+	char type[64], b64[256];
+	const char *pub = slurp(hostkey[server]);
+
+	assert_int_equal(sscanf(pub, "%63s %255s", type, b64), 2);
+	snprintf(out, size, "[127.0.0.1]:%u %s %s\n", p, type, b64);
+}
+
+/* ssh-keygen's fingerprint of server `server`'s host key. */
+static const char *keygen_fingerprint(int server)
+{
+	static char fp[128];
+	unsigned bits;
+
+	assert_int_equal(sh("ssh-keygen -l -f '%s' >'%s'", hostkey[server],
+			    at("fp.out")), 0);
+	assert_int_equal(sscanf(slurp(at("fp.out")), "%u %127s", &bits, fp),
+			 2);
+	return fp;
+}
+
+struct collect {
+	size_t total;
+	char first[256];
+};
+
+static void collect_output(const char *data, size_t len, void *payload)
+{
+	struct collect *c = payload;
+	size_t room = sizeof(c->first) - 1;
+
+	if (c->total < room) {
+		size_t n = len < room - c->total ? len : room - c->total;
+
+		memcpy(c->first + c->total, data, n);
+		c->first[c->total + n] = '\0';
+	}
+	c->total += len;
+}
+
+static void test_ssh__run_echo(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct collect c = { 0, "" };
+	struct ssh *s = NULL;
+	const struct ssh_hostkey *hk;
+	char *out = NULL;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	hk = ssh_last_hostkey();
+	assert_true(hk->known);
+	assert_false(hk->changed);
+	assert_string_equal(hk->type, "ssh-ed25519");
+	assert_string_equal(hk->fingerprint, keygen_fingerprint(0));
+	assert_ok(ssh_run(s, &status, &out, "echo hi", 10, collect_output,
+			  &c));
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "hi\n");
+	assert_string_equal(c.first, "hi\n");
+	assert_int_equal(c.total, 3);
+	free(out);
+	/* The session runs more commands, without a callback too. */
+	assert_ok(ssh_run(s, &status, &out, "printf '%s' \"$USER\"", 0, NULL,
+			  NULL));
+	assert_int_equal(status, 0);
+	free(out);
+	assert_ok(ssh_run(s, &status, NULL, "true", 10, NULL, NULL));
+	assert_int_equal(status, 0);
+
+	/* Big output: all of it to the callback, the tail kept. */
+	memset(&c, 0, sizeof(c));
+	assert_ok(ssh_run(s, &status, &out,
+			  "yes | head -c 3000000; echo end >&2", 10,
+			  collect_output, &c));
+	assert_int_equal(status, 0);
+	assert_int_equal(c.total, 3000004);
+	assert_int_equal(strlen(out), SSH_OUTPUT_CAP);
+	assert_string_equal(out + SSH_OUTPUT_CAP - 7, "\ny\nend\n");
+	free(out);
+	ssh_free(s);
+}
+
+static void test_ssh__exit_status(void **state)
+{
+	struct ssh_opts opts = opts_for(1);
+	struct ssh *s = NULL;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_run(s, &status, NULL, "exit 3", 10, NULL, NULL));
+	assert_int_equal(status, 3);
+	assert_ok(ssh_run(s, &status, NULL, "false", 10, NULL, NULL));
+	assert_int_equal(status, 1);
+	/* Killed by a signal: 128 + its number, as for a local child. */
+	assert_ok(ssh_run(s, &status, NULL, "kill -TERM $$", 10, NULL, NULL));
+	assert_int_equal(status, 128 + SIGTERM);
+	assert_ok(ssh_run(s, &status, NULL, "kill -KILL $$", 10, NULL, NULL));
+	assert_int_equal(status, 128 + SIGKILL);
+	ssh_free(s);
+}
+
+static void test_ssh__stderr_captured(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char *out = NULL;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_run(s, &status, &out, "echo to-err >&2; exit 4", 10,
+			  NULL, NULL));
+	assert_int_equal(status, 4);
+	assert_string_equal(out, "to-err\n");
+	free(out);
+	assert_ok(ssh_run(s, &status, &out,
+			  "echo one; sleep 0.2; echo two >&2; sleep 0.2; "
+			  "echo three", 10, NULL, NULL));
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "one\ntwo\nthree\n");
+	free(out);
+	ssh_free(s);
+}
+
+/* Deterministic test data: byte i of the stream. */
+static unsigned char pattern(size_t i)
+{
+	return (unsigned char)(i * 7 + i / 251);
+}
+
+/* Write `total` bytes of pattern() in chunks of varying sizes. */
+static int stream(struct ssh_channel *ch, size_t total)
+{
+	static const size_t sizes[] = { 10240, 1, 32700, 65536, 7, 1 << 20,
+					32768, 300000, 4096 };
+	static unsigned char chunk[1 << 20];
+	size_t off = 0, k = 0, n, i;
+	int r;
+
+	while (off < total) {
+		n = sizes[k++ % (sizeof(sizes) / sizeof(sizes[0]))];
+		if (n > total - off)
+			n = total - off;
+		for (i = 0; i < n; i++)
+			chunk[i] = pattern(off + i);
+		if ((r = ssh_channel_write(ch, chunk, n)) < 0)
+			return r;
+		off += n;
+	}
+	return 0;
+}
+
+#define STREAM_SIZE (20 * 1024 * 1024)
+
+static void test_ssh__stream_stdin(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	char *out = NULL;
+	char expect[32];
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s, "cat >/dev/null", 60));
+	assert_ok(stream(ch, STREAM_SIZE));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "");
+	free(out);
+
+	assert_ok(ssh_channel_open(&ch, s, "wc -c", 60));
+	assert_ok(stream(ch, STREAM_SIZE));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	snprintf(expect, sizeof(expect), "%d\n", STREAM_SIZE);
+	assert_string_equal(out, expect);
+	free(out);
+	ssh_free(s);
+}
+
+/*
+ * The command echoes everything back: we must read while we write, or
+ * both sides block once the windows are full. The output kept is the
+ * last SSH_OUTPUT_CAP bytes.
+ */
+static void test_ssh__stream_echo_keeps_tail(void **state)
+{
+	struct ssh_opts opts = opts_for(1);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	size_t total = 5 * 1024 * 1024 + 123, i;
+	char *out = NULL;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s, "cat", 60));
+	assert_ok(stream(ch, total));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	for (i = 0; i < SSH_OUTPUT_CAP; i++)
+		if ((unsigned char)out[i] !=
+		    pattern(total - SSH_OUTPUT_CAP + i))
+			break;
+	assert_int_equal(i, SSH_OUTPUT_CAP);
+	assert_int_equal(out[SSH_OUTPUT_CAP], '\0');
+	free(out);
+	ssh_free(s);
+}
+
+/* A command that stops reading: like EPIPE, its exit status tells. */
+static void test_ssh__stream_to_quitter(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s, "head -c 1000 >/dev/null; exit 5",
+				   30));
+	assert_ok(stream(ch, STREAM_SIZE));
+	assert_ok(ssh_channel_close(ch, &status, NULL));
+	assert_int_equal(status, 5);
+	assert_ok(ssh_run(s, &status, NULL, "true", 10, NULL, NULL));
+	assert_int_equal(status, 0);
+	ssh_free(s);
+}
+
+/*
+ * A command that closes its output early (the server sends EOF) but goes
+ * on reading: all of its input must still arrive.
+ */
+static void test_ssh__stream_after_remote_eof(void **state)
+{
+	struct ssh_opts opts = opts_for(1);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	char cmd[PATH_MAX + 64];
+	struct stat st;
+	int status = -2;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "exec >/dev/null 2>&1; cat >'%s'",
+		 at("sink"));
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s, cmd, 60));
+	assert_ok(stream(ch, 5 * 1024 * 1024 + 1));
+	assert_ok(ssh_channel_close(ch, &status, NULL));
+	assert_int_equal(status, 0);
+	assert_int_equal(stat(at("sink"), &st), 0);
+	assert_int_equal(st.st_size, 5 * 1024 * 1024 + 1);
+	ssh_free(s);
+}
+
+/* The server goes away in the middle of a command. */
+static void test_ssh__connection_lost(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char *out = NULL;
+	int status = -2, r;
+	double t;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	t = now();
+	/* The shell's parent is the server's process for our session. */
+	r = ssh_run(s, &status, &out, "echo bye; kill -KILL $PPID; sleep 5",
+		    10, NULL, NULL);
+	assert_true(r < 0);
+	assert_true(now() - t < 3.0);
+	assert_int_equal(status, -1);
+	free(out);
+	/* Later calls fail at once. */
+	assert_true(ssh_run(s, &status, NULL, "true", 10, NULL, NULL) < 0);
+	ssh_free(s);
+}
+
+static void test_ssh__command_timeout(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	char *out = NULL;
+	int status = -2, r;
+	double t;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	t = now();
+	r = ssh_run(s, &status, &out, "echo started; sleep 30", 1, NULL,
+		    NULL);
+	t = now() - t;
+	assert_int_equal(r, ERR_TIMEOUT);
+	assert_string_equal(error_last(),
+			    "remote command timed out after 1 s");
+	assert_true(t >= 0.9 && t < 3.0);
+	assert_int_equal(status, -1);
+	assert_string_equal(out, "started\n");
+	free(out);
+
+	/* Endless output does not keep us past the deadline either. */
+	t = now();
+	r = ssh_run(s, &status, NULL, "yes", 1, NULL, NULL);
+	assert_int_equal(r, ERR_TIMEOUT);
+	assert_true(now() - t < 3.0);
+
+	/* The same while feeding a command that does not read. */
+	t = now();
+	assert_ok(ssh_channel_open(&ch, s, "sleep 30", 1));
+	r = stream(ch, STREAM_SIZE);
+	assert_int_equal(r, ERR_TIMEOUT);
+	assert_int_equal(ssh_channel_close(ch, &status, NULL), ERR_TIMEOUT);
+	assert_string_equal(error_last(),
+			    "remote command timed out after 1 s");
+	t = now() - t;
+	assert_true(t < 3.0);
+
+	/* The session is still usable. */
+	assert_ok(ssh_run(s, &status, &out, "echo ok", 10, NULL, NULL));
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "ok\n");
+	free(out);
+	ssh_free(s);
+}
+
+static void test_ssh__unknown_host_key(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char line[1024], expect[256];
+	int r;
+
+	(void)state;
+	/* Only the other server's key. */
+	known_line(line, sizeof(line), port[1], 1);
+	spew(at("kh-other"), line);
+	opts.known_hosts = at("kh-other");
+	r = ssh_connect(&s, &opts);
+	assert_int_equal(r, ERR_NOTFOUND);
+	assert_null(s);
+	snprintf(expect, sizeof(expect),
+		 "unknown host key for '127.0.0.1:%u' (ssh-ed25519 %s)",
+		 port[0], keygen_fingerprint(0));
+	assert_string_equal(error_last(), expect);
+	assert_false(ssh_last_hostkey()->known);
+	assert_false(ssh_last_hostkey()->changed);
+	assert_string_equal(ssh_last_hostkey()->fingerprint,
+			    keygen_fingerprint(0));
+
+	/* The key for the same address on another port does not count. */
+	known_line(line, sizeof(line), port[1], 0);
+	spew(at("kh-port"), line);
+	opts.known_hosts = at("kh-port");
+	assert_int_equal(ssh_connect(&s, &opts), ERR_NOTFOUND);
+
+	/* No known_hosts file at all: every key is unknown. */
+	opts.known_hosts = at("no-such-file");
+	assert_int_equal(ssh_connect(&s, &opts), ERR_NOTFOUND);
+	assert_non_null(strstr(error_last(), "SHA256:"));
+	opts.known_hosts = NULL;
+	assert_int_equal(ssh_connect(&s, &opts), ERR_NOTFOUND);
+
+	/* Hashed entries (OpenSSH's HashKnownHosts) count. */
+	assert_int_equal(sh("cp '%s' '%s' && ssh-keygen -q -H -f '%s' "
+			    ">/dev/null 2>&1", known_hosts, at("kh-hashed"),
+			    at("kh-hashed")), 0);
+	assert_null(strstr(slurp(at("kh-hashed")), "127.0.0.1"));
+	opts.known_hosts = at("kh-hashed");
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+	s = NULL;
+
+	/* Lines libssh2 cannot read are skipped, the rest still counts. */
+	known_line(line, sizeof(line), port[0], 0);
+	spew(at("kh-junk"), "# comment\n\n@cert-authority * ssh-ed25519 AAAA\n"
+	     "garbage\n");
+	assert_int_equal(sh("cat '%s' >>'%s'", known_hosts, at("kh-junk")), 0);
+	opts.known_hosts = at("kh-junk");
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+}
+
+static void test_ssh__changed_host_key(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char line[1024], expect[256];
+
+	(void)state;
+	/* Server 2's key recorded for server 1's address and port. */
+	known_line(line, sizeof(line), port[0], 1);
+	spew(at("kh-changed"), line);
+	opts.known_hosts = at("kh-changed");
+	assert_int_equal(ssh_connect(&s, &opts), ERR_INVALID);
+	assert_null(s);
+	snprintf(expect, sizeof(expect),
+		 "host key for '127.0.0.1:%u' has changed (ssh-ed25519 %s)",
+		 port[0], keygen_fingerprint(0));
+	assert_string_equal(error_last(), expect);
+	assert_true(ssh_last_hostkey()->changed);
+	assert_false(ssh_last_hostkey()->known);
+}
+
+static void test_ssh__fetch_and_trust(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh_hostkey hk;
+	struct ssh *s = NULL;
+	struct stat st;
+	char line0[1024], line1[1024], text[4096], path[PATH_MAX + 64];
+	const char *content;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", at("newdir/sub/known_hosts"));
+	/* A missing file (and directories) for an unknown key. */
+	opts.known_hosts = path;
+	assert_ok(ssh_fetch_hostkey(&hk, &opts));
+	assert_false(hk.known);
+	assert_false(hk.changed);
+	assert_string_equal(hk.type, "ssh-ed25519");
+	assert_string_equal(hk.fingerprint, keygen_fingerprint(0));
+	assert_int_equal(ssh_connect(&s, &opts), ERR_NOTFOUND);
+	assert_ok(ssh_trust_hostkey(&hk, &opts));
+	assert_true(hk.known);
+	assert_string_equal(hk.fingerprint, keygen_fingerprint(0));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(at("newdir/sub"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+	s = NULL;
+	/* OpenSSH reads what we wrote. */
+	assert_int_equal(sh("ssh-keygen -F '[127.0.0.1]:%u' -f '%s' "
+			    ">/dev/null", port[0], path), 0);
+	/* Trusting a known key changes nothing. */
+	content = slurp(path);
+	snprintf(text, sizeof(text), "%s", content);
+	assert_ok(ssh_trust_hostkey(&hk, &opts));
+	assert_string_equal(slurp(path), text);
+
+	/* A changed key replaces the old entry; the rest stays. */
+	known_line(line0, sizeof(line0), port[0], 1);
+	known_line(line1, sizeof(line1), port[1], 1);
+	snprintf(text, sizeof(text), "# keep me\n%s|1|junk\n%s", line0, line1);
+	spew(path, text);
+	assert_ok(ssh_fetch_hostkey(&hk, &opts));
+	assert_true(hk.changed);
+	assert_false(hk.known);
+	assert_ok(ssh_trust_hostkey(&hk, &opts));
+	assert_true(hk.known);
+	assert_false(hk.changed);
+	content = slurp(path);
+	assert_non_null(strstr(content, "# keep me\n"));
+	assert_non_null(strstr(content, "|1|junk\n"));
+	assert_non_null(strstr(content, line1));
+	assert_null(strstr(content, line0));
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+	s = NULL;
+	opts = opts_for(1);
+	opts.known_hosts = path;
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+	s = NULL;
+
+	/* A changed key in a hashed entry is replaced too. */
+	spew(path, line0);
+	assert_int_equal(sh("ssh-keygen -q -H -f '%s' >/dev/null 2>&1",
+			    path), 0);
+	opts = opts_for(0);
+	opts.known_hosts = path;
+	assert_int_equal(ssh_connect(&s, &opts), ERR_INVALID);
+	assert_ok(ssh_trust_hostkey(&hk, &opts));
+	assert_null(strstr(slurp(path), "|1|"));
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+}
+
+static void test_ssh__wrong_identity(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char expect[512];
+
+	(void)state;
+	snprintf(expect, sizeof(expect),
+		 "authentication failed for '%s@127.0.0.1:%u'", user,
+		 port[0]);
+	opts.identity = at("other_key");
+	assert_int_equal(ssh_connect(&s, &opts), ERR_GENERIC);
+	assert_null(s);
+	assert_string_equal(error_last(), expect);
+	assert_null(strstr(error_last(), dir));
+	assert_true(ssh_last_hostkey()->known);
+
+	opts.identity = at("no-such-key");
+	assert_int_equal(ssh_connect(&s, &opts), ERR_GENERIC);
+	assert_string_equal(error_last(), expect);
+
+	/* No identity and no agent. */
+	opts.identity = NULL;
+	assert_int_equal(ssh_connect(&s, &opts), ERR_GENERIC);
+	assert_string_equal(error_last(), expect);
+}
+
+static void test_ssh__connection_refused(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct ssh *s = NULL;
+	char expect[128];
+	double t;
+	int fd;
+
+	(void)state;
+	/* A port nobody listens on: bind one, then close it. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	opts.port = ntohs(sin.sin_port);
+	t = now();
+	assert_int_equal(ssh_connect(&s, &opts), ERR_SYS);
+	assert_true(now() - t < 1.0);
+	snprintf(expect, sizeof(expect),
+		 "cannot connect to '127.0.0.1:%u': Connection refused",
+		 opts.port);
+	assert_string_equal(error_last(), expect);
+
+	/* IPv6 addresses are shown in brackets. */
+	opts.host = "::1";
+	assert_int_equal(ssh_connect(&s, &opts), ERR_SYS);
+	snprintf(expect, sizeof(expect), "cannot connect to '[::1]:%u': ",
+		 opts.port);
+	assert_memory_equal(error_last(), expect, strlen(expect));
+
+	opts.host = "no-such-host.invalid";
+	assert_int_equal(ssh_connect(&s, &opts), ERR_SYS);
+	assert_null(s);
+}
+
+/* A listening socket on 127.0.0.1 that never answers; its port. */
+static int silent_listener(unsigned *port_out, int backlog)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, backlog), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port_out = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void test_ssh__connect_timeout(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh_hostkey hk;
+	struct ssh *s = NULL;
+	char expect[128];
+	double t;
+	int fd;
+
+	(void)state;
+	/* TCP connects, but no SSH banner ever comes. */
+	fd = silent_listener(&opts.port, 8);
+	opts.connect_timeout = 1;
+	t = now();
+	assert_int_equal(ssh_connect(&s, &opts), ERR_TIMEOUT);
+	t = now() - t;
+	assert_true(t >= 0.9 && t < 2.5);
+	assert_null(s);
+	snprintf(expect, sizeof(expect),
+		 "connection to '127.0.0.1:%u' timed out after 1 s",
+		 opts.port);
+	assert_string_equal(error_last(), expect);
+	t = now();
+	assert_int_equal(ssh_fetch_hostkey(&hk, &opts), ERR_TIMEOUT);
+	assert_true(now() - t < 2.5);
+	assert_string_equal(hk.fingerprint, "");
+	close(fd);
+}
+
+static void test_ssh__agent(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char *out = NULL;
+	const char *sock = at("agent.sock");
+	const char *p;
+	int status = -2, r;
+	long pid;
+
+	(void)state;
+	assert_int_equal(sh("ssh-agent -s -a '%s' >'%s'", sock,
+			    at("agent.out")), 0);
+	p = strstr(slurp(at("agent.out")), "SSH_AGENT_PID=");
+	assert_non_null(p);
+	pid = strtol(p + strlen("SSH_AGENT_PID="), NULL, 10);
+	assert_true(pid > 1);
+	/* A key the server refuses first: the next one is tried. */
+	r = sh("SSH_AUTH_SOCK='%s' ssh-add -q '%s' '%s' 2>/dev/null", sock,
+	       at("other_key"), key);
+	if (r == 0) {
+		setenv("SSH_AUTH_SOCK", sock, 1);
+		opts.identity = NULL;
+		r = ssh_connect(&s, &opts);
+		if (r == 0)
+			r = ssh_run(s, &status, &out, "echo agent", 10, NULL,
+				    NULL);
+		ssh_free(s);
+		unsetenv("SSH_AUTH_SOCK");
+	}
+	kill((pid_t)pid, SIGTERM);
+	assert_ok(r);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "agent\n");
+	free(out);
+}
+
+/* Last: stops server 2. */
+static void test_ssh__server_down(void **state)
+{
+	struct ssh_opts opts = opts_for(1);
+	struct ssh *s = NULL;
+	double t;
+
+	(void)state;
+	assert_int_equal(sh("sh '%s/tests/sshd.sh' stop-one '%s' 2", srcdir,
+			    dir), 0);
+	t = now();
+	assert_int_equal(ssh_connect(&s, &opts), ERR_SYS);
+	assert_true(now() - t < 1.0);
+	assert_null(s);
+	assert_non_null(strstr(error_last(), "cannot connect to"));
+	/* Server 1 still answers. */
+	opts = opts_for(0);
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_free(s);
+	ssh_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ssh__run_echo),
+		cmocka_unit_test(test_ssh__exit_status),
+		cmocka_unit_test(test_ssh__stderr_captured),
+		cmocka_unit_test(test_ssh__stream_stdin),
+		cmocka_unit_test(test_ssh__stream_echo_keeps_tail),
+		cmocka_unit_test(test_ssh__stream_to_quitter),
+		cmocka_unit_test(test_ssh__stream_after_remote_eof),
+		cmocka_unit_test(test_ssh__connection_lost),
+		cmocka_unit_test(test_ssh__command_timeout),
+		cmocka_unit_test(test_ssh__unknown_host_key),
+		cmocka_unit_test(test_ssh__changed_host_key),
+		cmocka_unit_test(test_ssh__fetch_and_trust),
+		cmocka_unit_test(test_ssh__wrong_identity),
+		cmocka_unit_test(test_ssh__connection_refused),
+		cmocka_unit_test(test_ssh__connect_timeout),
+		cmocka_unit_test(test_ssh__agent),
+		cmocka_unit_test(test_ssh__server_down),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
