@@ -580,6 +580,8 @@ static int mark_failed(struct host_job *j)
 	struct buf cmd = BUF_INIT;
 	int r;
 
+	if (!j->host)
+		return 0;	/* never connected: nothing to mark */
 	/* a rollback target is an older good release: leave it unmarked */
 	if (j->d->rollback)
 		return maintenance(j, false);
@@ -627,6 +629,8 @@ static int phase_remove(struct host_job *j)
 	struct buf cmd = BUF_INIT;
 	int r;
 
+	if (!j->host)
+		return 0;	/* never connected: nothing was uploaded */
 	buf_addstr(&cmd, "rm -rf -- ");
 	add_release_path(&cmd, j->d, j->d->id, NULL);
 	r = run(j, "remove partial release", cmd.ptr, false);
@@ -735,6 +739,31 @@ static int read_full(int fd, void *p, size_t len)
 	return 0;
 }
 
+/* Phases that write the deploy's failure reason on the host get it too. */
+static bool phase_takes_reason(char phase)
+{
+	return phase == PHASE_ROLLBACK || phase == PHASE_MARK_FAILED;
+}
+
+/* The reason, as known in the parent once every host reported. */
+static int read_reason(struct deploy *d, int fd)
+{
+	uint16_t len;
+	char *s;
+
+	if (read_full(fd, &len, sizeof(len)) < 0)
+		return -1;
+	s = xmalloc((size_t)len + 1);
+	if (read_full(fd, s, len) < 0) {
+		free(s);
+		return -1;
+	}
+	s[len] = '\0';
+	free(d->reason);
+	d->reason = s;
+	return 0;
+}
+
 static void worker_main(struct deploy *d, size_t index, int cmd_fd,
 			int res_fd)
 {
@@ -749,6 +778,8 @@ static void worker_main(struct deploy *d, size_t index, int cmd_fd,
 		struct result res;
 		int r;
 
+		if (phase_takes_reason(cmd) && read_reason(d, cmd_fd) < 0)
+			break;
 		memset(&res, 0, sizeof(res));
 		error_clear();
 		switch (cmd) {
@@ -848,6 +879,21 @@ static void stop_workers(struct worker *w, size_t n)
 	}
 }
 
+static int send_phase(struct deploy *d, int fd, char phase)
+{
+	const char *reason = d->reason ? d->reason : "deploy failed";
+	size_t n = strlen(reason);
+	uint16_t len = (uint16_t)(n > RESULT_MSG_MAX ? RESULT_MSG_MAX : n);
+	int r;
+
+	if ((r = fsutil_write_all(fd, &phase, 1)) < 0 ||
+	    !phase_takes_reason(phase))
+		return r;
+	if ((r = fsutil_write_all(fd, &len, sizeof(len))) < 0)
+		return r;
+	return fsutil_write_all(fd, reason, len);
+}
+
 /*
  * Run `phase` on the workers selected by `pick` (all if NULL), in
  * parallel; returns the number that failed, and keeps the first failure
@@ -862,7 +908,7 @@ static size_t run_phase(struct deploy *d, struct worker *w, size_t n,
 	for (i = 0; i < n; i++) {
 		if (pick && !pick[i])
 			continue;
-		sent[i] = fsutil_write_all(w[i].cmd_fd, &phase, 1) == 0;
+		sent[i] = send_phase(d, w[i].cmd_fd, phase) == 0;
 		if (!sent[i])
 			error_clear();
 	}
@@ -901,12 +947,25 @@ static size_t run_phase(struct deploy *d, struct worker *w, size_t n,
 
 /* ---- the whole deploy --------------------------------------------- */
 
+/*
+ * Release ids sort in deploy order: the time stamp never goes back nor
+ * repeats for one environment (two deploys in the same second take the
+ * next second), whatever the commit ids.
+ */
 static void make_release_id(struct deploy *d)
 {
-	time_t t = time(NULL);
+	struct buf name = BUF_INIT;
+	int64_t stamp_time = (int64_t)time(NULL);
+	time_t t;
 	struct tm tm;
 	char stamp[32];
 
+	buf_addf(&name, "release-%s", d->env->name);
+	if (state_next_time(d->o->st, name.ptr, stamp_time, &stamp_time) < 0)
+		report_warn("cannot record the release time: %s",
+			    report_str(error_last()));
+	buf_release(&name);
+	t = (time_t)stamp_time;
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(d->id, sizeof(d->id), "%s-%.12s", stamp, d->hex);
@@ -1049,7 +1108,12 @@ static enum deploy_result deploy_hosts(struct deploy *d)
 	bool *failed = xcalloc(n, sizeof(*failed));
 	bool *pick = xcalloc(n, sizeof(*pick));
 	enum deploy_result out = DEPLOY_FAILED;
+	struct sigaction ign, old;
 
+	/* a worker that died must not take the deploy down with EPIPE */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old);
 	if (start_workers(w, d) < 0) {
 		fail(d, "cannot start");
 		goto out;
@@ -1077,6 +1141,7 @@ static enum deploy_result deploy_hosts(struct deploy *d)
 	out = DEPLOY_OK;
 out:
 	stop_workers(w, n);
+	sigaction(SIGPIPE, &old, NULL);
 	free(w);
 	free(failed);
 	free(pick);

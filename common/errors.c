@@ -9,15 +9,20 @@
 
 static char last_msg[ERROR_MSG_MAX];
 
+/*
+ * Format into a scratch buffer first: callers may pass error_last() itself
+ * as an argument, to wrap the message they were given.
+ */
 static void set_msg(const char *fmt, va_list ap, int errnum)
 {
-	int n = vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	char tmp[ERROR_MSG_MAX];
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 
 	if (n < 0)
-		last_msg[0] = '\0';
-	if (errnum && n >= 0 && (size_t)n < sizeof(last_msg))
-		snprintf(last_msg + n, sizeof(last_msg) - n, ": %s",
-			 strerror(errnum));
+		tmp[0] = '\0';
+	if (errnum && n >= 0 && (size_t)n < sizeof(tmp))
+		snprintf(tmp + n, sizeof(tmp) - n, ": %s", strerror(errnum));
+	memcpy(last_msg, tmp, sizeof(last_msg));
 }
 
 int error_set(int code, const char *fmt, ...)

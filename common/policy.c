@@ -205,3 +205,125 @@ void verdict_release(struct verdict *v)
 	v->nr_new_commits = 0;
 	v->nr_paths = 0;
 }
+
+bool policy_may_approve(const struct config_env *env, const char *user)
+{
+	if (!env->approvers.nr)
+		return true;
+	return user && strvec_has(&env->approvers, user);
+}
+
+struct requires_scan {
+	const char *env;
+	struct repo *repo;
+	const struct repo_oid *commit;
+	struct repo_oid tree;
+	bool found;
+};
+
+/* Stops at the first successful deploy of the commit or of its tree. */
+static int scan_deploys(const struct history_record *rec, void *payload)
+{
+	struct requires_scan *s = payload;
+	struct repo_oid id, tree;
+
+	if (strcmp(rec->env, s->env) || strcmp(rec->result, "ok") ||
+	    repo_oid_from_hex(&id, rec->commit) < 0) {
+		error_clear();
+		return 0;
+	}
+	if (repo_oid_equal(&id, s->commit) ||
+	    (repo_commit_tree(s->repo, &tree, &id) == 0 &&
+	     repo_oid_equal(&tree, &s->tree))) {
+		s->found = true;
+		return 1;
+	}
+	error_clear();
+	return 0;
+}
+
+int policy_requires_met(bool *out, struct strvec *missing,
+			const struct config_env *env, struct repo *repo,
+			struct state *st, const struct repo_oid *commit)
+{
+	struct requires_scan s;
+	size_t i;
+	int r;
+
+	*out = true;
+	if (!env->requires.nr)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	s.repo = repo;
+	s.commit = commit;
+	if ((r = repo_commit_tree(repo, &s.tree, commit)) < 0)
+		return r;
+	for (i = 0; i < env->requires.nr; i++) {
+		s.env = env->requires.v[i];
+		s.found = false;
+		if ((r = state_history_read(st, scan_deploys, &s)) < 0)
+			return r;
+		if (!s.found) {
+			*out = false;
+			strvec_push(missing, s.env);
+		}
+	}
+	return 0;
+}
+
+static void join(struct buf *b, const struct strvec *names)
+{
+	size_t i;
+
+	for (i = 0; i < names->nr; i++)
+		buf_addf(b, "%s'%s'", i ? (i + 1 == names->nr ? " and " : ", ") :
+			 "", names->v[i]);
+}
+
+int policy_check_gates(struct verdict *out, const struct config *cfg,
+		       struct repo *repo, struct state *st,
+		       const struct push *push, const struct push_update *u)
+{
+	const char *branch = push_branch_name(u->ref);
+	const struct config_env *env;
+	bool approve = push_has_option(push, "deploy");
+	struct strvec missing = STRVEC_INIT;
+	struct repo_oid new_id, tip;
+	struct buf msg = BUF_INIT;
+	bool met;
+	int r = 0;
+
+	env = branch ? config_env_for_branch(cfg, branch) : NULL;
+	if (!env || u->is_delete)
+		return 0;
+	if (env->mode == CONFIG_MODE_MANUAL) {
+		if (!approve)
+			return 0;
+		if (!policy_may_approve(env, push->user)) {
+			buf_addf(&msg, "'%s' may not approve deploys to '%s': ask ",
+				 push->user ? push->user : "an unknown user",
+				 env->name);
+			join(&msg, &env->approvers);
+			reject(out, msg.ptr);
+			goto out;
+		}
+	}
+	if (!env->requires.nr)
+		goto out;
+	if ((r = repo_oid_from_hex(&new_id, u->new_hex)) < 0 ||
+	    (r = repo_peel_commit(repo, &tip, &new_id)) < 0 ||
+	    (r = policy_requires_met(&met, &missing, env, repo, st,
+				     &tip)) < 0)
+		goto out;
+	if (!met) {
+		buf_addf(&msg, "'%s' requires this commit to be live on ",
+			 env->name);
+		join(&msg, &missing);
+		buf_addstr(&msg, " first");
+		reject(out, msg.ptr);
+	}
+out:
+	strvec_clear(&missing);
+	buf_release(&msg);
+	return r;
+}

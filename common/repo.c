@@ -213,6 +213,44 @@ int repo_is_ancestor(struct repo *repo, bool *out,
 	return 0;
 }
 
+/*
+ * libgit2's object cache keeps every commit and tree read, up to 256 MB
+ * (230 MB on a 10,000-commit push), and past a smaller cap its eviction
+ * rescans the whole map. The change walk reads most trees twice, soon
+ * one after the other, and the pack's cache of delta bases already makes
+ * the second read cheap: trees are not cached at all. Commits are (the
+ * subject check and the walk look each new commit up again after the
+ * revwalk), within a cap. Process-wide settings, made before the first
+ * bulk read.
+ */
+#define REPO_CACHE_BYTES (16 << 20)
+
+static void bound_object_cache(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+			 (size_t)0);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE,
+			 (ssize_t)REPO_CACHE_BYTES);
+}
+
+/*
+ * libgit2 hashes every object it reads to check it against its id; git
+ * does not. The bulk readers (the revwalk of repo_new_commits(), the
+ * change walker) turn that off while they run: index-pack computed the
+ * id of each pushed object from its content, and the others were
+ * checked when they arrived. Hashing was 40% of the walk. Back on when
+ * done: on is libgit2's default, and pushgate sets it nowhere else.
+ */
+static void verify_hashes(bool on)
+{
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, (int)on);
+}
+
 int repo_new_commits(struct repo *repo, struct repo_oid **out, size_t *nr_out,
 		     const struct repo_oid *tip)
 {
@@ -224,8 +262,10 @@ int repo_new_commits(struct repo *repo, struct repo_oid **out, size_t *nr_out,
 
 	*out = NULL;
 	*nr_out = 0;
+	bound_object_cache();
 	if (git_revwalk_new(&walk, repo->git) < 0)
 		return git_fail(ERR_GENERIC, "cannot walk history");
+	verify_hashes(false);
 	git_revwalk_sorting(walk, GIT_SORT_NONE);
 	to_git(&g, tip);
 	if (git_revwalk_push(walk, &g) < 0) {
@@ -261,6 +301,7 @@ int repo_new_commits(struct repo *repo, struct repo_oid **out, size_t *nr_out,
 	*nr_out = nr;
 	list = NULL;
 out:
+	verify_hashes(true);
 	free(list);
 	git_revwalk_free(walk);
 	return r;
@@ -285,105 +326,289 @@ int repo_commit_subject(struct repo *repo, char *out, size_t size,
 	return 0;
 }
 
-struct walk {
-	git_repository *git;
-	struct buf path;
-	repo_change_fn fn;
-	void *payload;
-};
-
 static bool bad_component(const char *name)
 {
 	return !*name || !strcmp(name, ".") || !strcmp(name, "..") ||
 	       strchr(name, '/');
 }
 
-/* Compare `tree` with the same directory in each parent tree (NULL: absent). */
-static int walk_tree(struct walk *w, const git_tree *tree,
-		     git_tree **parents, size_t np, size_t depth)
+/*
+ * repo_walk_changes() compares raw tree objects, parsed in place, rather
+ * than git_tree objects. A tree is a sequence of "MODE SP NAME NUL ID"
+ * entries (ID: REPO_OID_RAWSZ bytes) sorted in git's tree order, so a
+ * tree and the same directory in each parent can be walked side by side
+ * (a merge join): each entry meets its namesake in every parent in one
+ * pass, with no allocation per entry and no binary search per name. On a
+ * long push this walk is the hook's main cost.
+ */
+struct raw_entry {
+	const char *name;	/* NUL-terminated, inside the object */
+	size_t len;
+	const unsigned char *id;	/* REPO_OID_RAWSZ bytes */
+	unsigned attr;		/* the mode as written */
+};
+
+/* A cursor over the entries of one tree; `done` once past the last. */
+struct raw_tree {
+	git_odb_object *obj;	/* NULL for an absent tree (done at once) */
+	const char *p, *end;
+	struct raw_entry e;
+	bool done;
+};
+
+/* Parents whose tree cursors live on the stack; more are allocated. */
+#define WALK_FEW_PARENTS 2
+
+struct walk {
+	git_odb *odb;
+	struct buf path;
+	repo_change_fn fn;
+	void *payload;
+};
+
+static int tree_corrupt(const git_oid *id)
 {
-	size_t i, j, n = git_tree_entrycount(tree);
-	git_tree **sub = NULL;
-	int r = 0;
+	char hex[REPO_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	return error_set(ERR_INVALID, "tree %s is corrupt", hex);
+}
+
+/*
+ * Read tree `id` as a raw object. libgit2 caches no trees (see
+ * bound_object_cache()): each is read again when needed, which the pack's
+ * cache of delta bases makes cheap; a cache of our own (8192 trees, 95%
+ * hits on the second reads) measured no faster.
+ */
+static int read_tree(struct walk *w, git_odb_object **out,
+		     const unsigned char *id)
+{
+	char hex[REPO_OID_HEXSZ + 1];
+	git_oid g;
+
+	*out = NULL;
+	memcpy(g.id, id, REPO_OID_RAWSZ);
+	if (git_odb_read(out, w->odb, &g) < 0)
+		return git_fail(ERR_NOTFOUND, "cannot read tree");
+	if (git_odb_object_type(*out) != GIT_OBJECT_TREE) {
+		git_odb_object_free(*out);
+		*out = NULL;
+		git_oid_tostr(hex, sizeof(hex), &g);
+		return error_set(ERR_INVALID, "object %s is not a tree", hex);
+	}
+	return 0;
+}
+
+#define MODE_FMT 0170000
+
+static bool mode_is_dir(unsigned attr)
+{
+	return (attr & MODE_FMT) == 0040000;
+}
+
+static bool mode_is_gitlink(unsigned attr)
+{
+	return (attr & MODE_FMT) == 0160000;
+}
+
+/*
+ * The mode as git_tree_entry_filemode() gives it: the written mode may be
+ * non-canonical (100664 from early versions of git), and two entries
+ * that differ only there are the same file.
+ */
+static unsigned normal_mode(unsigned attr)
+{
+	unsigned type = attr & ~0777u;
+
+	if (type == 0040000)
+		return 0040000;
+	if (attr & 0100)
+		return 0100755;
+	if (type == 0160000)
+		return 0160000;
+	if (type == 0120000)
+		return 0120000;
+	return 0100644;
+}
+
+/*
+ * Parse the entry at t->p into t->e, or mark the end. As strict as git's
+ * own parser (the mode is octal digits), so that a tree git cannot read
+ * is refused rather than half read.
+ */
+static int tree_next(struct raw_tree *t)
+{
+	const char *p = t->p, *mode = t->p, *nul;
+	unsigned attr = 0;
+
+	if (p == t->end) {
+		t->done = true;
+		return 0;
+	}
+	while (p < t->end && *p >= '0' && *p <= '7') {
+		attr = attr * 8 + (unsigned)(*p++ - '0');
+		if (attr > 0xffff)
+			break;
+	}
+	if (p == mode || attr > 0xffff || p == t->end || *p++ != ' ')
+		goto corrupt;
+	nul = memchr(p, '\0', (size_t)(t->end - p));
+	if (!nul || t->end - (nul + 1) < REPO_OID_RAWSZ)
+		goto corrupt;
+	t->e.name = p;
+	t->e.len = (size_t)(nul - p);
+	t->e.id = (const unsigned char *)nul + 1;
+	t->e.attr = attr;
+	t->p = nul + 1 + REPO_OID_RAWSZ;
+	return 0;
+corrupt:
+	return tree_corrupt(git_odb_object_id(t->obj));
+}
+
+/* Open a cursor on tree `id`; NULL gives an empty cursor. */
+static int tree_open(struct walk *w, struct raw_tree *t,
+		     const unsigned char *id)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if (!id) {
+		t->done = true;
+		return 0;
+	}
+	if ((r = read_tree(w, &t->obj, id)) < 0)
+		return r;
+	t->p = git_odb_object_data(t->obj);
+	t->end = t->p + git_odb_object_size(t->obj);
+	return tree_next(t);
+}
+
+static void tree_close(struct raw_tree *t)
+{
+	git_odb_object_free(t->obj);
+	t->obj = NULL;
+}
+
+/* git's tree order: bytewise, a tree's name as if it ended with '/'. */
+static int entry_cmp(const struct raw_entry *a, const struct raw_entry *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->name, b->name, n);
+	unsigned ca, cb;
+
+	if (c)
+		return c;
+	ca = n < a->len ? (unsigned char)a->name[n] :
+			  mode_is_dir(a->attr) ? '/' : 0;
+	cb = n < b->len ? (unsigned char)b->name[n] :
+			  mode_is_dir(b->attr) ? '/' : 0;
+	return (int)ca - (int)cb;
+}
+
+/*
+ * Move a parent's cursor past the entries that sort before `e` (paths the
+ * commit deleted) and say whether it now stands on `e`'s name. Equal in
+ * tree order means the same name and both trees or both not. In a tree
+ * that is not sorted an entry may be passed over: the commit's entry is
+ * then reported as changed, never wrongly skipped.
+ */
+static int tree_seek(struct raw_tree *t, const struct raw_entry *e,
+		     bool *found)
+{
+	int c = 1, r;
+
+	while (!t->done && (c = entry_cmp(&t->e, e)) < 0)
+		if ((r = tree_next(t)) < 0)
+			return r;
+	*found = !t->done && !c;
+	return 0;
+}
+
+/*
+ * Report what tree `id` changes against the same directory in each parent
+ * (parents[j] NULL: absent there), recursing only into subtrees that
+ * differ from every parent's.
+ */
+static int walk_tree(struct walk *w, const unsigned char *id,
+		     const unsigned char **parents, size_t np, size_t depth)
+{
+	struct raw_tree tree, few[WALK_FEW_PARENTS], *pt = few;
+	const unsigned char *few_sub[WALK_FEW_PARENTS], **sub = few_sub;
+	size_t j;
+	int r;
 
 	if (depth > REPO_MAX_DEPTH)
 		return error_set(ERR_TOOBIG, "trees nested deeper than %d",
 				 REPO_MAX_DEPTH);
-	for (i = 0; i < n && !r; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-		const char *name = git_tree_entry_name(e);
-		const git_oid *id = git_tree_entry_id(e);
-		git_filemode_t mode = git_tree_entry_filemode(e);
-		git_object_t type = git_tree_entry_type(e);
-		size_t base = w->path.len;
-		bool same = false;
-
-		if (bad_component(name))
-			return error_set(ERR_INVALID,
-					 "tree entry '%.100s' under '%.200s' is not a valid name",
-					 name, w->path.ptr);
-		for (j = 0; j < np && !same; j++) {
-			const git_tree_entry *pe;
-
-			if (!parents[j])
-				continue;
-			pe = git_tree_entry_byname(parents[j], name);
-			same = pe && git_oid_equal(git_tree_entry_id(pe), id) &&
-			       git_tree_entry_filemode(pe) == mode;
-		}
-		if (same)
-			continue;
-		if ((base && buf_addch(&w->path, '/') < 0) ||
-		    buf_addstr(&w->path, name) < 0)
-			return error_set(ERR_TOOBIG,
-					 "a path is longer than %d bytes",
-					 REPO_MAX_PATH);
-		if (type == GIT_OBJECT_TREE) {
-			git_tree *t = NULL;
-
-			if (git_tree_lookup(&t, w->git, id) < 0) {
-				r = git_fail(ERR_NOTFOUND, "cannot read tree");
-				goto next;
-			}
-			if (np && !sub)
-				sub = xcalloc(np, sizeof(*sub));
-			for (j = 0; j < np; j++) {
-				const git_tree_entry *pe;
-
-				sub[j] = NULL;
-				if (!parents[j])
-					continue;
-				pe = git_tree_entry_byname(parents[j], name);
-				if (pe && git_tree_entry_type(pe) ==
-					  GIT_OBJECT_TREE &&
-				    git_tree_lookup(&sub[j], w->git,
-						    git_tree_entry_id(pe)) < 0) {
-					r = git_fail(ERR_NOTFOUND,
-						     "cannot read tree");
-					break;
-				}
-			}
-			if (!r)
-				r = walk_tree(w, t, sub, np, depth + 1);
-			for (j = 0; j < np; j++) {
-				git_tree_free(sub[j]);
-				sub[j] = NULL;
-			}
-			git_tree_free(t);
-		} else {
-			struct repo_change c;
-
-			c.path = w->path.ptr;
-			c.name = w->path.ptr + (base ? base + 1 : 0);
-			from_git(&c.id, id);
-			c.mode = (unsigned)mode;
-			c.is_blob = type == GIT_OBJECT_BLOB;
-			r = w->fn(&c, w->payload);
-		}
-next:
-		buf_truncate(&w->path, base);
+	if (np > WALK_FEW_PARENTS) {
+		pt = xcalloc(np, sizeof(*pt));
+		sub = xcalloc(np, sizeof(*sub));
+	} else {
+		memset(few, 0, sizeof(few));
 	}
-	free(sub);
+	if ((r = tree_open(w, &tree, id)) < 0)
+		goto out;
+	for (j = 0; j < np; j++)
+		if ((r = tree_open(w, &pt[j], parents[j])) < 0)
+			goto out;
+	while (!tree.done) {
+		const struct raw_entry *e = &tree.e;
+		unsigned mode = normal_mode(e->attr);
+		size_t base = w->path.len;
+		bool same = false, found;
+
+		if (bad_component(e->name)) {
+			r = error_set(ERR_INVALID,
+				      "tree entry '%.100s' under '%.200s' is not a valid name",
+				      e->name, w->path.ptr);
+			goto out;
+		}
+		for (j = 0; j < np && !same; j++) {
+			sub[j] = NULL;
+			if ((r = tree_seek(&pt[j], e, &found)) < 0)
+				goto out;
+			if (!found)
+				continue;
+			same = !memcmp(pt[j].e.id, e->id, REPO_OID_RAWSZ) &&
+			       normal_mode(pt[j].e.attr) == mode;
+			sub[j] = pt[j].e.id;
+		}
+		if (!same) {
+			if ((base && buf_addch(&w->path, '/') < 0) ||
+			    buf_add(&w->path, e->name, e->len) < 0) {
+				r = error_set(ERR_TOOBIG,
+					      "a path is longer than %d bytes",
+					      REPO_MAX_PATH);
+				goto out;
+			}
+			if (mode_is_dir(e->attr)) {
+				/* found in tree order: each sub[j] is a tree */
+				r = walk_tree(w, e->id, sub, np, depth + 1);
+			} else {
+				struct repo_change c;
+
+				c.path = w->path.ptr;
+				c.name = w->path.ptr + (base ? base + 1 : 0);
+				memcpy(c.id.id, e->id, REPO_OID_RAWSZ);
+				c.mode = mode;
+				c.is_blob = !mode_is_gitlink(e->attr);
+				r = w->fn(&c, w->payload);
+			}
+			buf_truncate(&w->path, base);
+			if (r)
+				goto out;
+		}
+		if ((r = tree_next(&tree)) < 0)
+			goto out;
+	}
+out:
+	for (j = 0; j < np; j++)
+		tree_close(&pt[j]);
+	tree_close(&tree);
+	if (pt != few) {
+		free(pt);
+		free(sub);
+	}
 	return r;
 }
 
@@ -391,46 +616,52 @@ int repo_walk_changes(struct repo *repo, const struct repo_oid *commit,
 		      repo_change_fn fn, void *payload)
 {
 	struct walk w;
-	git_commit *c = NULL;
-	git_tree *tree = NULL;
-	git_tree **parents = NULL;
+	git_commit *c = NULL, *few_pc[WALK_FEW_PARENTS], **pc = few_pc;
+	const unsigned char *few[WALK_FEW_PARENTS], **parents = few;
+	const unsigned char *root;
 	size_t np = 0, i;
 	git_oid g;
-	int r;
+	int r = 0;
 
-	w.git = repo->git;
+	bound_object_cache();
+	w.odb = repo->odb;
 	buf_init(&w.path, REPO_MAX_PATH);
 	w.fn = fn;
 	w.payload = payload;
+	verify_hashes(false);
 	to_git(&g, commit);
-	if (git_commit_lookup(&c, repo->git, &g) < 0)
-		return git_fail(ERR_NOTFOUND, "cannot read commit");
-	if (git_commit_tree(&tree, c) < 0) {
-		r = git_fail(ERR_NOTFOUND, "cannot read the commit's tree");
+	if (git_commit_lookup(&c, repo->git, &g) < 0) {
+		r = git_fail(ERR_NOTFOUND, "cannot read commit");
 		goto out;
 	}
+	root = git_commit_tree_id(c)->id;
 	np = git_commit_parentcount(c);
-	if (np) {
+	if (np > WALK_FEW_PARENTS) {
+		pc = xcalloc(np, sizeof(*pc));
 		parents = xcalloc(np, sizeof(*parents));
-		for (i = 0; i < np; i++) {
-			git_commit *p = NULL;
-
-			if (git_commit_parent(&p, c, (unsigned)i) < 0 ||
-			    git_commit_tree(&parents[i], p) < 0) {
-				git_commit_free(p);
-				r = git_fail(ERR_NOTFOUND,
-					     "cannot read a parent commit");
-				goto out;
-			}
-			git_commit_free(p);
-		}
+	} else {
+		memset(few_pc, 0, sizeof(few_pc));
 	}
-	r = walk_tree(&w, tree, parents, np, 0);
+	for (i = 0; i < np; i++) {
+		if (git_commit_parent(&pc[i], c, (unsigned)i) < 0) {
+			r = git_fail(ERR_NOTFOUND,
+				     "cannot read a parent commit");
+			goto out;
+		}
+		parents[i] = git_commit_tree_id(pc[i])->id;
+		/* the same tree as a parent's: nothing changed */
+		if (!memcmp(parents[i], root, REPO_OID_RAWSZ))
+			goto out;
+	}
+	r = walk_tree(&w, root, parents, np, 0);
 out:
-	for (i = 0; i < np && parents; i++)
-		git_tree_free(parents[i]);
-	free(parents);
-	git_tree_free(tree);
+	verify_hashes(true);
+	for (i = 0; i < np; i++)
+		git_commit_free(pc[i]);
+	if (pc != few_pc) {
+		free(pc);
+		free(parents);
+	}
 	git_commit_free(c);
 	buf_release(&w.path);
 	return r;
@@ -645,5 +876,57 @@ int repo_set_env_ref(struct repo *repo, const char *env,
 		r = git_fail(ERR_GENERIC, "cannot update the environment ref");
 	git_reference_free(ref);
 	buf_release(&name);
+	return r;
+}
+
+int repo_commits_between(struct repo *repo, struct repo_oid **out,
+			 size_t *nr_out, size_t *total_out,
+			 const struct repo_oid *base, const struct repo_oid *tip,
+			 size_t max)
+{
+	git_revwalk *walk = NULL;
+	struct repo_oid *list = NULL;
+	size_t nr = 0, total = 0;
+	git_oid g;
+	int r;
+
+	*out = NULL;
+	*nr_out = 0;
+	*total_out = 0;
+	if (git_revwalk_new(&walk, repo->git) < 0)
+		return git_fail(ERR_GENERIC, "cannot walk history");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+	to_git(&g, tip);
+	if (git_revwalk_push(walk, &g) < 0) {
+		r = git_fail(ERR_NOTFOUND, "cannot walk from the tip");
+		goto out;
+	}
+	if (base) {
+		to_git(&g, base);
+		if (git_revwalk_hide(walk, &g) < 0) {
+			r = git_fail(ERR_NOTFOUND, "cannot read the live commit");
+			goto out;
+		}
+	}
+	if (max)
+		list = xcalloc(max, sizeof(*list));
+	while (total < REPO_MAX_COMMITS &&
+	       (r = git_revwalk_next(&g, walk)) == 0) {
+		if (nr < max)
+			from_git(&list[nr++], &g);
+		total++;
+	}
+	if (total < REPO_MAX_COMMITS && r != GIT_ITEROVER) {
+		r = git_fail(ERR_GENERIC, "cannot walk history");
+		goto out;
+	}
+	r = 0;
+	*out = list;
+	*nr_out = nr;
+	*total_out = total;
+	list = NULL;
+out:
+	free(list);
+	git_revwalk_free(walk);
 	return r;
 }

@@ -398,3 +398,32 @@ int state_history_read(struct state *st, state_history_fn fn, void *payload)
 	buf_release(&path);
 	return r;
 }
+
+int state_next_time(struct state *st, const char *name, int64_t now,
+		    int64_t *out)
+{
+	struct buf path = BUF_INIT, text = BUF_INIT;
+	char num[32];
+	uint64_t last = 0;
+	int fd, r;
+
+	*out = now;
+	if ((r = check_name("sequence name", name)) < 0)
+		return r;
+	buf_addf(&path, "%s/locks/%s.time", st->dir, name);
+	buf_init(&text, 64);
+	fd = open(path.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		if (buf_read_fd(&text, fd) == 0 &&
+		    parse_uint(text.ptr, 0, INT64_MAX, &last) == 0 &&
+		    (int64_t)last >= now)
+			*out = (int64_t)last + 1;
+		error_clear();
+		close(fd);
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)*out);
+	r = fsutil_write_file_atomic(path.ptr, num, strlen(num), 0600);
+	buf_release(&path);
+	buf_release(&text);
+	return r;
+}

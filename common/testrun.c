@@ -206,7 +206,10 @@ static bool check_rules(struct gate *g, bool *failed)
 		struct verdict v = VERDICT_INIT;
 
 		failed[i] = false;
-		if (policy_check_update(&v, &g->cfg, g->repo, u) < 0) {
+		if (policy_check_update(&v, &g->cfg, g->repo, u) < 0 ||
+		    (!v.rejected && policy_check_gates(&v, &g->cfg, g->repo,
+						       &g->st, &g->push,
+						       u) < 0)) {
 			report_info("REJECTED %s: cannot check: %s",
 				    report_str(u->ref),
 				    report_str(error_last()));

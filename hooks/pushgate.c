@@ -4,6 +4,7 @@
  * dispatches through the table.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,7 @@ static int usage_error(const char *verb)
 static int verb_opt(int argc, char **argv, const char *optstring,
 		    const struct option *longopts)
 {
+	opterr = 0;	/* our usage line says it, in one line */
 	return getopt_long(argc, argv, optstring, longopts, NULL);
 }
 
@@ -124,9 +126,14 @@ static const struct config_env *find_env(const struct gate *g,
 	return env;
 }
 
+/* Who runs the command: user_vars as for a push, else the login name. */
 static const char *cli_user(struct gate *g)
 {
+	struct passwd *pw;
+
 	push_read_user(&g->push, &g->cfg.user_vars);
+	if (!g->push.user && (pw = getpwuid(getuid())) && pw->pw_name)
+		g->push.user = xstrdup(pw->pw_name);
 	return g->push.user;
 }
 
@@ -583,7 +590,7 @@ static int cmd_history(const char *dir, int argc, char **argv)
 	size_t i, shown = 0;
 	int c, r;
 
-	while ((c = verb_opt(argc, argv, "+n:", NULL)) != -1) {
+	while ((c = verb_opt(argc, argv, "n:", NULL)) != -1) {
 		if (c != 'n' || parse_uint(optarg, 1, 1000000, &n) < 0)
 			return usage_error("history");
 	}
@@ -762,6 +769,7 @@ int main(int argc, char **argv)
 
 	closefrom(3);
 	report_set_prefix("pushgate: ");
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+C:hV", longopts, NULL)) != -1) {
 		if (c == 'C') {
 			dir = optarg;
@@ -789,7 +797,7 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (verb_help(cmd, argc, argv))
 		return 0;
-	optind = 1;
+	optind = 0;	/* 0: glibc starts over, ordering mode included */
 	repo_library_init();
 	r = cmd->fn(dir, argc, argv);
 	repo_library_shutdown();

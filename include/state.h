@@ -46,6 +46,14 @@ int state_lock(struct state *st, const char *name, unsigned timeout);
 void state_unlock(int fd);
 
 /*
+ * A strictly increasing time for the sequence `name` (a file under
+ * `dir`/locks/, used under the caller's lock): *out is `now`, or one
+ * second after the last time handed out if that is not earlier.
+ */
+int state_next_time(struct state *st, const char *name, int64_t now,
+		    int64_t *out);
+
+/*
  * Where pre-receive keeps the built checkout of an accepted tip until
  * post-receive has deployed it: `dir`/artifacts/<commit hex>, appended to
  * `out` (the artifacts directory is created).

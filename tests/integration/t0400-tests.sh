@@ -311,7 +311,10 @@ test_expect_success 'the test environment: PUSHGATE_*, and nothing of git, ssh o
 	test_grep "^PATH=" "$OUT/env.txt" &&
 	test_grep ! "^GIT_DIR=" "$OUT/env.txt" &&
 	test_grep ! "^GIT_QUARANTINE_PATH=" "$OUT/env.txt" &&
-	test_grep ! "^GIT_" "$OUT/env.txt" &&
+	test_grep "^GIT_CEILING_DIRECTORIES=" "$OUT/env.txt" &&
+	{ grep "^GIT_" "$OUT/env.txt" || :; } |
+		{ grep -v "^GIT_CEILING_DIRECTORIES=" || :; } >git-vars &&
+	test ! -s git-vars &&
 	test_grep ! "^SSH_AUTH_SOCK=" "$OUT/env.txt" &&
 	test_grep ! "hunter2" "$OUT/env.txt"
 '
