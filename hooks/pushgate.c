@@ -445,10 +445,13 @@ static void show_waiting(struct gate *g, const struct config_env *env,
 		report_out("  waiting:  nothing: '%s' is live", env->branch);
 		goto out;
 	}
-	report_out("  waiting:  %zu commit%s on '%s'%s", total,
-		   total == 1 ? "" : "s", env->branch,
-		   env->mode == CONFIG_MODE_MANUAL ? " (approve: pushgate deploy "
-		   "ENV, or git push -o deploy)" : "");
+	if (env->mode == CONFIG_MODE_MANUAL)
+		report_out("  waiting:  %zu commit%s on '%s' (approve: pushgate"
+			   " deploy %s, or git push -o deploy)", total,
+			   total == 1 ? "" : "s", env->branch, env->name);
+	else
+		report_out("  waiting:  %zu commit%s on '%s'", total,
+			   total == 1 ? "" : "s", env->branch);
 	for (i = 0; i < nr; i++) {
 		char hex[REPO_OID_HEXSZ + 1], subject[256];
 
