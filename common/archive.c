@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "fsutil.h"
 
 /* The largest size the 11 octal digits of a ustar header hold. */
 #define ARCHIVE_USTAR_MAX_SIZE 077777777777ULL
@@ -100,32 +101,19 @@ bool archive_is_symlink(const struct archive *a, const char *path)
 
 int archive_check_name(const struct archive *a, const char *path)
 {
-	size_t len = strlen(path), i, start = 0;
+	const char *slash;
+	int r;
 
-	if (!len)
-		return error_set(ERR_INVALID, "empty entry name");
-	if (len > ARCHIVE_MAX_PATH)
-		return error_set(ERR_TOOBIG, "entry name longer than %d bytes",
-				 ARCHIVE_MAX_PATH);
-	if (path[0] == '/')
-		return error_set(ERR_INVALID, "entry '%.200s' is absolute",
-				 path);
-	for (i = 0; i <= len; i++) {
-		size_t n;
+	if ((r = fsutil_check_relpath(path)) < 0)
+		return r;
+	for (slash = strchr(path, '/'); a && slash;
+	     slash = strchr(slash + 1, '/')) {
+		size_t i = (size_t)(slash - path);
 
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		n = i - start;
-		if (!n || (n == 1 && path[start] == '.') ||
-		    (n == 2 && path[start] == '.' && path[start + 1] == '.'))
-			return error_set(ERR_INVALID,
-					 "entry '%.200s' has an empty, '.' or '..' component",
-					 path);
-		if (path[i] == '/' && a && link_has(a, path, i))
+		if (link_has(a, path, i))
 			return error_set(ERR_INVALID,
 					 "entry '%.200s' would be written through the symlink '%.*s'",
 					 path, (int)(i > 200 ? 200 : i), path);
-		start = i + 1;
 	}
 	return 0;
 }

@@ -357,6 +357,30 @@ static int read_current(struct host_job *j, char **out)
 	return 0;
 }
 
+/*
+ * "; test -e 'PATH/shared/F' || { echo missing shared file 'F'; exit 3; }"
+ * for every file entry of `shared` (directories are created instead).
+ */
+static void add_shared_checks(struct buf *cmd, const struct config_env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->shared.nr; i++) {
+		const char *e = env->shared.v[i];
+		struct buf p = BUF_INIT;
+
+		if (e[strlen(e) - 1] == '/')
+			continue;
+		buf_addf(&p, "shared/%s", e);
+		buf_addstr(cmd, "; test -e ");
+		add_path(cmd, env->path, p.ptr);
+		buf_addstr(cmd, " || { echo missing shared file ");
+		buf_addshq(cmd, e);
+		buf_addstr(cmd, "; exit 3; }");
+		buf_release(&p);
+	}
+}
+
 static int check_layout(struct host_job *j)
 {
 	const struct config_env *env = j->d->env;
@@ -364,37 +388,26 @@ static int check_layout(struct host_job *j)
 	size_t i;
 	int r;
 
-	buf_addstr(&cmd, "mkdir -p -- ");
+	buf_addstr(&cmd, "set -e; mkdir -p -- ");
 	add_path(&cmd, env->path, "releases");
 	buf_addch(&cmd, ' ');
 	add_path(&cmd, env->path, "shared");
-	buf_addstr(&cmd, " && test ! -e ");
+	buf_addstr(&cmd, "; test ! -e ");
 	add_release_path(&cmd, j->d, j->d->id, NULL);
 	for (i = 0; i < env->shared.nr; i++) {
 		const char *e = env->shared.v[i];
 		size_t n = strlen(e);
+		struct buf p = BUF_INIT;
 
-		if (n && e[n - 1] == '/') {
-			struct buf p = BUF_INIT;
-
-			buf_add(&p, e, n - 1);
-			buf_addstr(&cmd, " && mkdir -p -- ");
-			add_path(&cmd, env->path, "shared");
-			buf_truncate(&cmd, cmd.len - 1);
-			buf_addstr(&cmd, "/'");
-			buf_addshq(&cmd, p.ptr);
-			buf_release(&p);
+		if (e[n - 1] != '/')
 			continue;
-		}
-		buf_addstr(&cmd, " && { test -e ");
-		add_path(&cmd, env->path, "shared");
-		buf_truncate(&cmd, cmd.len - 1);
-		buf_addstr(&cmd, "/'");
-		buf_addshq(&cmd, e);
-		buf_addstr(&cmd, " || { echo missing shared file ");
-		buf_addshq(&cmd, e);
-		buf_addstr(&cmd, "; exit 3; }; }");
+		buf_addstr(&p, "shared/");
+		buf_add(&p, e, n - 1);
+		buf_addstr(&cmd, "; mkdir -p -- ");
+		add_path(&cmd, env->path, p.ptr);
+		buf_release(&p);
 	}
+	add_shared_checks(&cmd, env);
 	r = run(j, "prepare", cmd.ptr, false);
 	buf_release(&cmd);
 	return r;
@@ -972,12 +985,6 @@ static void make_release_id(struct deploy *d)
 	d->mtime = (uint64_t)t;
 }
 
-static void build_output(const char *data, size_t len, void *payload)
-{
-	(void)payload;
-	report_stream(data, len);
-}
-
 /* Run `build` in a fresh checkout: the deploy's own artifact. */
 static int build_now(struct deploy *d)
 {
@@ -1006,7 +1013,7 @@ static int build_now(struct deploy *d)
 	po.env = (const char *const *)env.v;
 	po.cwd = ws.dir;
 	po.timeout = cfg->test_timeout;
-	po.on_output = build_output;
+	po.on_output = show_output;
 	r = proc_run(&res, &po);
 	report_stream_flush();
 	if (!r && (res.timed_out || res.status))
@@ -1309,51 +1316,52 @@ size_t deploy_push(struct gate *g)
 	return nr_failed;
 }
 
-int deploy_host_current(char **out, const struct config_env *env,
-			size_t index)
-{
+/*
+ * One host outside a deploy (status, check): a job with a bare deploy
+ * context, connected.
+ */
+struct lone_job {
 	struct deploy d;
 	struct deploy_opts o;
 	struct host_job j;
+};
+
+static int lone_open(struct lone_job *l, const struct config_env *env,
+		     size_t index)
+{
+	memset(l, 0, sizeof(*l));
+	l->o.env = env;
+	l->d.o = &l->o;
+	l->d.env = env;
+	l->j.d = &l->d;
+	l->j.index = index;
+	l->j.label = env->hosts[index].label;
+	return host_open(&l->j.host, env, index);
+}
+
+int deploy_host_current(char **out, const struct config_env *env,
+			size_t index)
+{
+	struct lone_job l;
 	int r;
 
 	*out = NULL;
-	memset(&d, 0, sizeof(d));
-	memset(&o, 0, sizeof(o));
-	memset(&j, 0, sizeof(j));
-	o.env = env;
-	d.o = &o;
-	d.env = env;
-	j.d = &d;
-	j.index = index;
-	j.label = env->hosts[index].label;
-	if ((r = host_open(&j.host, env, index)) < 0)
-		return r;
-	r = read_current(&j, out);
-	host_free(j.host);
+	if ((r = lone_open(&l, env, index)) == 0)
+		r = read_current(&l.j, out);
+	host_free(l.j.host);
 	return r;
 }
 
 int deploy_check_host(const struct config_env *env, size_t index)
 {
-	struct deploy d;
-	struct deploy_opts o;
-	struct host_job j;
+	struct lone_job l;
 	struct buf cmd = BUF_INIT;
-	size_t i;
 	int r;
 
-	memset(&d, 0, sizeof(d));
-	memset(&o, 0, sizeof(o));
-	memset(&j, 0, sizeof(j));
-	o.env = env;
-	d.o = &o;
-	d.env = env;
-	j.d = &d;
-	j.index = index;
-	j.label = env->hosts[index].label;
-	if ((r = host_open(&j.host, env, index)) < 0)
+	if ((r = lone_open(&l, env, index)) < 0) {
+		host_free(l.j.host);
 		return r;
+	}
 	buf_addstr(&cmd, "mkdir -p -- ");
 	add_path(&cmd, env->path, NULL);
 	buf_addstr(&cmd, " 2>/dev/null; test -d ");
@@ -1363,22 +1371,9 @@ int deploy_check_host(const struct config_env *env, size_t index)
 	buf_addstr(&cmd, " || { echo path is not writable; exit 3; }; "
 		   "command -v tar >/dev/null || { echo tar is not installed;"
 		   " exit 3; }");
-	for (i = 0; i < env->shared.nr; i++) {
-		const char *e = env->shared.v[i];
-
-		if (e[strlen(e) - 1] == '/')
-			continue;
-		buf_addstr(&cmd, "; test -e ");
-		add_path(&cmd, env->path, "shared");
-		buf_truncate(&cmd, cmd.len - 1);
-		buf_addstr(&cmd, "/'");
-		buf_addshq(&cmd, e);
-		buf_addstr(&cmd, " || { echo missing shared file ");
-		buf_addshq(&cmd, e);
-		buf_addstr(&cmd, "; exit 3; }");
-	}
-	r = run(&j, "check", cmd.ptr, false);
+	add_shared_checks(&cmd, env);
+	r = run(&l.j, "check", cmd.ptr, false);
 	buf_release(&cmd);
-	host_free(j.host);
+	host_free(l.j.host);
 	return r;
 }

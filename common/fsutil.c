@@ -647,3 +647,230 @@ int fsutil_entry_open(const struct fsutil_entry *e)
 	}
 	return fd;
 }
+
+int fsutil_check_relpath(const char *path)
+{
+	size_t len = strlen(path), i, start = 0;
+
+	if (!len)
+		return error_set(ERR_INVALID, "empty entry name");
+	if (len > FSUTIL_MAX_PATH)
+		return error_set(ERR_TOOBIG, "entry name longer than %d bytes",
+				 FSUTIL_MAX_PATH);
+	if (path[0] == '/')
+		return error_set(ERR_INVALID, "entry '%.200s' is absolute",
+				 path);
+	for (i = 0; i <= len; i++) {
+		size_t n;
+
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		n = i - start;
+		if (!n || (n == 1 && path[start] == '.') ||
+		    (n == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return error_set(ERR_INVALID,
+					 "entry '%.200s' has an empty, '.' or '..' component",
+					 path);
+		start = i + 1;
+	}
+	return 0;
+}
+
+int fsutil_writer_open(struct fsutil_writer *w, const char *dir, bool create)
+{
+	w->rootfd = w->parentfd = w->filefd = -1;
+	w->parent = w->file_path = NULL;
+	w->file_left = w->bytes = 0;
+	w->entries = 0;
+	if (create && mkdir(dir, 0755) < 0)
+		return error_set_errno(ERR_SYS, "cannot create '%s'", dir);
+	w->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (w->rootfd < 0)
+		return error_set_errno(ERR_SYS, "cannot open '%s'", dir);
+	return 0;
+}
+
+/* Close the file being written, checking its size. */
+static int writer_end_file(struct fsutil_writer *w)
+{
+	int r = 0;
+
+	if (w->filefd < 0)
+		return 0;
+	if (w->file_left)
+		r = error_set(ERR_INVALID, "'%.200s' ended %llu bytes short",
+			      w->file_path, (unsigned long long)w->file_left);
+	if (close(w->filefd) < 0 && !r)
+		r = error_set_errno(ERR_SYS, "cannot write '%.200s'",
+				    w->file_path);
+	w->filefd = -1;
+	free(w->file_path);
+	w->file_path = NULL;
+	return r;
+}
+
+/*
+ * The fd of the directory holding `path` (borrowed), opened one component
+ * at a time with O_NOFOLLOW; *name_out points at the last component.
+ */
+static int writer_parent(struct fsutil_writer *w, const char *path,
+			 const char **name_out)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash ? (size_t)(slash - path) : 0;
+	const char *p = path;
+	int fd, next;
+
+	*name_out = slash ? slash + 1 : path;
+	if (!plen)
+		return w->rootfd;
+	if (w->parent && strlen(w->parent) == plen &&
+	    !strncmp(w->parent, path, plen))
+		return w->parentfd;
+	if (w->parentfd >= 0)
+		close(w->parentfd);
+	free(w->parent);
+	w->parent = NULL;
+	w->parentfd = -1;
+	fd = w->rootfd;
+	while (p < path + plen) {
+		size_t n = strcspn(p, "/");
+		char *comp = xstrndup(p, n);
+
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			      O_CLOEXEC);
+		free(comp);
+		if (fd != w->rootfd)
+			close(fd);
+		if (next < 0)
+			return error_set_errno(ERR_INVALID,
+					       "cannot enter the directory of '%.200s'",
+					       path);
+		fd = next;
+		p += n + 1;
+	}
+	w->parent = xstrndup(path, plen);
+	w->parentfd = fd;
+	return fd;
+}
+
+/* Make room for a new entry `name` in `dirfd` (replace a file). */
+static int writer_replace(int dirfd, const char *name, const char *path)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 :
+		       error_set_errno(ERR_SYS, "cannot stat '%.200s'", path);
+	if (S_ISDIR(st.st_mode))
+		return error_set(ERR_INVALID,
+				 "'%.200s' would replace a directory", path);
+	if (unlinkat(dirfd, name, 0) < 0)
+		return error_set_errno(ERR_SYS, "cannot replace '%.200s'", path);
+	return 0;
+}
+
+static int writer_begin(struct fsutil_writer *w, const char *path,
+			const char **name)
+{
+	int r;
+
+	if (w->rootfd < 0)
+		BUG("fsutil writer not open");
+	w->entries++;
+	if ((r = writer_end_file(w)) < 0 ||
+	    (r = fsutil_check_relpath(path)) < 0)
+		return r;
+	return writer_parent(w, path, name);
+}
+
+int fsutil_writer_dir(struct fsutil_writer *w, const char *path,
+		      unsigned mode)
+{
+	const char *name;
+	struct stat st;
+	int dirfd;
+
+	if ((dirfd = writer_begin(w, path, &name)) < 0)
+		return dirfd;
+	if (mkdirat(dirfd, name, mode & 07777) == 0)
+		return fchmodat(dirfd, name, mode & 07777, 0) < 0 ?
+		       error_set_errno(ERR_SYS, "cannot chmod '%.200s'",
+				       path) : 0;
+	if (errno == EEXIST && fstatat(dirfd, name, &st,
+				       AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode))
+		return 0;
+	return error_set_errno(ERR_SYS, "cannot create directory '%.200s'",
+			       path);
+}
+
+int fsutil_writer_file(struct fsutil_writer *w, const char *path,
+		       unsigned mode, uint64_t size)
+{
+	const char *name;
+	int dirfd, fd, r;
+
+	if ((dirfd = writer_begin(w, path, &name)) < 0)
+		return dirfd;
+	if ((r = writer_replace(dirfd, name, path)) < 0)
+		return r;
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_set_errno(ERR_SYS, "cannot create '%.200s'", path);
+	if (fchmod(fd, mode & 07777) < 0) {
+		close(fd);
+		return error_set_errno(ERR_SYS, "cannot chmod '%.200s'", path);
+	}
+	w->filefd = fd;
+	w->file_left = size;
+	w->file_path = xstrdup(path);
+	return 0;
+}
+
+int fsutil_writer_data(struct fsutil_writer *w, const void *data,
+		       size_t len)
+{
+	int r;
+
+	if (w->filefd < 0 || len > w->file_left)
+		return error_set(ERR_INVALID, "file data past its size");
+	if ((r = fsutil_write_all(w->filefd, data, len)) < 0)
+		return r;
+	w->file_left -= len;
+	w->bytes += len;
+	return 0;
+}
+
+int fsutil_writer_symlink(struct fsutil_writer *w, const char *path,
+			  const char *target)
+{
+	const char *name;
+	int dirfd, r;
+
+	if ((dirfd = writer_begin(w, path, &name)) < 0)
+		return dirfd;
+	if (!*target || strlen(target) > FSUTIL_MAX_PATH)
+		return error_set(ERR_INVALID,
+				 "symlink '%.200s' has a bad target", path);
+	if ((r = writer_replace(dirfd, name, path)) < 0)
+		return r;
+	if (symlinkat(target, dirfd, name) < 0)
+		return error_set_errno(ERR_SYS, "cannot create '%.200s'", path);
+	return 0;
+}
+
+int fsutil_writer_close(struct fsutil_writer *w)
+{
+	int r = writer_end_file(w);
+
+	if (w->parentfd >= 0)
+		close(w->parentfd);
+	if (w->rootfd >= 0)
+		close(w->rootfd);
+	w->parentfd = w->rootfd = -1;
+	free(w->parent);
+	w->parent = NULL;
+	return r;
+}

@@ -1,12 +1,9 @@
 #include "host.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -27,12 +24,7 @@ struct host {
 	char *dir;
 	struct archive ar;		/* SSH: the tar stream */
 	struct ssh_channel *ch;
-	int rootfd;			/* local: the release directory */
-	int parentfd;			/* local: cached parent directory */
-	char *parent;			/* its path relative to rootfd */
-	int filefd;			/* local: file being written */
-	uint64_t file_left;
-	char *file_path;
+	struct fsutil_writer fw;	/* local: files written directly */
 	uint64_t bytes;
 	size_t entries;
 };
@@ -71,7 +63,6 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 	h = xcalloc(1, sizeof(*h));
 	h->local = ch->local;
 	h->label = xstrdup(ch->label ? ch->label : "local");
-	h->rootfd = h->parentfd = h->filefd = -1;
 	if (!h->local) {
 		ssh_opts_of(&so, &user, env, index);
 		r = ssh_connect(&h->ssh, &so);
@@ -190,14 +181,10 @@ int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
 	h->dir = xstrdup(dir);
 	archive_init(&h->ar, tar_sink, h, mtime);
 	if (h->local) {
-		if (mkdir(dir, 0755) < 0)
-			return error_set_errno(ERR_SYS, "cannot create '%s'",
-					       dir);
-		h->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				 O_CLOEXEC);
-		if (h->rootfd < 0)
-			return error_set_errno(ERR_SYS, "cannot open '%s'",
-					       dir);
+		if ((r = fsutil_writer_open(&h->fw, dir, true)) < 0) {
+			fsutil_writer_close(&h->fw);
+			return r;
+		}
 		h->uploading = true;
 		return 0;
 	}
@@ -212,203 +199,58 @@ int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
 	return r;
 }
 
-/* Local: close the file being written, checking its size. */
-static int local_end_file(struct host *h)
+static void begin_entry(struct host *h)
 {
-	int r = 0;
-
-	if (h->filefd < 0)
-		return 0;
-	if (h->file_left)
-		r = error_set(ERR_INVALID, "'%s' ended %llu bytes short",
-			      h->file_path, (unsigned long long)h->file_left);
-	if (close(h->filefd) < 0 && !r)
-		r = error_set_errno(ERR_SYS, "cannot write '%s'",
-				    h->file_path);
-	h->filefd = -1;
-	free(h->file_path);
-	h->file_path = NULL;
-	return r;
-}
-
-/*
- * Local: the fd of the directory holding `path` (borrowed), opened one
- * component at a time with O_NOFOLLOW so that no symlink is ever
- * followed; *name_out points at the last component.
- */
-static int local_parent(struct host *h, const char *path,
-			const char **name_out)
-{
-	const char *slash = strrchr(path, '/');
-	size_t plen = slash ? (size_t)(slash - path) : 0;
-	const char *p = path;
-	int fd, next;
-
-	*name_out = slash ? slash + 1 : path;
-	if (!plen)
-		return h->rootfd;
-	if (h->parent && strlen(h->parent) == plen &&
-	    !strncmp(h->parent, path, plen))
-		return h->parentfd;
-	if (h->parentfd >= 0)
-		close(h->parentfd);
-	free(h->parent);
-	h->parent = NULL;
-	h->parentfd = -1;
-	fd = h->rootfd;
-	while (p < path + plen) {
-		size_t n = strcspn(p, "/");
-		char *comp = xstrndup(p, n);
-
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			      O_CLOEXEC);
-		free(comp);
-		if (fd != h->rootfd)
-			close(fd);
-		if (next < 0)
-			return error_set_errno(ERR_INVALID,
-					       "cannot enter the directory of '%.200s'",
-					       path);
-		fd = next;
-		p += n + 1;
-	}
-	h->parent = xstrndup(path, plen);
-	h->parentfd = fd;
-	return fd;
-}
-
-/* Local: make room for a new entry `name` in `dirfd` (replace a file). */
-static int local_replace(int dirfd, const char *name, const char *path)
-{
-	struct stat st;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 :
-		       error_set_errno(ERR_SYS, "cannot stat '%s'", path);
-	if (S_ISDIR(st.st_mode))
-		return error_set(ERR_INVALID,
-				 "'%.200s' would replace a directory", path);
-	if (unlinkat(dirfd, name, 0) < 0)
-		return error_set_errno(ERR_SYS, "cannot replace '%s'", path);
-	return 0;
-}
-
-static int begin_entry(struct host *h, const char *path, int *dirfd,
-		       const char **name)
-{
-	int r;
-
 	if (!h->uploading)
 		BUG("host upload entry outside an upload");
 	h->entries++;
-	if (!h->local)
-		return 0;
-	if ((r = local_end_file(h)) < 0 ||
-	    (r = archive_check_name(NULL, path)) < 0)
-		return r;
-	if ((r = local_parent(h, path, name)) < 0)
-		return r;
-	*dirfd = r;
-	return 0;
 }
 
 int host_upload_dir(struct host *h, const char *path, unsigned mode)
 {
-	const char *name;
-	struct stat st;
-	int dirfd, r;
-
-	if ((r = begin_entry(h, path, &dirfd, &name)) < 0)
-		return r;
-	if (!h->local)
-		return archive_add_dir(&h->ar, path, mode);
-	if (mkdirat(dirfd, name, mode & 07777) == 0)
-		return 0;
-	if (errno == EEXIST && fstatat(dirfd, name, &st,
-				       AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(st.st_mode))
-		return 0;
-	return error_set_errno(ERR_SYS, "cannot create directory '%.200s'",
-			       path);
+	begin_entry(h);
+	if (h->local)
+		return fsutil_writer_dir(&h->fw, path, mode);
+	return archive_add_dir(&h->ar, path, mode);
 }
 
 int host_upload_file(struct host *h, const char *path, unsigned mode,
 		     uint64_t size)
 {
-	const char *name;
-	int dirfd, fd, r;
-
-	if ((r = begin_entry(h, path, &dirfd, &name)) < 0)
-		return r;
-	if (!h->local)
-		return archive_add_file(&h->ar, path, mode, size);
-	if ((r = local_replace(dirfd, name, path)) < 0)
-		return r;
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_set_errno(ERR_SYS, "cannot create '%.200s'", path);
-	if (fchmod(fd, mode & 07777) < 0) {
-		close(fd);
-		return error_set_errno(ERR_SYS, "cannot chmod '%.200s'", path);
-	}
-	h->filefd = fd;
-	h->file_left = size;
-	h->file_path = xstrdup(path);
-	return 0;
+	begin_entry(h);
+	if (h->local)
+		return fsutil_writer_file(&h->fw, path, mode, size);
+	return archive_add_file(&h->ar, path, mode, size);
 }
 
 int host_upload_data(struct host *h, const void *data, size_t len)
 {
 	int r;
 
-	if (!h->local) {
-		if ((r = archive_add_data(&h->ar, data, len)) == 0)
-			h->bytes += len;
-		return r;
-	}
-	if (h->filefd < 0 || len > h->file_left)
-		return error_set(ERR_INVALID, "file data past its size");
-	if ((r = fsutil_write_all(h->filefd, data, len)) < 0)
-		return r;
-	h->file_left -= len;
-	h->bytes += len;
-	return 0;
+	if (h->local)
+		r = fsutil_writer_data(&h->fw, data, len);
+	else
+		r = archive_add_data(&h->ar, data, len);
+	if (!r)
+		h->bytes += len;
+	return r;
 }
 
 int host_upload_symlink(struct host *h, const char *path,
 			const char *target)
 {
-	const char *name;
-	int dirfd, r;
-
-	if ((r = begin_entry(h, path, &dirfd, &name)) < 0)
-		return r;
-	if (!h->local)
-		return archive_add_symlink(&h->ar, path, target);
-	if (!*target || strlen(target) > ARCHIVE_MAX_LINK)
-		return error_set(ERR_INVALID, "symlink '%.200s' has a bad target",
-				 path);
-	if ((r = local_replace(dirfd, name, path)) < 0)
-		return r;
-	if (symlinkat(target, dirfd, name) < 0)
-		return error_set_errno(ERR_SYS, "cannot create '%.200s'", path);
-	return 0;
+	begin_entry(h);
+	if (h->local)
+		return fsutil_writer_symlink(&h->fw, path, target);
+	return archive_add_symlink(&h->ar, path, target);
 }
 
 static void upload_cleanup(struct host *h)
 {
-	if (h->filefd >= 0)
-		close(h->filefd);
-	if (h->parentfd >= 0)
-		close(h->parentfd);
-	if (h->rootfd >= 0)
-		close(h->rootfd);
-	h->filefd = h->parentfd = h->rootfd = -1;
-	free(h->file_path);
-	free(h->parent);
+	if (h->local)
+		fsutil_writer_close(&h->fw);
 	free(h->dir);
-	h->file_path = h->parent = h->dir = NULL;
+	h->dir = NULL;
 	archive_release(&h->ar);
 	h->uploading = false;
 }
@@ -421,7 +263,7 @@ int host_upload_end(struct host *h)
 	if (!h->uploading)
 		BUG("host_upload_end without an upload");
 	if (h->local) {
-		r = local_end_file(h);
+		r = fsutil_writer_close(&h->fw);
 		upload_cleanup(h);
 		return r;
 	}

@@ -80,4 +80,46 @@ int fsutil_walk(const char *root, fsutil_walk_fn fn, void *payload);
  */
 int fsutil_entry_open(const struct fsutil_entry *e);
 
+/*
+ * Is `path` a safe relative path: not empty, not absolute, no empty, "."
+ * or ".." component, at most FSUTIL_MAX_PATH bytes? 0, or ERR_INVALID /
+ * ERR_TOOBIG with a message naming it.
+ */
+int fsutil_check_relpath(const char *path);
+
+/*
+ * A tree writer: entries written under one directory, each directory
+ * before what it holds, every path checked with fsutil_check_relpath()
+ * and opened one component at a time with O_NOFOLLOW, so that nothing is
+ * ever written through a symlink or outside the directory. A later entry
+ * for an existing file or symlink replaces it; a directory is never
+ * replaced. Files are created with exactly the mode given (no umask).
+ */
+struct fsutil_writer {
+	int rootfd;
+	int parentfd;		/* cached directory of the last entry */
+	char *parent;		/* its path relative to rootfd */
+	int filefd;		/* file being written */
+	uint64_t file_left;
+	char *file_path;
+	uint64_t bytes;		/* file bytes written */
+	size_t entries;
+};
+
+#define FSUTIL_WRITER_INIT { -1, -1, NULL, -1, 0, NULL, 0, 0 }
+
+/* Open `dir`, creating it (mode 0755) first if `create` is set. */
+int fsutil_writer_open(struct fsutil_writer *w, const char *dir, bool create);
+int fsutil_writer_dir(struct fsutil_writer *w, const char *path,
+		      unsigned mode);
+/* A file of `size` bytes, given by fsutil_writer_data() calls. */
+int fsutil_writer_file(struct fsutil_writer *w, const char *path,
+		       unsigned mode, uint64_t size);
+int fsutil_writer_data(struct fsutil_writer *w, const void *data,
+		       size_t len);
+int fsutil_writer_symlink(struct fsutil_writer *w, const char *path,
+			  const char *target);
+/* Finish: the last file must be complete. Frees everything. */
+int fsutil_writer_close(struct fsutil_writer *w);
+
 #endif

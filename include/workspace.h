@@ -8,10 +8,10 @@
 
 /*
  * A fresh checkout of one commit under the state directory, written from
- * the object database by a tree walk: regular and executable files,
- * symlinks (as links, never followed), directories. Entry names that
- * could escape the directory are refused; every file is created with
- * openat(O_EXCL | O_NOFOLLOW) relative to its parent's fd.
+ * the object database by repo_walk_tree() into an fsutil writer: regular
+ * and executable files, symlinks (as links, never followed),
+ * directories. Entry names that could escape the directory are refused
+ * and nothing is written through a symlink.
  */
 
 #define WORKSPACE_MAX_ENTRIES 2000000	/* entries exported per checkout */
