@@ -124,10 +124,18 @@ answers()
 }
 
 # Write server $2's config in directory $1 for port $3.
+# The servers also listen on [::1] where the loopback has IPv6.
+listen6=
+if grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null
+then
+	listen6='ListenAddress ::1'
+fi
+
 write_config()
 {
 	cat >"$1/sshd$2.config" <<EOF
 ListenAddress 127.0.0.1
+$listen6
 Port $3
 HostKey "$1/host$2_ed25519"
 PidFile "$1/sshd$2.pid"
@@ -240,6 +248,12 @@ start()
 		printf '[127.0.0.1]:%s %s\n' "$port" \
 			"$(cut -d' ' -f1,2 <"$dir/host${k}_ed25519.pub")" \
 			>>"$dir/known_hosts.tmp"
+		if test -n "$listen6"
+		then
+			printf '[::1]:%s %s\n' "$port" \
+				"$(cut -d' ' -f1,2 <"$dir/host${k}_ed25519.pub")" \
+				>>"$dir/known_hosts.tmp"
+		fi
 		printf "SSHD_PORT%s='%s'\n" "$k" "$port" >>"$dir/env.tmp"
 		printf "SSHD_HOSTKEY%s='%s'\n" "$k" \
 			"$dir/host${k}_ed25519.pub" >>"$dir/env.tmp"
@@ -251,6 +265,7 @@ start()
 		printf "SSHD_COUNT='%s'\n" "$n"
 		printf "SSHD_KEY='%s'\n" "$dir/id_ed25519"
 		printf "SSHD_KNOWN_HOSTS='%s'\n" "$dir/known_hosts"
+		printf "SSHD_IPV6='%s'\n" "${listen6:+1}"
 		printf "SSHD_USER='%s'\n" "$user"
 		printf "SSHD_DIR='%s'\n" "$dir"
 	} >>"$dir/env.tmp"

@@ -30,7 +30,7 @@ mkdir "$DEPLOY" "$HOSTS" "$VIEW2" "$OUT"
 # Set by the tests that start the servers.
 H1='' H2='' H3='' P3='' FP1='' FP2='' KNOWN_HOSTS='' SSHD_KEY='' SSHD_USER=''
 SSHD_PORT1='' SSHD_PORT2='' SSHD_HOSTKEY1='' SSHD_HOSTKEY2=''
-SSHD_KNOWN_HOSTS=''
+SSHD_KNOWN_HOSTS='' SSHD_IPV6=''
 
 # no_crash: the last push's output shows no sanitizer report.
 no_crash()
@@ -501,6 +501,18 @@ test_expect_success 'ssh: a deploy path with spaces and shell characters' '
 '
 
 # --- host keys -----------------------------------------------------------
+
+test_expect_success 'ssh: an IPv6 host, written user@[::1]:PORT' '
+	test "$SSHD_IPV6" = 1 &&
+	new_repo six "$SSHD_USER@[::1]:$SSHD_PORT1" "$DEPLOY/six" &&
+	cd six-work &&
+	commit_file index.html "<h1>six</h1>" "first" &&
+	push origin main &&
+	deployed staging HEAD &&
+	test_grep "\[$SSHD_USER@\[::1\]:$SSHD_PORT1\] uploaded" \
+		"$TMP/push.err" &&
+	test "$(cat "$DEPLOY/six/current/index.html")" = "<h1>six</h1>"
+'
 
 test_expect_success 'unknown host key: refused with the fingerprint and the trust hint' '
 	grep -v "^\[127\.0\.0\.1\]:$SSHD_PORT1 " "$SSHD_KNOWN_HOSTS" >"$TMP/kh-unknown" &&
