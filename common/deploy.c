@@ -155,10 +155,11 @@ static void show_output(const char *data, size_t len, void *payload)
 
 /*
  * Run `cmd` on the job's host; a non-zero exit is an error whose message
- * starts with `what`.
+ * starts with `what`. With `output_out`, the command's output is handed
+ * over (caller frees) when it succeeded.
  */
-static int run(struct host_job *j, const char *what, const char *cmd,
-	       bool show)
+static int run_capture(struct host_job *j, const char *what, const char *cmd,
+		       bool show, char **output_out)
 {
 	char *output = NULL;
 	int status, r;
@@ -176,9 +177,18 @@ static int run(struct host_job *j, const char *what, const char *cmd,
 		r = error_set(ERR_GENERIC, "%s failed (exit %d)%s%.*s", what,
 			      status, n && !show ? ": " : "",
 			      (int)(show ? 0 : n), output ? output : "");
+	} else if (output_out) {
+		*output_out = output;
+		output = NULL;
 	}
 	free(output);
 	return r;
+}
+
+static int run(struct host_job *j, const char *what, const char *cmd,
+	       bool show)
+{
+	return run_capture(j, what, cmd, show, NULL);
 }
 
 static int run_hook(struct host_job *j, const char *what, const char *cmd,
@@ -331,30 +341,55 @@ static bool valid_release_id(const char *s)
 		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") == n;
 }
 
-/* The release `current` points at, as "releases/ID" → ID, or NULL. */
+/* "releases/ID" (a line of readlink output) → a copy of ID, or NULL. */
+static char *parse_current(const char *line)
+{
+	size_t n = strcspn(line, "\n");
+	char *id;
+
+	if (!strncmp(line, "releases/", 9) && n > 9) {
+		id = xstrndup(line + 9, n - 9);
+		if (valid_release_id(id))
+			return id;
+		free(id);
+	}
+	return NULL;
+}
+
+/* "; echo current=$(readlink PATH/current)": the live release, appended. */
+static void add_read_current(struct buf *cmd, const struct config_env *env)
+{
+	buf_addstr(cmd, "; echo \"current=$(readlink -- ");
+	add_path(cmd, env->path, "current");
+	buf_addstr(cmd, " || true)\"");
+}
+
+/* The release id from the output of add_read_current(), or NULL. */
+static char *find_current(const char *output)
+{
+	const char *p = strstr(output, "current=");
+
+	while (p && p != output && p[-1] != '\n')
+		p = strstr(p + 1, "current=");
+	return p ? parse_current(p + 8) : NULL;
+}
+
+/* The release `current` points at (*out NULL if none). */
 static int read_current(struct host_job *j, char **out)
 {
 	struct buf cmd = BUF_INIT;
-	char *output = NULL, *id;
-	int status, r;
+	char *output = NULL;
+	int r;
 
 	*out = NULL;
-	buf_addstr(&cmd, "readlink -- ");
-	add_path(&cmd, j->d->env->path, "current");
-	buf_addstr(&cmd, " || true");
-	r = host_run(j->host, &status, &output, cmd.ptr,
-		     j->d->env->command_timeout, NULL, NULL);
-	buf_release(&cmd);
-	if (r < 0)
-		return r;
-	output[strcspn(output, "\n")] = '\0';
-	id = output;
-	if (!strncmp(id, "releases/", 9))
-		id += 9;
-	if (*id && valid_release_id(id))
-		*out = xstrdup(id);
+	buf_addstr(&cmd, "true");
+	add_read_current(&cmd, j->d->env);
+	r = run_capture(j, "read current", cmd.ptr, false, &output);
+	if (!r)
+		*out = find_current(output);
 	free(output);
-	return 0;
+	buf_release(&cmd);
+	return r;
 }
 
 /*
@@ -381,10 +416,16 @@ static void add_shared_checks(struct buf *cmd, const struct config_env *env)
 	}
 }
 
+/*
+ * One round trip before the upload: create the layout, make sure the new
+ * release does not exist, check the shared files, and learn which
+ * release is live (the one to come back to).
+ */
 static int check_layout(struct host_job *j)
 {
 	const struct config_env *env = j->d->env;
 	struct buf cmd = BUF_INIT;
+	char *output = NULL;
 	size_t i;
 	int r;
 
@@ -408,7 +449,11 @@ static int check_layout(struct host_job *j)
 		buf_release(&p);
 	}
 	add_shared_checks(&cmd, env);
-	r = run(j, "prepare", cmd.ptr, false);
+	add_read_current(&cmd, env);
+	r = run_capture(j, "prepare", cmd.ptr, false, &output);
+	if (!r)
+		j->previous = find_current(output);
+	free(output);
 	buf_release(&cmd);
 	return r;
 }
@@ -462,10 +507,14 @@ static int link_shared(struct host_job *j)
 	return r;
 }
 
-/* Rollback: the target must still be there, and not a failed release. */
+/*
+ * Rollback: the target must still be there, and not a failed release;
+ * and the live release is learnt in the same round trip.
+ */
 static int check_target(struct host_job *j)
 {
 	struct buf cmd = BUF_INIT;
+	char *output = NULL;
 	int r;
 
 	buf_addstr(&cmd, "if ! test -d ");
@@ -474,7 +523,11 @@ static int check_target(struct host_job *j)
 		   "if test -e ");
 	add_release_path(&cmd, j->d, j->d->id, "FAILED");
 	buf_addstr(&cmd, "; then echo release is marked FAILED; exit 3; fi");
-	r = run(j, "check release", cmd.ptr, false);
+	add_read_current(&cmd, j->d->env);
+	r = run_capture(j, "check release", cmd.ptr, false, &output);
+	if (!r)
+		j->previous = find_current(output);
+	free(output);
 	buf_release(&cmd);
 	return r;
 }
@@ -487,14 +540,9 @@ static int phase_prepare(struct host_job *j)
 	if ((r = host_open(&j->host, j->d->env, j->index)) < 0)
 		return r;
 	report_info("[%s] connected (%.2f s)", j->label, now() - start);
-	if (j->d->rollback) {
-		if ((r = read_current(j, &j->previous)) < 0 ||
-		    (r = check_target(j)) < 0)
-			return r;
-		return 0;
-	}
-	if ((r = read_current(j, &j->previous)) < 0 ||
-	    (r = check_layout(j)) < 0 || (r = upload(j)) < 0 ||
+	if (j->d->rollback)
+		return check_target(j);
+	if ((r = check_layout(j)) < 0 || (r = upload(j)) < 0 ||
 	    (r = link_shared(j)) < 0)
 		return r;
 	return 0;

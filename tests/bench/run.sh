@@ -6,10 +6,11 @@
 #
 # WORKDIR (default ${TMPDIR:-/tmp}/pushgate-bench) keeps the generated
 # history between runs: WORKDIR/source.git is reused while
-# WORKDIR/source.stamp matches the generator and its parameters. The
-# helpers gen.c (a fast-import stream writer) and timeit.c (a
-# CLOCK_MONOTONIC + wait4 timer) are compiled into WORKDIR/bin with $CC;
-# report.awk turns WORKDIR/results.txt into the table.
+# WORKDIR/source.stamp matches the generator and its parameters (see
+# history.sh, shared with deploy.sh). The helpers gen.c (a fast-import
+# stream writer) and timeit.c (a CLOCK_MONOTONIC + wait4 timer) are
+# compiled into WORKDIR/bin with $CC; report.awk turns
+# WORKDIR/results.txt into the table.
 #
 # The history (see gen.c): BENCH_COMMITS commits on main (10000), ~1 in 25
 # a merge, ~3,000 text files growing to ~5,000 files / ~105 MB at the tip,
@@ -36,13 +37,18 @@
 # floor `git rev-list --objects NEW --not --all` in the same quarantine
 # environment, appending "label us exit maxrss_kb" lines to bench.out.
 #
+# Then it runs deploy.sh (`pushgate deploy` over SSH against
+# `git archive | ssh tar -x`, see there) on the same WORKDIR and history.
+#
 # Output: progress on stderr, the figures on stdout. It is a benchmark,
 # not a test: slow figures never fail it. It exits non-zero only when a
-# push that should succeed fails (its output is shown) or on a setup error.
+# push or deploy that should succeed fails (its output is shown) or on a
+# setup error.
 #
 # Knobs (environment): BENCH_COMMITS (10000), BENCH_SMALL (1000),
 # BENCH_REPS (3), BENCH_SEED (1), BENCH_BASELINE, BENCH_KEEP=1 (keep the
-# target repositories under WORKDIR/run), CC (cc).
+# target repositories under WORKDIR/run), CC (cc); deploy.sh also reads
+# BENCH_DEPLOY_COPIES.
 
 set -eu
 
@@ -93,36 +99,14 @@ log=$work/push.log
 
 # ---- helpers ---------------------------------------------------------------
 
-cflags='-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE'
-for prog in gen timeit; do
-	# shellcheck disable=SC2086 # cflags is a list of words
-	"$cc" $cflags -o "$work/bin/$prog" "$here/$prog.c" ||
-		die "cannot compile $here/$prog.c"
-done
+# shellcheck source=tests/bench/history.sh
+. "$here/history.sh"
+bench_compile timeit
 timeit=$work/bin/timeit
 
 # ---- the history -----------------------------------------------------------
 
-stamp="gen-1 $(cksum <"$here/gen.c") $commits $small $seed"
-if test -d "$src" && test -f "$work/source.stamp" &&
-	test "$(cat "$work/source.stamp")" = "$stamp"; then
-	say "reusing $src"
-else
-	say "generating $commits commits into $src (once; ~30 s)"
-	rm -rf "$src" "$work/source.stamp"
-	git init -q --bare "$src"
-	git -C "$src" config gc.auto 0
-	mkdir -p "$src/info"
-	# random bytes never delta: spare pack-objects the search on each push
-	for ext in png jpg woff2 bin dat gz pdf; do
-		printf '*.%s -delta\n' "$ext"
-	done >"$src/info/attributes"
-	"$work/bin/gen" "$commits" "$seed" "$small" |
-		git -C "$src" fast-import --quiet --done ||
-		die 'fast-import failed'
-	git -C "$src" update-ref -d refs/heads/topic
-	printf '%s\n' "$stamp" >"$work/source.stamp"
-fi
+bench_history
 n_full=$(git -C "$src" rev-list --count refs/heads/main)
 n_small=$(git -C "$src" rev-list --count "refs/heads/at-$small")
 size=$(git -C "$src" ls-tree -r -l refs/heads/main |
@@ -286,3 +270,7 @@ if test -n "$notes"; then
 	printf '%s\n' "$notes"
 fi
 printf '\nraw timings: %s\n' "$results"
+
+# ---- then the deploy benchmark (same WORKDIR, same history) ----------------
+
+PUSHGATE_BUILD=$build sh "$here/deploy.sh" "$work"
