@@ -215,6 +215,24 @@ static int run_hook(struct host_job *j, const char *what, const char *cmd,
 
 /* ---- upload ------------------------------------------------------- */
 
+static int read_full(int fd, void *p, size_t len)
+{
+	char *c = p;
+
+	while (len) {
+		ssize_t n = read(fd, c, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+
 static int upload_tree_entry(const struct repo_entry *e, void *payload)
 {
 	struct host *h = payload;
@@ -295,32 +313,126 @@ static int upload_dir(struct host_job *j, const char *sub)
 	return r;
 }
 
+/* Every entry of the release: artifact, config overlay, REVISION. */
+static int send_entries(struct host_job *j)
+{
+	struct deploy *d = j->d;
+	char revision[REPO_OID_HEXSZ + 2];
+	int r;
+
+	snprintf(revision, sizeof(revision), "%s\n", d->hex);
+	if ((r = upload_dir(j, d->src.artifact)) < 0 ||
+	    (d->src.config_dir && (r = upload_dir(j, d->src.config_dir)) < 0))
+		return r;
+	if ((r = host_upload_file(j->host, "REVISION", 0644,
+				  strlen(revision))) < 0)
+		return r;
+	return host_upload_data(j->host, revision, strlen(revision));
+}
+
+/* What the producer of an SSH upload reports when it is done. */
+struct produced {
+	int code;
+	int broken;		/* failed only because the pump stopped */
+	uint64_t bytes;
+	uint64_t entries;
+	char msg[RESULT_MSG_MAX];
+};
+
+/*
+ * SSH: a child process exports and encodes the release into a pipe while
+ * this worker encrypts and sends it, so that both cores work.
+ */
+static int upload_ssh(struct host_job *j, const char *dir, size_t *entries)
+{
+	struct deploy *d = j->d;
+	struct produced res;
+	int data[2], done[2], r;
+	pid_t pid;
+
+	*entries = 0;
+	if (pipe2(data, O_CLOEXEC) < 0)
+		return error_set_errno(ERR_SYS, "cannot create a pipe");
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		close(data[0]);
+		close(data[1]);
+		return error_set_errno(ERR_SYS, "cannot create a pipe");
+	}
+	if ((pid = fork()) < 0) {
+		r = error_set_errno(ERR_SYS, "cannot fork");
+		close(data[1]);
+		close(done[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		close(data[0]);
+		close(done[0]);
+		memset(&res, 0, sizeof(res));
+		host_upload_to_fd(j->host, data[1], d->mtime);
+		res.code = send_entries(j);
+		res.entries = host_upload_entries(j->host);
+		res.bytes = host_upload_bytes(j->host);
+		if (!res.code)
+			res.code = host_upload_end(j->host);
+		if (res.code)
+			snprintf(res.msg, sizeof(res.msg), "%s", error_last());
+		res.broken = host_upload_broken(j->host);
+		close(data[1]);
+		fsutil_write_all(done[1], &res, sizeof(res));
+		_exit(0);
+	}
+	close(data[1]);
+	close(done[1]);
+	r = host_upload_pump(j->host, dir, data[0], d->env->command_timeout);
+	/* a producer still writing sees EOF on its reader and stops */
+	close(data[0]);
+	data[0] = -1;
+	memset(&res, 0, sizeof(res));
+	if (read_full(done[0], &res, sizeof(res)) < 0) {
+		res.code = ERR_GENERIC;
+		snprintf(res.msg, sizeof(res.msg), "the export process died");
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	/*
+	 * The export's own failure (a bad entry) explains a truncated stream
+	 * best; a producer that only lost its reader explains nothing.
+	 */
+	if (res.code < 0 && (!res.broken || r == 0))
+		r = error_set(res.code, "%s", res.msg);
+	*entries = (size_t)res.entries;
+out:
+	if (data[0] >= 0)
+		close(data[0]);
+	close(done[0]);
+	return r;
+}
+
 static int upload(struct host_job *j)
 {
 	struct deploy *d = j->d;
 	struct buf dir = BUF_INIT;
-	char revision[REPO_OID_HEXSZ + 2];
 	double start = now();
+	size_t entries = 0;
 	int r;
 
 	buf_addf(&dir, "%s/releases/%s", d->env->path, d->id);
-	snprintf(revision, sizeof(revision), "%s\n", d->hex);
-	r = host_upload_begin(j->host, dir.ptr, d->mtime,
-			      d->env->command_timeout);
-	if (!r)
-		r = upload_dir(j, d->src.artifact);
-	if (!r && d->src.config_dir)
-		r = upload_dir(j, d->src.config_dir);
-	if (!r && !(r = host_upload_file(j->host, "REVISION", 0644,
-					 strlen(revision))))
-		r = host_upload_data(j->host, revision, strlen(revision));
-	if (!r)
-		r = host_upload_end(j->host);
-	else
-		host_upload_abort(j->host);
+	if (!host_is_local(j->host)) {
+		r = upload_ssh(j, dir.ptr, &entries);
+	} else {
+		r = host_upload_begin(j->host, dir.ptr, d->mtime,
+				      d->env->command_timeout);
+		if (!r)
+			r = send_entries(j);
+		entries = host_upload_entries(j->host);
+		if (!r)
+			r = host_upload_end(j->host);
+		else
+			host_upload_abort(j->host);
+	}
 	if (!r)
 		report_info("[%s] uploaded %zu entries, %.1f MB in %.1f s",
-			    j->label, host_upload_entries(j->host),
+			    j->label, entries,
 			    (double)host_upload_bytes(j->host) / 1e6,
 			    now() - start);
 	else
@@ -783,22 +895,6 @@ static int phase_finish(struct host_job *j)
 
 /* ---- workers ------------------------------------------------------ */
 
-static int read_full(int fd, void *p, size_t len)
-{
-	char *c = p;
-
-	while (len) {
-		ssize_t n = read(fd, c, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Phases that write the deploy's failure reason on the host get it too. */
 static bool phase_takes_reason(char phase)

@@ -1,5 +1,6 @@
 #include "host.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ struct host {
 	struct archive ar;		/* SSH: the tar stream */
 	struct ssh_channel *ch;
 	struct fsutil_writer fw;	/* local: files written directly */
+	int out_fd;			/* producer: the tar stream's pipe */
+	bool out_broken;		/* producer: the reader went away */
 	uint64_t bytes;
 	size_t entries;
 };
@@ -63,6 +66,7 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 	h = xcalloc(1, sizeof(*h));
 	h->local = ch->local;
 	h->label = xstrdup(ch->label ? ch->label : "local");
+	h->out_fd = -1;
 	if (!h->local) {
 		ssh_opts_of(&so, &user, env, index);
 		r = ssh_connect(&h->ssh, &so);
@@ -165,7 +169,98 @@ static int tar_sink(const void *data, size_t len, void *payload)
 {
 	struct host *h = payload;
 
+	if (h->out_fd >= 0) {
+		int r = fsutil_write_all(h->out_fd, data, len);
+
+		h->out_broken = r < 0;
+		return r;
+	}
 	return ssh_channel_write(h->ch, data, len);
+}
+
+/* The remote command that unpacks a release into `dir` (which it creates). */
+static void add_untar_command(struct buf *cmd, const char *dir)
+{
+	buf_addstr(cmd, "mkdir -- ");
+	buf_addshq(cmd, dir);
+	buf_addstr(cmd, " && exec tar --extract --preserve-permissions"
+		   " --no-same-owner --file=- --directory=");
+	buf_addshq(cmd, dir);
+}
+
+/* Close the channel and turn a failed remote tar into an error. */
+static int close_untar(struct host *h)
+{
+	char *output = NULL;
+	int status = -1, r;
+
+	r = ssh_channel_close(h->ch, &status, &output);
+	h->ch = NULL;
+	if (r == 0 && status != 0) {
+		size_t n = output ? strcspn(output, "\n") : 0;
+
+		r = error_set(ERR_GENERIC, "remote tar failed (exit %d)%s%.*s",
+			      status, n ? ": " : "", (int)n,
+			      output ? output : "");
+	}
+	free(output);
+	return r;
+}
+
+int host_upload_to_fd(struct host *h, int fd, uint64_t mtime)
+{
+	if (h->local)
+		BUG("host_upload_to_fd on a local host");
+	h->bytes = 0;
+	h->entries = 0;
+	h->out_fd = fd;
+	h->out_broken = false;
+	archive_init(&h->ar, tar_sink, h, mtime);
+	h->uploading = true;
+	return 0;
+}
+
+int host_upload_pump(struct host *h, const char *dir, int fd,
+		     unsigned timeout)
+{
+	struct buf cmd = BUF_INIT;
+	char *chunk = NULL;
+	int r;
+
+	if (h->local)
+		BUG("host_upload_pump on a local host");
+	h->bytes = 0;
+	add_untar_command(&cmd, dir);
+	if ((r = ssh_channel_open(&h->ch, h->ssh, cmd.ptr, timeout)) < 0)
+		goto out;
+	chunk = xmalloc(HOST_PUMP_CHUNK);
+	for (;;) {
+		ssize_t n = read(fd, chunk, HOST_PUMP_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = error_set_errno(ERR_SYS, "cannot read the release");
+			break;
+		}
+		if (!n)
+			break;
+		if ((r = ssh_channel_write(h->ch, chunk, (size_t)n)) < 0)
+			break;
+		h->bytes += (uint64_t)n;
+	}
+	if (r == 0) {
+		r = close_untar(h);
+	} else if (h->ch) {
+		int status;
+
+		ssh_channel_close(h->ch, &status, NULL);
+		h->ch = NULL;
+	}
+out:
+	free(chunk);
+	buf_release(&cmd);
+	return r;
 }
 
 int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
@@ -188,12 +283,8 @@ int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
 		h->uploading = true;
 		return 0;
 	}
-	buf_addstr(&cmd, "mkdir -- ");
-	buf_addshq(&cmd, dir);
-	buf_addstr(&cmd, " && exec tar --extract --preserve-permissions"
-		   " --no-same-owner --file=- --directory=");
-	if ((r = buf_addshq(&cmd, dir)) == 0 &&
-	    (r = ssh_channel_open(&h->ch, h->ssh, cmd.ptr, timeout)) == 0)
+	add_untar_command(&cmd, dir);
+	if ((r = ssh_channel_open(&h->ch, h->ssh, cmd.ptr, timeout)) == 0)
 		h->uploading = true;
 	buf_release(&cmd);
 	return r;
@@ -249,6 +340,7 @@ static void upload_cleanup(struct host *h)
 {
 	if (h->local)
 		fsutil_writer_close(&h->fw);
+	h->out_fd = -1;
 	free(h->dir);
 	h->dir = NULL;
 	archive_release(&h->ar);
@@ -257,8 +349,7 @@ static void upload_cleanup(struct host *h)
 
 int host_upload_end(struct host *h)
 {
-	char *output = NULL;
-	int status = -1, r;
+	int r;
 
 	if (!h->uploading)
 		BUG("host_upload_end without an upload");
@@ -268,19 +359,8 @@ int host_upload_end(struct host *h)
 		return r;
 	}
 	r = archive_finish(&h->ar);
-	if (r == 0) {
-		r = ssh_channel_close(h->ch, &status, &output);
-		h->ch = NULL;
-		if (r == 0 && status != 0) {
-			size_t n = output ? strcspn(output, "\n") : 0;
-
-			r = error_set(ERR_GENERIC,
-				      "remote tar failed (exit %d)%s%.*s",
-				      status, n ? ": " : "", (int)n,
-				      output ? output : "");
-		}
-	}
-	free(output);
+	if (r == 0 && h->out_fd < 0)
+		r = close_untar(h);
 	if (r < 0)
 		host_upload_abort(h);
 	else
@@ -300,6 +380,11 @@ void host_upload_abort(struct host *h)
 		h->ch = NULL;
 	}
 	upload_cleanup(h);
+}
+
+bool host_upload_broken(const struct host *h)
+{
+	return h->out_broken;
 }
 
 uint64_t host_upload_bytes(const struct host *h)

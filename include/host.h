@@ -17,6 +17,9 @@
 
 struct host;
 
+/* Bytes moved per write by host_upload_pump(). */
+#define HOST_PUMP_CHUNK (256 * 1024)
+
 /* Bytes of command output kept by host_run(). */
 #define HOST_OUTPUT_CAP (64 * 1024)
 
@@ -78,6 +81,22 @@ int host_upload_symlink(struct host *h, const char *path,
 			const char *target);
 int host_upload_end(struct host *h);
 void host_upload_abort(struct host *h);
+
+/*
+ * The same upload split over two processes, for SSH hosts: a producer
+ * (usually a forked child) calls host_upload_to_fd() and then the entry
+ * functions and host_upload_end() as above, which write the tar stream
+ * into `fd` instead of a channel; meanwhile host_upload_pump() copies
+ * what it reads from the other end of that pipe into a new channel for
+ * `dir`, until end of file, and waits for the remote `tar`. Export and
+ * encryption then use two cores.
+ */
+int host_upload_to_fd(struct host *h, int fd, uint64_t mtime);
+int host_upload_pump(struct host *h, const char *dir, int fd,
+		     unsigned timeout);
+
+/* Producer: did the upload fail because the pump stopped reading? */
+bool host_upload_broken(const struct host *h);
 
 /* Bytes and entries sent by the last upload (for progress lines). */
 uint64_t host_upload_bytes(const struct host *h);
