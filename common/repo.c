@@ -33,9 +33,20 @@ static void from_git(struct repo_oid *out, const git_oid *id)
 	memcpy(out->id, id->id, REPO_OID_RAWSZ);
 }
 
+/*
+ * libgit2 maps pack files in windows of up to 1 GB and keeps them mapped;
+ * small windows and a low ceiling keep a deploy's or a hook's memory flat
+ * whatever the size of the repository.
+ */
+#define REPO_MWINDOW_SIZE (16 << 20)
+#define REPO_MWINDOW_MAPPED_LIMIT (32 << 20)
+
 void repo_library_init(void)
 {
 	git_libgit2_init();
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)REPO_MWINDOW_SIZE);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT,
+			 (size_t)REPO_MWINDOW_MAPPED_LIMIT);
 }
 
 void repo_library_shutdown(void)
@@ -782,6 +793,9 @@ int repo_walk_tree(struct repo *repo, const struct repo_oid *commit,
 	w.fn = fn;
 	w.payload = payload;
 	to_git(&g, commit);
+	/* a bulk reader too: see verify_hashes() */
+	bound_object_cache();
+	verify_hashes(false);
 	if (git_commit_lookup(&c, repo->git, &g) < 0 ||
 	    git_commit_tree(&root, c) < 0) {
 		r = git_fail(ERR_NOTFOUND, "cannot read the commit's tree");
@@ -803,6 +817,7 @@ int repo_walk_tree(struct repo *repo, const struct repo_oid *commit,
 	else
 		r = export_tree(&w, tree, 0);
 out:
+	verify_hashes(true);
 	git_tree_entry_free(te);
 	git_tree_free(tree);
 	git_tree_free(root);
