@@ -78,6 +78,7 @@ struct host_job {
 	struct host *host;
 	const char *label;
 	char *previous;		/* previous release id, or NULL */
+	char *listing;		/* releases as listed at the switch */
 	bool switched;
 };
 
@@ -215,6 +216,9 @@ static int run_hook(struct host_job *j, const char *what, const char *cmd,
 
 /* ---- upload ------------------------------------------------------- */
 
+static void add_prepare(struct buf *cmd, struct host_job *j);
+static char *find_current(const char *output);
+
 static int read_full(int fd, void *p, size_t len)
 {
 	char *c = p;
@@ -346,6 +350,8 @@ struct produced {
 static int upload_ssh(struct host_job *j, const char *dir, size_t *entries)
 {
 	struct deploy *d = j->d;
+	struct buf prepare = BUF_INIT;
+	char *output = NULL;
 	struct produced res;
 	int data[2], done[2], r;
 	pid_t pid;
@@ -383,7 +389,11 @@ static int upload_ssh(struct host_job *j, const char *dir, size_t *entries)
 	}
 	close(data[1]);
 	close(done[1]);
-	r = host_upload_pump(j->host, dir, data[0], d->env->command_timeout);
+	add_prepare(&prepare, j);
+	r = host_upload_pump(j->host, prepare.ptr, dir, data[0],
+			     d->env->command_timeout, &output);
+	if (!r)
+		j->previous = find_current(output);
 	/* a producer still writing sees EOF on its reader and stops */
 	close(data[0]);
 	data[0] = -1;
@@ -405,6 +415,8 @@ out:
 	if (data[0] >= 0)
 		close(data[0]);
 	close(done[0]);
+	free(output);
+	buf_release(&prepare);
 	return r;
 }
 
@@ -529,24 +541,22 @@ static void add_shared_checks(struct buf *cmd, const struct config_env *env)
 }
 
 /*
- * One round trip before the upload: create the layout, make sure the new
- * release does not exist, check the shared files, and learn which
- * release is live (the one to come back to).
+ * Before the upload: create the layout, make sure the new release does
+ * not exist, check the shared files, and learn which release is live (the
+ * one to come back to). For SSH hosts this runs in the upload's own round
+ * trip; for local ones on its own.
  */
-static int check_layout(struct host_job *j)
+static void add_prepare(struct buf *cmd, struct host_job *j)
 {
 	const struct config_env *env = j->d->env;
-	struct buf cmd = BUF_INIT;
-	char *output = NULL;
 	size_t i;
-	int r;
 
-	buf_addstr(&cmd, "set -e; mkdir -p -- ");
-	add_path(&cmd, env->path, "releases");
-	buf_addch(&cmd, ' ');
-	add_path(&cmd, env->path, "shared");
-	buf_addstr(&cmd, "; test ! -e ");
-	add_release_path(&cmd, j->d, j->d->id, NULL);
+	buf_addstr(cmd, "set -e; mkdir -p -- ");
+	add_path(cmd, env->path, "releases");
+	buf_addch(cmd, ' ');
+	add_path(cmd, env->path, "shared");
+	buf_addstr(cmd, "; test ! -e ");
+	add_release_path(cmd, j->d, j->d->id, NULL);
 	for (i = 0; i < env->shared.nr; i++) {
 		const char *e = env->shared.v[i];
 		size_t n = strlen(e);
@@ -556,12 +566,21 @@ static int check_layout(struct host_job *j)
 			continue;
 		buf_addstr(&p, "shared/");
 		buf_add(&p, e, n - 1);
-		buf_addstr(&cmd, "; mkdir -p -- ");
-		add_path(&cmd, env->path, p.ptr);
+		buf_addstr(cmd, "; mkdir -p -- ");
+		add_path(cmd, env->path, p.ptr);
 		buf_release(&p);
 	}
-	add_shared_checks(&cmd, env);
-	add_read_current(&cmd, env);
+	add_shared_checks(cmd, env);
+	add_read_current(cmd, env);
+}
+
+static int check_layout(struct host_job *j)
+{
+	struct buf cmd = BUF_INIT;
+	char *output = NULL;
+	int r;
+
+	add_prepare(&cmd, j);
 	r = run_capture(j, "prepare", cmd.ptr, false, &output);
 	if (!r)
 		j->previous = find_current(output);
@@ -654,13 +673,27 @@ static int phase_prepare(struct host_job *j)
 	report_info("[%s] connected (%.2f s)", j->label, now() - start);
 	if (j->d->rollback)
 		return check_target(j);
-	if ((r = check_layout(j)) < 0 || (r = upload(j)) < 0 ||
-	    (r = link_shared(j)) < 0)
+	if ((host_is_local(j->host) && (r = check_layout(j)) < 0) ||
+	    (r = upload(j)) < 0 || (r = link_shared(j)) < 0)
 		return r;
 	return 0;
 }
 
-static int switch_to(struct host_job *j, const char *id)
+/* The releases, one "G ID" (good) or "F ID" (failed) line each. */
+static void add_list_releases(struct buf *cmd, const struct config_env *env)
+{
+	buf_addstr(cmd, "cd ");
+	add_path(cmd, env->path, "releases");
+	buf_addstr(cmd, " && for d in *; do test -d \"$d\" || continue;"
+		   " if test -e \"$d/FAILED\"; then echo \"F $d\";"
+		   " else echo \"G $d\"; fi; done");
+}
+
+/*
+ * Point `current` at release `id` (none: remove it). With `list`, the
+ * same round trip lists the releases for prune() into j->listing.
+ */
+static int switch_to(struct host_job *j, const char *id, bool list)
 {
 	const char *path = j->d->env->path;
 	struct buf cmd = BUF_INIT;
@@ -683,7 +716,13 @@ static int switch_to(struct host_job *j, const char *id)
 		buf_addch(&cmd, ' ');
 		add_path(&cmd, path, "current");
 	}
-	r = run(j, "switch", cmd.ptr, false);
+	if (list) {
+		buf_addstr(&cmd, " && { ");
+		add_list_releases(&cmd, j->d->env);
+		buf_addstr(&cmd, "; }");
+	}
+	r = run_capture(j, "switch", cmd.ptr, false,
+			list ? &j->listing : NULL);
 	buf_release(&cmd);
 	buf_release(&tmp);
 	buf_release(&target);
@@ -738,7 +777,7 @@ static int phase_switch(struct host_job *j)
 
 	if ((r = maintenance(j, true)) < 0 ||
 	    (r = run_hook(j, "before", env->before, j->d->id, j->d->id)) < 0 ||
-	    (r = switch_to(j, j->d->id)) < 0)
+	    (r = switch_to(j, j->d->id, true)) < 0)
 		return r;
 	j->switched = true;
 	report_info("[%s] current -> releases/%s", j->label, j->d->id);
@@ -776,7 +815,7 @@ static int phase_rollback(struct host_job *j)
 	const struct config_env *env = j->d->env;
 	int r, r2;
 
-	r = switch_to(j, j->previous);
+	r = switch_to(j, j->previous, false);
 	if (!r)
 		report_info("[%s] rolled back to %s", j->label,
 			    j->previous ? j->previous : "(no release)");
@@ -827,17 +866,18 @@ static int prune(struct host_job *j)
 	struct buf cmd = BUF_INIT;
 	char *output = NULL, *line, *save = NULL;
 	size_t i, kept = 0;
-	int status, r;
+	int status, r = 0;
 
-	buf_addstr(&cmd, "cd ");
-	add_path(&cmd, env->path, "releases");
-	buf_addstr(&cmd, " && for d in *; do test -d \"$d\" || continue;"
-		   " if test -e \"$d/FAILED\"; then echo \"F $d\";"
-		   " else echo \"G $d\"; fi; done");
-	r = host_run(j->host, &status, &output, cmd.ptr, env->command_timeout,
-		     NULL, NULL);
-	if (r < 0 || status != 0)
-		goto out;
+	if (j->listing) {
+		output = j->listing;
+		j->listing = NULL;
+	} else {
+		add_list_releases(&cmd, env);
+		r = host_run(j->host, &status, &output, cmd.ptr,
+			     env->command_timeout, NULL, NULL);
+		if (r < 0 || status != 0)
+			goto out;
+	}
 	for (line = strtok_r(output, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (strlen(line) < 3 || !valid_release_id(line + 2))
@@ -846,8 +886,7 @@ static int prune(struct host_job *j)
 	}
 	qsort(good.v, good.nr, sizeof(*good.v), cmp_str);
 	for (i = 0; i < bad.nr; i++)
-		if (strcmp(bad.v[i], j->d->id) || true)
-			strvec_push(&drop, bad.v[i]);
+		strvec_push(&drop, bad.v[i]);
 	for (i = good.nr; i-- > 0;) {
 		const char *id = good.v[i];
 
@@ -970,6 +1009,7 @@ static void worker_main(struct deploy *d, size_t index, int cmd_fd,
 	}
 	host_free(j.host);
 	free(j.previous);
+	free(j.listing);
 }
 
 static int start_workers(struct worker *w, struct deploy *d)

@@ -220,16 +220,22 @@ int host_upload_to_fd(struct host *h, int fd, uint64_t mtime)
 	return 0;
 }
 
-int host_upload_pump(struct host *h, const char *dir, int fd,
-		     unsigned timeout)
+int host_upload_pump(struct host *h, const char *before, const char *dir,
+		     int fd, unsigned timeout, char **output_out)
 {
 	struct buf cmd = BUF_INIT;
-	char *chunk = NULL;
-	int r;
+	char *chunk = NULL, *output = NULL;
+	int status = -1, r, rc;
 
 	if (h->local)
 		BUG("host_upload_pump on a local host");
+	if (output_out)
+		*output_out = NULL;
 	h->bytes = 0;
+	if (before) {
+		buf_addstr(&cmd, before);
+		buf_addstr(&cmd, " && ");
+	}
 	add_untar_command(&cmd, dir);
 	if ((r = ssh_channel_open(&h->ch, h->ssh, cmd.ptr, timeout)) < 0)
 		goto out;
@@ -249,15 +255,27 @@ int host_upload_pump(struct host *h, const char *dir, int fd,
 			break;
 		h->bytes += (uint64_t)n;
 	}
-	if (r == 0) {
-		r = close_untar(h);
-	} else if (h->ch) {
-		int status;
+	/*
+	 * Always collect the status: a remote side that stopped reading
+	 * (a failed `before`, a full disk) says why in its output.
+	 */
+	rc = ssh_channel_close(h->ch, &status, &output);
+	h->ch = NULL;
+	if (rc == 0 && status != 0) {
+		size_t n = output ? strcspn(output, "\n") : 0;
 
-		ssh_channel_close(h->ch, &status, NULL);
-		h->ch = NULL;
+		r = error_set(ERR_GENERIC, "remote side failed (exit %d)%s%.*s",
+			      status, n ? ": " : "", (int)n,
+			      output ? output : "");
+	} else if (!r) {
+		r = rc;
+	}
+	if (!r && output_out) {
+		*output_out = output;
+		output = NULL;
 	}
 out:
+	free(output);
 	free(chunk);
 	buf_release(&cmd);
 	return r;

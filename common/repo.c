@@ -252,10 +252,10 @@ static void bound_object_cache(void)
 /*
  * libgit2 hashes every object it reads to check it against its id; git
  * does not. The bulk readers (the revwalk of repo_new_commits(), the
- * change walker) turn that off while they run: index-pack computed the
- * id of each pushed object from its content, and the others were
- * checked when they arrived. Hashing was 40% of the walk. Back on when
- * done: on is libgit2's default, and pushgate sets it nowhere else.
+ * change and export walks) turn that off while they run: index-pack
+ * computed the id of each pushed object from its content, and the others
+ * were checked when they arrived. Hashing was 40% of the change walk.
+ * Back on when done: on is libgit2's default, set nowhere else.
  */
 static void verify_hashes(bool on)
 {

@@ -89,11 +89,14 @@ void host_upload_abort(struct host *h);
  * into `fd` instead of a channel; meanwhile host_upload_pump() copies
  * what it reads from the other end of that pipe into a new channel for
  * `dir`, until end of file, and waits for the remote `tar`. Export and
- * encryption then use two cores.
+ * encryption then use two cores. `before`, if not NULL, is a shell
+ * command run first in the same round trip (the upload fails if it
+ * fails); the command's output is handed over in *output_out (caller
+ * frees) when that is not NULL.
  */
 int host_upload_to_fd(struct host *h, int fd, uint64_t mtime);
-int host_upload_pump(struct host *h, const char *dir, int fd,
-		     unsigned timeout);
+int host_upload_pump(struct host *h, const char *before, const char *dir,
+		     int fd, unsigned timeout, char **output_out);
 
 /* Producer: did the upload fail because the pump stopped reading? */
 bool host_upload_broken(const struct host *h);
