@@ -143,7 +143,12 @@ static void add_hook_command(struct buf *b, const struct host_job *j,
 	buf_addstr(b, "; export PUSHGATE_ENV PUSHGATE_COMMIT PUSHGATE_RELEASE"
 		   " PUSHGATE_PREVIOUS PUSHGATE_USER; cd ");
 	add_release_path(b, d, cwd_id, NULL);
-	buf_addstr(b, " && exec /bin/sh -c ");
+	/*
+	 * timeout(1) too: closing our channel at the deadline does not stop
+	 * a remote command, so it must stop itself.
+	 */
+	buf_addf(b, " && exec timeout -k 5 %u /bin/sh -c ",
+		 d->env->command_timeout);
 	buf_addshq(b, cmd);
 	buf_release(&prev);
 }
@@ -970,6 +975,7 @@ static void worker_main(struct deploy *d, size_t index, int cmd_fd,
 	j.d = d;
 	j.index = index;
 	j.label = d->env->hosts[index].label;
+	repo_library_limit_memory();
 	while (read_full(cmd_fd, &cmd, 1) == 0 && cmd != PHASE_QUIT) {
 		struct result res;
 		int r;
@@ -1553,8 +1559,9 @@ int deploy_check_host(const struct config_env *env, size_t index)
 	buf_addstr(&cmd, " && test -w ");
 	add_path(&cmd, env->path, NULL);
 	buf_addstr(&cmd, " || { echo path is not writable; exit 3; }; "
-		   "command -v tar >/dev/null || { echo tar is not installed;"
-		   " exit 3; }");
+		   "for t in tar timeout mv readlink; do command -v $t"
+		   " >/dev/null || { echo $t is not installed; exit 3; };"
+		   " done");
 	add_shared_checks(&cmd, env);
 	r = run(&l.j, "check", cmd.ptr, false);
 	buf_release(&cmd);

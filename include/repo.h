@@ -32,6 +32,12 @@ void repo_library_init(void);
 void repo_library_shutdown(void);
 
 /*
+ * Smaller pack windows for a process that only exports trees (a deploy
+ * worker): its memory then stays under 64 MB whatever the repository.
+ */
+void repo_library_limit_memory(void);
+
+/*
  * Open the repository git runs the hook in, from the environment
  * (GIT_DIR, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES), so
  * that objects still in git's quarantine are visible. `path` NULL means
