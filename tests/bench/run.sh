@@ -48,7 +48,7 @@
 # Knobs (environment): BENCH_COMMITS (10000), BENCH_SMALL (1000),
 # BENCH_REPS (3), BENCH_SEED (1), BENCH_BASELINE, BENCH_KEEP=1 (keep the
 # target repositories under WORKDIR/run), CC (cc); deploy.sh also reads
-# BENCH_DEPLOY_COPIES.
+# BENCH_DEPLOY_COPIES; BENCH_DEPLOY=0 skips the deploy benchmark.
 
 set -eu
 
@@ -273,4 +273,7 @@ printf '\nraw timings: %s\n' "$results"
 
 # ---- then the deploy benchmark (same WORKDIR, same history) ----------------
 
-PUSHGATE_BUILD=$build sh "$here/deploy.sh" "$work"
+if test "${BENCH_DEPLOY:-1}" != 0
+then
+	PUSHGATE_BUILD=$build sh "$here/deploy.sh" "$work"
+fi
