@@ -21,7 +21,7 @@
 #include "workspace.h"
 
 #define RESULT_MSG_MAX 512
-#define RELEASE_ID_MAX 64
+#define RELEASE_ID_MAX DEPLOY_RELEASE_ID_MAX
 
 /* What the parent asks a host worker to do. */
 enum phase {
@@ -1469,6 +1469,91 @@ int deploy_rollback(enum deploy_result *out, const struct deploy_opts *o,
 		return error_set(ERR_INVALID, "'%.100s' is not a release id",
 				 release);
 	return run_locked(out, o, release);
+}
+
+struct pick {
+	const char *env;
+	char live[RELEASE_ID_MAX];	/* release of the newest ok record */
+	const char *want_commit;	/* NULL or a commit (hex) */
+	const char *want_release;	/* NULL or a release id */
+	char release[RELEASE_ID_MAX];	/* the choice */
+	char commit[REPO_OID_HEXSZ + 1];
+	bool failed;			/* the named release failed */
+};
+
+static int find_live(const struct history_record *rec, void *payload)
+{
+	struct pick *p = payload;
+
+	if (!strcmp(rec->env, p->env) && !strcmp(rec->result, "ok"))
+		snprintf(p->live, sizeof(p->live), "%s", rec->release);
+	return 0;
+}
+
+static int find_target(const struct history_record *rec, void *payload)
+{
+	struct pick *p = payload;
+	bool take;
+
+	if (strcmp(rec->env, p->env) || strcmp(rec->action, "deploy"))
+		return 0;
+	if (p->want_release)
+		take = !strcmp(rec->release, p->want_release);
+	else if (p->want_commit)
+		take = !strcmp(rec->commit, p->want_commit);
+	else
+		take = strcmp(rec->release, p->live) < 0;
+	if (!take)
+		return 0;
+	if (strcmp(rec->result, "ok")) {
+		if (p->want_release)
+			p->failed = true;
+		return 0;
+	}
+	/* the newest match wins: records are read oldest first */
+	if (!p->want_commit && !p->want_release &&
+	    strcmp(rec->release, p->release) < 0)
+		return 0;
+	p->failed = false;
+	snprintf(p->release, sizeof(p->release), "%s", rec->release);
+	snprintf(p->commit, sizeof(p->commit), "%s", rec->commit);
+	return 0;
+}
+
+int deploy_pick_rollback(struct deploy_target *out, struct state *st,
+			 const char *env, const char *want_release,
+			 const char *want_commit)
+{
+	struct pick p;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&p, 0, sizeof(p));
+	p.env = env;
+	p.want_release = want_release;
+	p.want_commit = want_commit;
+	if ((r = state_history_read(st, find_live, &p)) < 0 ||
+	    (r = state_history_read(st, find_target, &p)) < 0)
+		return error_set(r, "cannot read the history: %s",
+				 error_last());
+	if (p.failed)
+		return error_set(ERR_INVALID,
+				 "release '%s' failed: pushgate never rolls back to a failed release",
+				 want_release);
+	if (!p.release[0]) {
+		if (want_release || want_commit)
+			return error_set(ERR_NOTFOUND,
+					 "no successful deploy of '%s' to '%s' in the history",
+					 want_release ? want_release :
+					 want_commit, env);
+		return error_set(ERR_NOTFOUND,
+				 "'%s' has no earlier good release to roll back to",
+				 env);
+	}
+	if ((r = repo_oid_from_hex(&out->commit, p.commit)) < 0)
+		return error_set(r, "bad history record for '%s'", p.release);
+	snprintf(out->release, sizeof(out->release), "%s", p.release);
+	return 0;
 }
 
 size_t deploy_push(struct gate *g)

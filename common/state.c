@@ -427,3 +427,52 @@ int state_next_time(struct state *st, const char *name, int64_t now,
 	buf_release(&text);
 	return r;
 }
+
+struct last_scan {
+	const char *env;
+	struct history_last *out;
+};
+
+static void keep_record(struct history_record *dst,
+			const struct history_record *src, struct strvec *keep)
+{
+	*dst = *src;
+	dst->env = strvec_push(keep, src->env);
+	dst->action = strvec_push(keep, src->action);
+	dst->commit = strvec_push(keep, src->commit);
+	dst->release = strvec_push(keep, src->release);
+	dst->user = strvec_push(keep, src->user);
+	dst->result = strvec_push(keep, src->result);
+	dst->reason = strvec_push(keep, src->reason);
+}
+
+static int scan_last(const struct history_record *rec, void *payload)
+{
+	struct last_scan *l = payload;
+
+	if (strcmp(rec->env, l->env))
+		return 0;
+	if (!strcmp(rec->result, "ok"))
+		keep_record(&l->out->ok, rec, &l->out->keep);
+	keep_record(&l->out->any, rec, &l->out->keep);
+	return 0;
+}
+
+int state_history_last(struct state *st, const char *env,
+		       struct history_last *out)
+{
+	struct last_scan l;
+
+	memset(out, 0, sizeof(*out));
+	strvec_init(&out->keep);
+	l.env = env;
+	l.out = out;
+	return state_history_read(st, scan_last, &l);
+}
+
+void state_history_last_release(struct history_last *l)
+{
+	strvec_clear(&l->keep);
+	memset(l, 0, sizeof(*l));
+	strvec_init(&l->keep);
+}

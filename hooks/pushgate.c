@@ -265,62 +265,15 @@ out:
 
 /* ---- rollback ----------------------------------------------------- */
 
-struct pick {
-	const char *env;
-	char live[128];			/* release of the newest ok record */
-	char want_commit[REPO_OID_HEXSZ + 1];	/* "" or a commit */
-	const char *want_release;	/* NULL or a release id */
-	char release[128];		/* the choice */
-	char commit[REPO_OID_HEXSZ + 1];
-	bool failed;			/* the named release failed */
-};
-
-static int find_live(const struct history_record *rec, void *payload)
-{
-	struct pick *p = payload;
-
-	if (!strcmp(rec->env, p->env) && !strcmp(rec->result, "ok"))
-		snprintf(p->live, sizeof(p->live), "%s", rec->release);
-	return 0;
-}
-
-static int find_target(const struct history_record *rec, void *payload)
-{
-	struct pick *p = payload;
-	bool take;
-
-	if (strcmp(rec->env, p->env) || strcmp(rec->action, "deploy"))
-		return 0;
-	if (p->want_release)
-		take = !strcmp(rec->release, p->want_release);
-	else if (p->want_commit[0])
-		take = !strcmp(rec->commit, p->want_commit);
-	else
-		take = strcmp(rec->release, p->live) < 0;
-	if (!take)
-		return 0;
-	if (strcmp(rec->result, "ok")) {
-		if (p->want_release)
-			p->failed = true;
-		return 0;
-	}
-	/* the newest match wins: records are read oldest first */
-	if (!p->want_commit[0] && !p->want_release &&
-	    strcmp(rec->release, p->release) < 0)
-		return 0;
-	p->failed = false;
-	snprintf(p->release, sizeof(p->release), "%s", rec->release);
-	snprintf(p->commit, sizeof(p->commit), "%s", rec->commit);
-	return 0;
-}
-
 static int cmd_rollback(const char *dir, int argc, char **argv)
 {
 	struct gate g = GATE_INIT;
 	const struct config_env *env;
 	struct deploy_opts o;
+	struct deploy_target t;
 	enum deploy_result res;
-	struct pick p;
+	const char *want_release = NULL;
+	char want_commit[REPO_OID_HEXSZ + 1] = "";
 	struct repo_oid id;
 	int r;
 
@@ -331,48 +284,28 @@ static int cmd_rollback(const char *dir, int argc, char **argv)
 	r = 2;
 	if (!(env = find_env(&g, argv[1])))
 		goto out;
-	memset(&p, 0, sizeof(p));
-	p.env = env->name;
 	r = 1;
 	if (argc == 3) {
 		if (strspn(argv[2], "0123456789") >= 8 && strchr(argv[2], 'T'))
-			p.want_release = argv[2];
+			want_release = argv[2];
 		else if (repo_resolve_commit(g.repo, &id, argv[2]) == 0)
-			repo_oid_to_hex(p.want_commit, &id);
+			repo_oid_to_hex(want_commit, &id);
 		else
-			p.want_release = argv[2];
+			want_release = argv[2];
 	}
-	if (state_history_read(&g.st, find_live, &p) < 0 ||
-	    state_history_read(&g.st, find_target, &p) < 0) {
-		report_error("cannot read the history: %s",
-			     report_str(error_last()));
-		goto out;
-	}
-	if (p.failed) {
-		report_error("release '%s' failed: pushgate never rolls back to a failed release",
-			     report_str(p.want_release));
-		goto out;
-	}
-	if (!p.release[0]) {
-		if (argc == 3)
-			report_error("no successful deploy of '%s' to '%s' in the history",
-				     report_str(argv[2]), env->name);
-		else
-			report_error("'%s' has no earlier good release to roll back to",
-				     env->name);
+	if (deploy_pick_rollback(&t, &g.st, env->name, want_release,
+				 want_commit[0] ? want_commit : NULL) < 0) {
+		report_error("%s", report_str(error_last()));
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));
-	if (repo_oid_from_hex(&o.commit, p.commit) < 0) {
-		report_error("bad history record for '%s'", p.release);
-		goto out;
-	}
+	o.commit = t.commit;
 	o.cfg = &g.cfg;
 	o.env = env;
 	o.repo = g.repo;
 	o.st = &g.st;
 	o.user = cli_user(&g);
-	if (deploy_rollback(&res, &o, p.release) == 0 && res == DEPLOY_OK)
+	if (deploy_rollback(&res, &o, t.release) == 0 && res == DEPLOY_OK)
 		r = 0;
 out:
 	gate_release(&g);
@@ -380,38 +313,6 @@ out:
 }
 
 /* ---- status ------------------------------------------------------- */
-
-struct last {
-	const char *env;
-	struct history_record ok;	/* the newest successful record */
-	struct history_record any;	/* the newest record */
-	struct strvec keep;		/* owns the strings of both */
-};
-
-static void keep_record(struct history_record *dst,
-			const struct history_record *src, struct strvec *keep)
-{
-	*dst = *src;
-	dst->env = strvec_push(keep, src->env);
-	dst->action = strvec_push(keep, src->action);
-	dst->commit = strvec_push(keep, src->commit);
-	dst->release = strvec_push(keep, src->release);
-	dst->user = strvec_push(keep, src->user);
-	dst->result = strvec_push(keep, src->result);
-	dst->reason = strvec_push(keep, src->reason);
-}
-
-static int find_last(const struct history_record *rec, void *payload)
-{
-	struct last *l = payload;
-
-	if (strcmp(rec->env, l->env))
-		return 0;
-	if (!strcmp(rec->result, "ok"))
-		keep_record(&l->ok, rec, &l->keep);
-	keep_record(&l->any, rec, &l->keep);
-	return 0;
-}
 
 static void format_time(char *out, size_t size, int64_t t)
 {
@@ -518,17 +419,16 @@ static int cmd_status(const char *dir, int argc, char **argv)
 		report_out("no environments in hooks.ini");
 	for (i = 0; i < g.cfg.nr_envs; i++) {
 		const struct config_env *env = &g.cfg.envs[i];
-		struct last l;
+		struct history_last l;
 		struct repo_oid live;
 		bool has_live;
 		char when[32];
 
 		if (argc == 2 && strcmp(env->name, argv[1]))
 			continue;
-		memset(&l, 0, sizeof(l));
-		l.env = env->name;
-		strvec_init(&l.keep);
-		state_history_read(&g.st, find_last, &l);
+		if (state_history_last(&g.st, env->name, &l) < 0)
+			report_warn("cannot read the history: %s",
+				    report_str(error_last()));
 		has_live = repo_env_ref(g.repo, &live, env->name) == 0;
 		error_clear();
 		report_out("%s (branch %s, %s, %zu host%s)", env->name,
@@ -554,7 +454,7 @@ static int cmd_status(const char *dir, int argc, char **argv)
 		show_waiting(&g, env, &live, has_live);
 		if (show_drift(env, l.ok.release ? l.ok.release : ""))
 			drift = true;
-		strvec_clear(&l.keep);
+		state_history_last_release(&l);
 	}
 	r = drift ? 1 : 0;
 out:

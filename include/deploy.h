@@ -62,6 +62,27 @@ int deploy_run(enum deploy_result *out, const struct deploy_opts *opts);
 int deploy_rollback(enum deploy_result *out, const struct deploy_opts *opts,
 		    const char *release);
 
+/* Longest release id, terminating NUL included. */
+#define DEPLOY_RELEASE_ID_MAX 64
+
+/* A release to go back to, as found in the history. */
+struct deploy_target {
+	char release[DEPLOY_RELEASE_ID_MAX];
+	struct repo_oid commit;
+};
+
+/*
+ * The release `pushgate rollback` makes live, from the history of `env`:
+ * the release `want_release` if given, else the newest release of the
+ * commit `want_commit` (full hex) if given, else the newest good release
+ * older than the live one. Only releases whose deploy succeeded qualify.
+ * ERR_NOTFOUND if there is none, ERR_INVALID if the named release failed;
+ * the message says so.
+ */
+int deploy_pick_rollback(struct deploy_target *out, struct state *st,
+			 const char *env, const char *want_release,
+			 const char *want_commit);
+
 /*
  * post-receive's work: deploy every updated branch whose environment is
  * `auto` (or `manual` with the push option `deploy`, pre-receive having

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "strvec.h"
 
 /*
  * $GIT_DIR/pushgate/: locks, the test-result cache, temporary checkouts
@@ -90,5 +91,17 @@ typedef int (*state_history_fn)(const struct history_record *rec,
 
 /* Read every record (lines that do not parse are skipped). */
 int state_history_read(struct state *st, state_history_fn fn, void *payload);
+
+/* The newest record of one environment, and its newest successful one. */
+struct history_last {
+	struct history_record ok;	/* ok.commit NULL: none */
+	struct history_record any;	/* any.commit NULL: none */
+	struct strvec keep;		/* owns the strings of both */
+};
+
+/* Fill *out for `env` (release it with state_history_last_release()). */
+int state_history_last(struct state *st, const char *env,
+		       struct history_last *out);
+void state_history_last_release(struct history_last *l);
 
 #endif
