@@ -354,6 +354,67 @@ static void test_fsutil__remove_tree_deep(void **state)
 	assert_false(fsutil_exists(at("deep")));
 }
 
+/* The tree writer never writes through a symlink or outside its root. */
+static void test_fsutil__writer_no_escape(void **state)
+{
+	char root[] = "/tmp/pushgate-writer-XXXXXX";
+	char outside[] = "/tmp/pushgate-outside-XXXXXX";
+	char path[300];
+	struct fsutil_writer w = FSUTIL_WRITER_INIT;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_non_null(mkdtemp(outside));
+	snprintf(path, sizeof(path), "%s/rel", root);
+	assert_ok(fsutil_writer_open(&w, path, true));
+	assert_ok(fsutil_writer_symlink(&w, "out", outside));
+	assert_int_equal(fsutil_writer_file(&w, "out/x", 0644, 1),
+			 ERR_INVALID);
+	assert_int_equal(fsutil_writer_dir(&w, "out/d", 0755), ERR_INVALID);
+	assert_int_equal(fsutil_writer_file(&w, "../x", 0644, 1),
+			 ERR_INVALID);
+	assert_int_equal(fsutil_writer_file(&w, "/abs", 0644, 1),
+			 ERR_INVALID);
+	/* a file replaces a file or a link; never a directory */
+	assert_ok(fsutil_writer_dir(&w, "d", 0750));
+	assert_int_equal(fsutil_writer_file(&w, "d", 0644, 0), ERR_INVALID);
+	assert_ok(fsutil_writer_file(&w, "d/f", 0755, 2));
+	assert_ok(fsutil_writer_data(&w, "ab", 2));
+	assert_ok(fsutil_writer_file(&w, "d/f", 0600, 1));
+	assert_ok(fsutil_writer_data(&w, "c", 1));
+	assert_ok(fsutil_writer_file(&w, "out", 0644, 0));
+	assert_ok(fsutil_writer_close(&w));
+	snprintf(path, sizeof(path), "%s/rel/d/f", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 1);
+	snprintf(path, sizeof(path), "%s/rel/d", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	snprintf(path, sizeof(path), "%s/x", outside);
+	assert_int_equal(lstat(path, &st), -1);
+	assert_ok(fsutil_remove_tree(root));
+	assert_ok(fsutil_remove_tree(outside));
+}
+
+/* A short file is an error when the next entry starts or at close. */
+static void test_fsutil__writer_short_file(void **state)
+{
+	char root[] = "/tmp/pushgate-writer-XXXXXX";
+	struct fsutil_writer w = FSUTIL_WRITER_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_ok(fsutil_writer_open(&w, root, false));
+	assert_ok(fsutil_writer_file(&w, "f", 0644, 3));
+	assert_ok(fsutil_writer_data(&w, "a", 1));
+	assert_int_equal(fsutil_writer_data(&w, "abc", 3), ERR_INVALID);
+	assert_int_equal(fsutil_writer_dir(&w, "g", 0755), ERR_INVALID);
+	assert_int_equal(fsutil_writer_close(&w), 0);
+	assert_ok(fsutil_remove_tree(root));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +436,8 @@ int main(void)
 		T(test_fsutil__remove_tree_read_only),
 		T(test_fsutil__remove_tree_deep),
 #undef T
+		cmocka_unit_test(test_fsutil__writer_no_escape),
+		cmocka_unit_test(test_fsutil__writer_short_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
