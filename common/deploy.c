@@ -78,6 +78,7 @@ struct host_job {
 	struct host *host;
 	const char *label;
 	char *previous;		/* previous release id, or NULL */
+	char *previous_link;	/* where `current` pointed, or NULL */
 	char *listing;		/* releases as listed at the switch */
 	bool switched;
 };
@@ -222,7 +223,7 @@ static int run_hook(struct host_job *j, const char *what, const char *cmd,
 /* ---- upload ------------------------------------------------------- */
 
 static void add_prepare(struct buf *cmd, struct host_job *j);
-static char *find_current(const char *output);
+static int learn_current(struct host_job *j, const char *output);
 
 static int read_full(int fd, void *p, size_t len)
 {
@@ -242,12 +243,28 @@ static int read_full(int fd, void *p, size_t len)
 }
 
 
+/*
+ * REVISION and FAILED at the top of a release are pushgate's: a pushed
+ * file or link of that name could fake a failure, or (a symlink named
+ * FAILED) redirect the marker's write outside the release.
+ */
+static int check_reserved(const char *path)
+{
+	if (!strcmp(path, "REVISION") || !strcmp(path, "FAILED"))
+		return error_set(ERR_INVALID,
+				 "the release may not contain '%s' at its top:"
+				 " pushgate writes that file itself", path);
+	return 0;
+}
+
 static int upload_tree_entry(const struct repo_entry *e, void *payload)
 {
 	struct host *h = payload;
 	char *target;
 	int r;
 
+	if ((r = check_reserved(e->path)) < 0)
+		return r;
 	if (e->mode == 040000)
 		return host_upload_dir(h, e->path, 0755);
 	if (e->mode == 0120000) {
@@ -276,6 +293,8 @@ static int upload_local_entry(const struct fsutil_entry *e, void *payload)
 	uint64_t left;
 	int fd, r;
 
+	if ((r = check_reserved(e->path)) < 0)
+		return r;
 	if (S_ISDIR(e->mode))
 		return host_upload_dir(h, e->path, e->mode & 07777);
 	if (S_ISLNK(e->mode))
@@ -398,7 +417,7 @@ static int upload_ssh(struct host_job *j, const char *dir, size_t *entries)
 	r = host_upload_pump(j->host, prepare.ptr, dir, data[0],
 			     d->env->command_timeout, &output);
 	if (!r)
-		j->previous = find_current(output);
+		r = learn_current(j, output);
 	/* a producer still writing sees EOF on its reader and stops */
 	close(data[0]);
 	data[0] = -1;
@@ -470,44 +489,70 @@ static bool valid_release_id(const char *s)
 		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") == n;
 }
 
-/* "releases/ID" (a line of readlink output) → a copy of ID, or NULL. */
-static char *parse_current(const char *line)
+/* "releases/ID" → a copy of ID if it is one of our release ids, or NULL. */
+static char *parse_current(const char *target)
 {
-	size_t n = strcspn(line, "\n");
-	char *id;
-
-	if (!strncmp(line, "releases/", 9) && n > 9) {
-		id = xstrndup(line + 9, n - 9);
-		if (valid_release_id(id))
-			return id;
-		free(id);
-	}
+	if (!strncmp(target, "releases/", 9) && valid_release_id(target + 9))
+		return xstrdup(target + 9);
 	return NULL;
 }
 
-/* "; echo current=$(readlink PATH/current)": the live release, appended. */
+#define CURRENT_MARK "pushgate-current=["
+
+/*
+ * "; echo pushgate-current=[TARGET]": where `current` points, appended to
+ * a command. The brackets tell an empty target (no `current`) from a
+ * line lost in the output.
+ */
 static void add_read_current(struct buf *cmd, const struct config_env *env)
 {
-	buf_addstr(cmd, "; echo \"current=$(readlink -- ");
+	buf_addstr(cmd, "; echo \"" CURRENT_MARK "$(readlink -- ");
 	add_path(cmd, env->path, "current");
-	buf_addstr(cmd, " || true)\"");
+	buf_addstr(cmd, " || true)]\"");
 }
 
-/* The release id from the output of add_read_current(), or NULL. */
-static char *find_current(const char *output)
+/*
+ * Find add_read_current()'s line in `output`: *link_out gets the raw
+ * target (NULL: no `current`), *id_out our release id in it if it is one.
+ * ERR_GENERIC if the line is not there: then nobody knows what to come
+ * back to, and the deploy must not go on.
+ */
+static int find_current(char **id_out, char **link_out, const char *output)
 {
-	const char *p = strstr(output, "current=");
+	const char *p = output ? strstr(output, CURRENT_MARK) : NULL;
+	const char *end;
 
+	*id_out = *link_out = NULL;
 	while (p && p != output && p[-1] != '\n')
-		p = strstr(p + 1, "current=");
-	return p ? parse_current(p + 8) : NULL;
+		p = strstr(p + 1, CURRENT_MARK);
+	if (!p)
+		return error_set(ERR_GENERIC,
+				 "cannot tell which release is live");
+	p += strlen(CURRENT_MARK);
+	end = p + strcspn(p, "\n");
+	if (end == p || end[-1] != ']')
+		return error_set(ERR_GENERIC,
+				 "cannot tell which release is live");
+	if (end - 1 > p) {
+		*link_out = xstrndup(p, (size_t)(end - 1 - p));
+		*id_out = parse_current(*link_out);
+	}
+	return 0;
 }
 
-/* The release `current` points at (*out NULL if none). */
+/* The job's idea of the live release, from a command's output. */
+static int learn_current(struct host_job *j, const char *output)
+{
+	free(j->previous);
+	free(j->previous_link);
+	return find_current(&j->previous, &j->previous_link, output);
+}
+
+/* The release `current` points at (*out NULL if none, or not ours). */
 static int read_current(struct host_job *j, char **out)
 {
 	struct buf cmd = BUF_INIT;
-	char *output = NULL;
+	char *output = NULL, *link = NULL;
 	int r;
 
 	*out = NULL;
@@ -515,7 +560,8 @@ static int read_current(struct host_job *j, char **out)
 	add_read_current(&cmd, j->d->env);
 	r = run_capture(j, "read current", cmd.ptr, false, &output);
 	if (!r)
-		*out = find_current(output);
+		r = find_current(out, &link, output);
+	free(link);
 	free(output);
 	buf_release(&cmd);
 	return r;
@@ -588,7 +634,7 @@ static int check_layout(struct host_job *j)
 	add_prepare(&cmd, j);
 	r = run_capture(j, "prepare", cmd.ptr, false, &output);
 	if (!r)
-		j->previous = find_current(output);
+		r = learn_current(j, output);
 	free(output);
 	buf_release(&cmd);
 	return r;
@@ -662,7 +708,7 @@ static int check_target(struct host_job *j)
 	add_read_current(&cmd, j->d->env);
 	r = run_capture(j, "check release", cmd.ptr, false, &output);
 	if (!r)
-		j->previous = find_current(output);
+		r = learn_current(j, output);
 	free(output);
 	buf_release(&cmd);
 	return r;
@@ -690,30 +736,30 @@ static void add_list_releases(struct buf *cmd, const struct config_env *env)
 	buf_addstr(cmd, "cd ");
 	add_path(cmd, env->path, "releases");
 	buf_addstr(cmd, " && for d in *; do test -d \"$d\" || continue;"
-		   " if test -e \"$d/FAILED\"; then echo \"F $d\";"
+		   " if test -f \"$d/FAILED\" && ! test -L \"$d/FAILED\";"
+		   " then echo \"F $d\";"
 		   " else echo \"G $d\"; fi; done");
 }
 
 /*
- * Point `current` at release `id` (none: remove it). With `list`, the
- * same round trip lists the releases for prune() into j->listing.
+ * Point `current` at `target` (as the symlink will hold it; NULL: remove
+ * `current`). With `list`, the same round trip lists the releases for
+ * prune() into j->listing.
  */
-static int switch_to(struct host_job *j, const char *id, bool list)
+static int switch_link(struct host_job *j, const char *target, bool list)
 {
 	const char *path = j->d->env->path;
 	struct buf cmd = BUF_INIT;
 	struct buf tmp = BUF_INIT;
-	struct buf target = BUF_INIT;
 	int r;
 
-	if (!id) {
+	if (!target) {
 		buf_addstr(&cmd, "rm -f -- ");
 		add_path(&cmd, path, "current");
 	} else {
 		buf_addf(&tmp, ".current-%s", j->d->id);
-		buf_addf(&target, "releases/%s", id);
 		buf_addstr(&cmd, "ln -sfn -- ");
-		buf_addshq(&cmd, target.ptr);
+		buf_addshq(&cmd, target);
 		buf_addch(&cmd, ' ');
 		add_path(&cmd, path, tmp.ptr);
 		buf_addstr(&cmd, " && mv -T -- ");
@@ -730,6 +776,18 @@ static int switch_to(struct host_job *j, const char *id, bool list)
 			list ? &j->listing : NULL);
 	buf_release(&cmd);
 	buf_release(&tmp);
+	return r;
+}
+
+/* Point `current` at our release `id` (NULL: remove `current`). */
+static int switch_to(struct host_job *j, const char *id, bool list)
+{
+	struct buf target = BUF_INIT;
+	int r;
+
+	if (id)
+		buf_addf(&target, "releases/%s", id);
+	r = switch_link(j, id ? target.ptr : NULL, list);
 	buf_release(&target);
 	return r;
 }
@@ -802,12 +860,16 @@ static int mark_failed(struct host_job *j)
 	/* a rollback target is an older good release: leave it unmarked */
 	if (j->d->rollback)
 		return maintenance(j, false);
+	/* never through a link: remove, then create exclusively (set -C) */
 	buf_addstr(&cmd, "test ! -d ");
 	add_release_path(&cmd, j->d, j->d->id, NULL);
-	buf_addstr(&cmd, " || printf '%s\\n' ");
+	buf_addstr(&cmd, " || { rm -f -- ");
+	add_release_path(&cmd, j->d, j->d->id, "FAILED");
+	buf_addstr(&cmd, " && (set -C; printf '%s\\n' ");
 	buf_addshq(&cmd, j->d->reason ? j->d->reason : "deploy failed");
 	buf_addstr(&cmd, " > ");
 	add_release_path(&cmd, j->d, j->d->id, "FAILED");
+	buf_addstr(&cmd, "); }");
 	r = run(j, "mark failed", cmd.ptr, false);
 	buf_release(&cmd);
 	if (maintenance(j, false) < 0 && !r)
@@ -820,10 +882,12 @@ static int phase_rollback(struct host_job *j)
 	const struct config_env *env = j->d->env;
 	int r, r2;
 
-	r = switch_to(j, j->previous, false);
+	/* exactly where `current` pointed before, ours or not */
+	r = switch_link(j, j->previous_link, false);
 	if (!r)
 		report_info("[%s] rolled back to %s", j->label,
-			    j->previous ? j->previous : "(no release)");
+			    j->previous ? j->previous : j->previous_link ?
+			    report_str(j->previous_link) : "(no release)");
 	if (!r && j->previous)
 		r = run_hook(j, "after", env->after, j->previous,
 			     j->previous);
@@ -891,7 +955,9 @@ static int prune(struct host_job *j)
 	}
 	qsort(good.v, good.nr, sizeof(*good.v), cmp_str);
 	for (i = 0; i < bad.nr; i++)
-		strvec_push(&drop, bad.v[i]);
+		if (strcmp(bad.v[i], j->d->id) &&
+		    (!j->previous || strcmp(bad.v[i], j->previous)))
+			strvec_push(&drop, bad.v[i]);
 	for (i = good.nr; i-- > 0;) {
 		const char *id = good.v[i];
 
@@ -1015,6 +1081,7 @@ static void worker_main(struct deploy *d, size_t index, int cmd_fd,
 	}
 	host_free(j.host);
 	free(j.previous);
+	free(j.previous_link);
 	free(j.listing);
 }
 
