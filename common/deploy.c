@@ -36,7 +36,7 @@ enum phase {
 
 struct result {
 	int code;		/* 0, or a negative ERR_* */
-	int switched;		/* PHASE_SWITCH got as far as the switch */
+	int switched;		/* PHASE_SWITCH began changing the host */
 	char msg[RESULT_MSG_MAX];
 };
 
@@ -80,6 +80,7 @@ struct host_job {
 	char *previous;		/* previous release id, or NULL */
 	char *previous_link;	/* where `current` pointed, or NULL */
 	char *listing;		/* releases as listed at the switch */
+	bool owns_release;	/* the release directory is this deploy's */
 	bool switched;
 };
 
@@ -416,8 +417,17 @@ static int upload_ssh(struct host_job *j, const char *dir, size_t *entries)
 	add_prepare(&prepare, j);
 	r = host_upload_pump(j->host, prepare.ptr, dir, data[0],
 			     d->env->command_timeout, &output);
-	if (!r)
+	/* the mark is printed once the id was found free, before mkdir */
+	if (!r) {
 		r = learn_current(j, output);
+		j->owns_release = r == 0;
+	} else {
+		char msg[ERROR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", error_last());
+		j->owns_release = learn_current(j, output) == 0;
+		error_set(r, "%s", msg);
+	}
 	/* a producer still writing sees EOF on its reader and stops */
 	close(data[0]);
 	data[0] = -1;
@@ -635,6 +645,7 @@ static int check_layout(struct host_job *j)
 	r = run_capture(j, "prepare", cmd.ptr, false, &output);
 	if (!r)
 		r = learn_current(j, output);
+	j->owns_release = r == 0;
 	free(output);
 	buf_release(&cmd);
 	return r;
@@ -838,11 +849,16 @@ static int phase_switch(struct host_job *j)
 	const struct config_env *env = j->d->env;
 	int r;
 
+	/*
+	 * From here on the host counts as switched: a failed `before` may
+	 * have stopped services, and a switch whose answer was lost may have
+	 * happened. Going back is idempotent, and runs `after`.
+	 */
+	j->switched = true;
 	if ((r = maintenance(j, true)) < 0 ||
 	    (r = run_hook(j, "before", env->before, j->d->id, j->d->id)) < 0 ||
 	    (r = switch_to(j, j->d->id, true)) < 0)
 		return r;
-	j->switched = true;
 	report_info("[%s] current -> releases/%s", j->label, j->d->id);
 	if ((r = run_hook(j, "after", env->after, j->d->id, j->d->id)) < 0 ||
 	    (r = healthcheck(j)) < 0)
@@ -910,8 +926,9 @@ static int phase_remove(struct host_job *j)
 	struct buf cmd = BUF_INIT;
 	int r;
 
-	if (!j->host)
-		return 0;	/* never connected: nothing was uploaded */
+	/* only what this deploy created: the id was free when it began */
+	if (!j->host || !j->owns_release)
+		return 0;
 	buf_addstr(&cmd, "rm -rf -- ");
 	add_release_path(&cmd, j->d, j->d->id, NULL);
 	r = run(j, "remove partial release", cmd.ptr, false);
@@ -1222,24 +1239,27 @@ static size_t run_phase(struct deploy *d, struct worker *w, size_t n,
  * repeats for one environment (two deploys in the same second take the
  * next second), whatever the commit ids.
  */
-static void make_release_id(struct deploy *d)
+static int make_release_id(struct deploy *d)
 {
 	struct buf name = BUF_INIT;
+	int r;
 	int64_t stamp_time = (int64_t)time(NULL);
 	time_t t;
 	struct tm tm;
 	char stamp[32];
 
 	buf_addf(&name, "release-%s", d->env->name);
-	if (state_next_time(d->o->st, name.ptr, stamp_time, &stamp_time) < 0)
-		report_warn("cannot record the release time: %s",
-			    report_str(error_last()));
+	r = state_next_time(d->o->st, name.ptr, stamp_time, &stamp_time);
 	buf_release(&name);
+	if (r < 0)
+		return error_set(r, "cannot pick a release id: %s",
+				 error_last());
 	t = (time_t)stamp_time;
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(d->id, sizeof(d->id), "%s-%.12s", stamp, d->hex);
 	d->mtime = (uint64_t)t;
+	return 0;
 }
 
 /* Run `build` in a fresh checkout: the deploy's own artifact. */
@@ -1501,7 +1521,11 @@ static int run_locked(enum deploy_result *out, const struct deploy_opts *o,
 	}
 	error_clear();
 	if (!d.rollback) {
-		make_release_id(&d);
+		if (make_release_id(&d) < 0) {
+			fail(&d, "release");
+			record(&d, "failed", start);
+			goto out;
+		}
 		if (find_source(&d) < 0) {
 			fail(&d, "artifact");
 			record(&d, "failed", start);

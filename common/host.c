@@ -270,7 +270,7 @@ int host_upload_pump(struct host *h, const char *before, const char *dir,
 	} else if (!r) {
 		r = rc;
 	}
-	if (!r && output_out) {
+	if (output_out) {
 		*output_out = output;
 		output = NULL;
 	}

@@ -92,7 +92,7 @@ void host_upload_abort(struct host *h);
  * encryption then use two cores. `before`, if not NULL, is a shell
  * command run first in the same round trip (the upload fails if it
  * fails); the command's output is handed over in *output_out (caller
- * frees) when that is not NULL.
+ * frees, also after a failure) when that is not NULL.
  */
 int host_upload_to_fd(struct host *h, int fd, uint64_t mtime);
 int host_upload_pump(struct host *h, const char *before, const char *dir,
