@@ -73,7 +73,8 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 		free(user);
 		if (r < 0) {
 			host_free(h);
-			if (r == ERR_NOTFOUND || r == ERR_INVALID)
+			if ((r == ERR_NOTFOUND || r == ERR_INVALID) &&
+			    strstr(error_last(), "host key"))
 				return error_set(r, "%s (run: pushgate trust %s)",
 						 error_last(), env->name);
 			return r;

@@ -189,8 +189,9 @@ static bool user_is_sane(const char *s)
 
 	if (!n || n > PUSH_MAX_USER)
 		return false;
+	/* names are compared and echoed: printable ASCII only */
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			return false;
 	return true;
 }
@@ -201,13 +202,15 @@ void push_read_user(struct push *push, const struct strvec *vars)
 
 	free(push->user);
 	push->user = NULL;
+	/* the first non-empty one decides; a bad one means "unknown" */
 	for (i = 0; i < vars->nr; i++) {
 		const char *v = getenv(vars->v[i]);
 
-		if (v && *v && user_is_sane(v)) {
+		if (!v || !*v)
+			continue;
+		if (user_is_sane(v))
 			push->user = xstrdup(v);
-			return;
-		}
+		return;
 	}
 }
 

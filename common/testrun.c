@@ -190,7 +190,8 @@ static void show_rejection(const struct push_update *u,
 {
 	size_t i;
 
-	report_info("REJECTED %s: %s", report_str(u->ref), v->reason);
+	report_info("REJECTED %s: %s", report_str(u->ref),
+		    report_escape(v->reason, strlen(v->reason)));
 	for (i = 0; i < v->details.nr; i++)
 		report_info("  %s", report_str(v->details.v[i]));
 }

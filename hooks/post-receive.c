@@ -3,6 +3,7 @@
  * their branches. Its exit status only informs: git has already updated
  * the refs.
  */
+#include <signal.h>
 #include <unistd.h>
 
 #include "deploy.h"
@@ -18,6 +19,8 @@ int main(void)
 	size_t nr_failed = 1;
 
 	closefrom(3);
+	/* a pusher who hangs up must not kill us halfway: EPIPE instead */
+	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
 	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
 		nr_failed = deploy_push(&g);

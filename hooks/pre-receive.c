@@ -3,6 +3,7 @@
  * [verify] rules, build and test the tips that need it, and accept (exit
  * 0) or reject (exit 1) the whole push. Fails closed: any error rejects.
  */
+#include <signal.h>
 #include <unistd.h>
 
 #include "gate.h"
@@ -19,6 +20,8 @@ int main(void)
 	bool accepted = false;
 
 	closefrom(3);
+	/* a pusher who hangs up must not kill us halfway: EPIPE instead */
+	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
 	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
 		accepted = testrun_verify_push(&g);

@@ -219,9 +219,13 @@ static void test_push__user(void **state)
 	setenv("PG_TEST_A", "alice", 1);
 	push_read_user(&p, &vars);
 	assert_string_equal(p.user, "alice");
+	/* the first non-empty variable decides, even when it is refused */
 	setenv("PG_TEST_A", "ev\x1bil", 1);
 	push_read_user(&p, &vars);
-	assert_string_equal(p.user, "bob");
+	assert_null(p.user);
+	setenv("PG_TEST_A", "\xc2\x9b" "2J", 1);
+	push_read_user(&p, &vars);
+	assert_null(p.user);
 	strvec_clear(&vars);
 	push_release(&p);
 }
