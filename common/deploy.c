@@ -1312,6 +1312,50 @@ static int build_now(struct deploy *d)
 	return 0;
 }
 
+/* Remove a checkout, and the deploy-XXXXXX directory that claimed it. */
+static void remove_checkout(char *dir)
+{
+	size_t n = strlen(dir);
+	const size_t tail = strlen("/checkout");
+
+	fsutil_remove_tree(dir);
+	if (n > tail && !strcmp(dir + n - tail, "/checkout")) {
+		dir[n - tail] = '\0';
+		fsutil_remove_tree(dir);
+	}
+}
+
+/*
+ * Take the checkout pre-receive kept for this commit, by renaming it into
+ * a directory of this deploy's own: two deploys of one commit never
+ * share it, and the one that finds it gone builds again. `out` gets its
+ * path.
+ */
+static int claim_artifact(struct deploy *d, struct buf *out)
+{
+	struct buf kept = BUF_INIT, mine = BUF_INIT;
+	int r;
+
+	if ((r = state_artifact_path(d->o->st, &kept, d->hex)) < 0 ||
+	    !fsutil_exists(kept.ptr) ||
+	    (r = state_mkdtemp(d->o->st, &mine, "deploy")) < 0) {
+		r = r < 0 ? r : ERR_NOTFOUND;
+		goto out;
+	}
+	buf_addstr(&mine, "/checkout");
+	if (rename(kept.ptr, mine.ptr) < 0) {
+		r = error_set_errno(ERR_NOTFOUND, "cannot take the artifact");
+		buf_truncate(&mine, mine.len - strlen("/checkout"));
+		fsutil_remove_tree(mine.ptr);
+		goto out;
+	}
+	buf_addstr(out, mine.ptr);
+out:
+	buf_release(&kept);
+	buf_release(&mine);
+	return r;
+}
+
 static int find_source(struct deploy *d)
 {
 	const struct config *cfg = d->o->cfg;
@@ -1324,12 +1368,12 @@ static int find_source(struct deploy *d)
 		d->src.from_tree = true;
 		return 0;
 	}
-	if (state_artifact_path(d->o->st, &kept, d->hex) == 0 &&
-	    fsutil_exists(kept.ptr)) {
+	if (claim_artifact(d, &kept) == 0) {
 		report_info("using the artifact built by pre-receive");
 		d->src.checkout = buf_detach(&kept, NULL);
 		d->src.remove_checkout = true;
 	} else {
+		error_clear();
 		r = build_now(d);
 	}
 	buf_release(&kept);
@@ -1539,7 +1583,7 @@ static int run_locked(enum deploy_result *out, const struct deploy_opts *o,
 out:
 	show_outcome(&d, *out, start);
 	if (d.src.remove_checkout && d.src.checkout)
-		fsutil_remove_tree(d.src.checkout);
+		remove_checkout(d.src.checkout);
 	free(d.src.checkout);
 	free(d.reason);
 	if (lock >= 0)

@@ -139,6 +139,23 @@ static const char *cli_user(struct gate *g)
 
 /* ---- deploy ------------------------------------------------------- */
 
+/* A manual environment changes only by its approvers' hand. */
+static bool may_approve(const struct config_env *env, const char *user)
+{
+	struct buf names = BUF_INIT;
+	size_t i;
+
+	if (env->mode != CONFIG_MODE_MANUAL || policy_may_approve(env, user))
+		return true;
+	for (i = 0; i < env->approvers.nr; i++)
+		buf_addf(&names, "%s%s", i ? ", " : "", env->approvers.v[i]);
+	report_error("'%s' may not approve deploys to '%s' (approvers: %s)",
+		     report_str(user ? user : "unknown user"), env->name,
+		     report_str(names.ptr));
+	buf_release(&names);
+	return false;
+}
+
 /* The gates a push would apply: approvers, tests, requires. */
 static int deploy_gates(struct gate *g, const struct config_env *env,
 			const struct repo_oid *commit, const char *user)
@@ -150,19 +167,8 @@ static int deploy_gates(struct gate *g, const struct config_env *env,
 	bool met;
 	int r = 0;
 
-	if (env->mode == CONFIG_MODE_MANUAL && !policy_may_approve(env, user)) {
-		struct buf names = BUF_INIT;
-		size_t i;
-
-		for (i = 0; i < env->approvers.nr; i++)
-			buf_addf(&names, "%s%s", i ? ", " : "",
-				 env->approvers.v[i]);
-		report_error("'%s' may not approve deploys to '%s' (approvers: %s)",
-			     report_str(user ? user : "unknown user"),
-			     env->name, report_str(names.ptr));
-		buf_release(&names);
+	if (!may_approve(env, user))
 		return 1;
-	}
 	if (policy_requires_met(&met, &missing, env, g->repo, &g->st,
 				commit) < 0) {
 		report_error("cannot check requires: %s",
@@ -300,11 +306,13 @@ static int cmd_rollback(const char *dir, int argc, char **argv)
 	}
 	memset(&o, 0, sizeof(o));
 	o.commit = t.commit;
+	o.user = cli_user(&g);
+	if (!may_approve(env, o.user))
+		goto out;
 	o.cfg = &g.cfg;
 	o.env = env;
 	o.repo = g.repo;
 	o.st = &g.st;
-	o.user = cli_user(&g);
 	if (deploy_rollback(&res, &o, t.release) == 0 && res == DEPLOY_OK)
 		r = 0;
 out:

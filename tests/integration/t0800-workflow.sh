@@ -892,4 +892,29 @@ test_expect_success 'deploy: a deploy that fails exits 1 and changes nothing liv
 	test "$(field 7)" = failed
 '
 
+test_expect_success 'rollback of a manual environment: its approvers only' '
+	setup_repo rbm <<-EOF &&
+	[environment "production"]
+	branch = main
+	mode = manual
+	approvers = alice
+	path = $TMP/rbm-deploy
+	EOF
+	setup_clone rbm &&
+	cd rbm-work &&
+	commit_file a.txt one "one" &&
+	push origin main &&
+	PUSHGATE_USER=alice pushgate -C "$TMP/rbm.git" deploy production &&
+	commit_file a.txt two "two" &&
+	push origin main &&
+	PUSHGATE_USER=alice pushgate -C "$TMP/rbm.git" deploy production &&
+	before=$(readlink "$TMP/rbm-deploy/current") &&
+	test_expect_code 1 env PUSHGATE_USER=mallory \
+		pushgate -C "$TMP/rbm.git" rollback production 2>err &&
+	test_grep "may not approve deploys to .production." err &&
+	test "$(readlink "$TMP/rbm-deploy/current")" = "$before" &&
+	PUSHGATE_USER=alice pushgate -C "$TMP/rbm.git" rollback production &&
+	test "$(readlink "$TMP/rbm-deploy/current")" != "$before"
+'
+
 test_done
