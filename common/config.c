@@ -1662,6 +1662,38 @@ static void check_hosts(struct parser *ps, struct config_env *env, size_t i)
 	}
 }
 
+/*
+ * Two environments deploying to one path on one host would prune each
+ * other's releases and fight over `current`.
+ */
+static void check_shared_target(struct parser *ps, size_t i)
+{
+	struct config *cfg = ps->cfg;
+	const struct config_env *env = &cfg->envs[i];
+	size_t j, a, b;
+
+	if (!env->path)
+		return;
+	for (j = 0; j < i; j++) {
+		const struct config_env *other = &cfg->envs[j];
+
+		if (!other->path || strcmp(other->path, env->path))
+			continue;
+		for (a = 0; a < env->nr_hosts; a++)
+			for (b = 0; b < other->nr_hosts; b++) {
+				if (!same_host(&env->hosts[a],
+					       &other->hosts[b]))
+					continue;
+				problem(ps, ps->env_key_line[i][K_PATH],
+					"environments '%s' and '%s' both "
+					"deploy to '%s' on '%s'", other->name,
+					env->name, env->path,
+					env->hosts[a].label);
+				return;
+			}
+	}
+}
+
 /* Checks that need the whole file. */
 static void check_config(struct parser *ps)
 {
@@ -1691,6 +1723,7 @@ static void check_config(struct parser *ps)
 		}
 		check_requires(ps, i);
 		check_hosts(ps, env, i);
+		check_shared_target(ps, i);
 		if (!env->known_hosts && !lines[K_KNOWN_HOSTS]) {
 			const char *home = home_dir(ps);
 			struct buf b = BUF_INIT;

@@ -758,6 +758,11 @@ static const struct bad_case bad_cases[] = {
 	  "hooks.ini:1: environment 'prod' has no 'path'" },
 	{ ENV_A "[environment \"b\"]\nbranch = main\npath = /srv/b\n",
 	  "hooks.ini:5: environments 'a' and 'b' both deploy branch 'main'" },
+	{ ENV_A "[environment \"b\"]\nbranch = dev\npath = /srv/a\n",
+	  "hooks.ini:6: environments 'a' and 'b' both deploy to '/srv/a' on 'local'" },
+	{ ENV_A "hosts = u@h:2222\n[environment \"b\"]\nbranch = dev\n"
+	  "path = /srv/a\nhosts = local v@h:2222\n",
+	  "hooks.ini:7: environments 'a' and 'b' both deploy to '/srv/a' on 'v@h:2222'" },
 	{ ENV_A "requires = a\n",
 	  "hooks.ini:4: environment 'a' requires itself" },
 	{ ENV_A "requires = stagin\n"
