@@ -6,31 +6,29 @@
 
 #include "buf.h"
 #include "errors.h"
-#include "report.h"
 
-static int load_config(struct gate *g)
+static int load_config(struct gate *g, struct strvec *errors)
 {
-	struct strvec errors = STRVEC_INIT;
 	struct buf path = BUF_INIT;
-	size_t i;
+	size_t before = errors->nr;
 	int r;
 
 	buf_addf(&path, "%s/hooks.ini", repo_path(g->repo));
-	r = config_load(&g->cfg, path.ptr, &errors);
+	r = config_load(&g->cfg, path.ptr, errors);
 	if (r < 0) {
-		for (i = 0; i < errors.nr; i++)
-			report_error("%s", errors.v[i]);
-		if (!errors.nr)
-			report_error("cannot read hooks.ini: %s", error_last());
-		report_error("hooks.ini is invalid: fix it on the server (pushgate check lists the errors)");
+		if (errors->nr == before)
+			strvec_pushf(errors, "cannot read hooks.ini: %s",
+				     error_last());
+		strvec_push(errors, "hooks.ini is invalid: fix it on the server"
+			    " (pushgate check lists the errors)");
 		r = ERR_INVALID;
 	}
-	strvec_clear(&errors);
 	buf_release(&path);
 	return r;
 }
 
-int gate_open(struct gate *g, const char *dir, unsigned flags)
+int gate_open(struct gate *g, const char *dir, unsigned flags,
+	      struct strvec *errors)
 {
 	int r;
 
@@ -39,19 +37,20 @@ int gate_open(struct gate *g, const char *dir, unsigned flags)
 		/* read all of stdin first: git waits for us to consume it */
 		if ((r = push_read(&g->push, stdin)) < 0 ||
 		    (r = push_read_options(&g->push)) < 0) {
-			report_error("bad input from git: %s", error_last());
+			strvec_pushf(errors, "bad input from git: %s",
+				     error_last());
 			return r;
 		}
 	}
 	if ((r = repo_open(&g->repo, (flags & GATE_FROM_ENV) ? NULL : dir)) <
 	    0) {
-		report_error("%s", error_last());
+		strvec_push(errors, error_last());
 		return r;
 	}
-	if ((r = load_config(g)) < 0)
+	if ((r = load_config(g, errors)) < 0)
 		return r;
 	if ((r = state_open(&g->st, repo_path(g->repo))) < 0) {
-		report_error("cannot use the state directory: %s",
+		strvec_pushf(errors, "cannot use the state directory: %s",
 			     error_last());
 		return r;
 	}

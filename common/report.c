@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "strvec.h"
 
 #define RING 4
 #define ESC_MAX (REPORT_LINE_MAX * 6 + 16)
@@ -154,6 +155,14 @@ void report_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vline(stderr, prefix, "error: ", fmt, ap);
 	va_end(ap);
+}
+
+void report_errors(const struct strvec *lines)
+{
+	size_t i;
+
+	for (i = 0; i < lines->nr; i++)
+		report_error("%s", lines->v[i]);
 }
 
 void report_out(const char *fmt, ...)

@@ -8,6 +8,7 @@
 
 #include "deploy.h"
 #include "gate.h"
+#include "report.h"
 #include "repo.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
@@ -16,14 +17,17 @@ const char pushgate_hook_marker[] = "pushgate-hook-marker";
 int main(void)
 {
 	struct gate g = GATE_INIT;
+	struct strvec errors = STRVEC_INIT;
 	size_t nr_failed = 1;
 
 	closefrom(3);
 	/* a pusher who hangs up must not kill us halfway: EPIPE instead */
 	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
-	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
+	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors) == 0)
 		nr_failed = deploy_push(&g);
+	report_errors(&errors);
+	strvec_clear(&errors);
 	gate_release(&g);
 	repo_library_shutdown();
 	return nr_failed ? 1 : 0;

@@ -17,14 +17,17 @@ const char pushgate_hook_marker[] = "pushgate-hook-marker";
 int main(void)
 {
 	struct gate g = GATE_INIT;
+	struct strvec errors = STRVEC_INIT;
 	bool accepted = false;
 
 	closefrom(3);
 	/* a pusher who hangs up must not kill us halfway: EPIPE instead */
 	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
-	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV) == 0)
+	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors) == 0)
 		accepted = testrun_verify_push(&g);
+	report_errors(&errors);
+	strvec_clear(&errors);
 	if (!accepted)
 		report_info("push rejected");
 	gate_release(&g);

@@ -107,7 +107,11 @@ static int verb_opt(int argc, char **argv, const char *optstring,
 /* Open the repository and configuration; 0, or the exit code. */
 static int open_gate(struct gate *g, const char *dir)
 {
-	int r = gate_open(g, dir, 0);
+	struct strvec errors = STRVEC_INIT;
+	int r = gate_open(g, dir, 0, &errors);
+
+	report_errors(&errors);
+	strvec_clear(&errors);
 
 	if (r == ERR_INVALID)
 		return 2;

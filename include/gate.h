@@ -7,6 +7,7 @@
 #include "push.h"
 #include "repo.h"
 #include "state.h"
+#include "strvec.h"
 
 /*
  * What every entry point needs before it can decide anything: the
@@ -31,13 +32,15 @@ enum gate_flags {
 
 /*
  * Open the repository (`dir`, or from the environment with
- * GATE_FROM_ENV), load hooks.ini (every error reported), open the state
- * directory and, with GATE_READ_PUSH, read the push. Returns 0, or
- * ERR_INVALID for a configuration or input error (already reported), or
- * another negative error (reported).
+ * GATE_FROM_ENV), load hooks.ini, open the state directory and, with
+ * GATE_READ_PUSH, read the push. Returns 0, or ERR_INVALID for a
+ * configuration or input error, or another negative error; every problem
+ * is appended to `errors` as one line for the caller to show.
  */
-int gate_open(struct gate *g, const char *dir, unsigned flags);
+int gate_open(struct gate *g, const char *dir, unsigned flags,
+	      struct strvec *errors);
 
+/* Free everything gate_open() opened (also after it failed). */
 void gate_release(struct gate *g);
 
 #endif

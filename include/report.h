@@ -28,6 +28,10 @@ void report_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/* report_error() for each line of `lines` (config errors and the like). */
+struct strvec;
+void report_errors(const struct strvec *lines);
+
 /* A result on stdout (CLI output such as status or history). */
 void report_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
