@@ -111,6 +111,16 @@ const char *report_escape(const char *s, size_t len)
 	return out;
 }
 
+const char *report_line(const char *s)
+{
+	char *out = ring[ring_next++ % RING];
+
+	if (!s)
+		s = "(null)";
+	escape_into(out, s, strlen(s), REPORT_LINE_MAX);
+	return out;
+}
+
 const char *report_str(const char *s)
 {
 	return report_escape(s, s ? strlen(s) : 0);

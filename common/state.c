@@ -371,8 +371,8 @@ static int parse_record(struct history_record *rec, char *line)
 int state_history_read(struct state *st, state_history_fn fn, void *payload)
 {
 	struct buf path = BUF_INIT;
-	char *line = NULL;
-	size_t cap = 0;
+	char *line = xmalloc(STATE_HISTORY_MAX_LINE + 2);
+	bool skipping = false;
 	FILE *fp;
 	int r = 0;
 
@@ -382,13 +382,19 @@ int state_history_read(struct state *st, state_history_fn fn, void *payload)
 		r = errno == ENOENT ? 0 :
 		    error_set_errno(ERR_SYS, "cannot read '%s'", path.ptr);
 		buf_release(&path);
+		free(line);
 		return r;
 	}
-	while (getline(&line, &cap, fp) > 0) {
+	/* bounded lines: a longer one (never written by us) is skipped */
+	while (fgets(line, STATE_HISTORY_MAX_LINE + 2, fp)) {
 		struct history_record rec;
+		bool whole = strchr(line, '\n') != NULL;
 
-		if (strlen(line) > STATE_HISTORY_MAX_LINE ||
-		    parse_record(&rec, line) < 0)
+		if (skipping || !whole) {
+			skipping = !whole;
+			continue;
+		}
+		if (parse_record(&rec, line) < 0)
 			continue;
 		if ((r = fn(&rec, payload)) != 0)
 			break;

@@ -529,7 +529,7 @@ static int cmd_history(const char *dir, int argc, char **argv)
 			   "TIME", "ENV", "ACTION", "COMMIT", "RELEASE",
 			   "USER", "RESULT", "TOOK", "REASON");
 		for (i = l.v.nr; i-- > 0 && shown < n; shown++)
-			report_out("%s", report_str(l.v.v[i]));
+			report_out("%s", report_line(l.v.v[i]));
 	}
 	strvec_clear(&l.v);
 out:

@@ -48,6 +48,7 @@ void host_free(struct host *h);
 /* The host as written in hooks.ini ("local", "deploy@web1"). Borrowed. */
 const char *host_label(const struct host *h);
 
+/* True for `local` (this machine, no SSH). */
 bool host_is_local(const struct host *h);
 
 /*

@@ -64,6 +64,7 @@ int policy_check_gates(struct verdict *out, const struct config *cfg,
 		       struct repo *repo, struct state *st,
 		       const struct push *push, const struct push_update *u);
 
+/* Free the reason and details; the verdict is left empty. */
 void verdict_release(struct verdict *v);
 
 #endif

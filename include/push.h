@@ -67,6 +67,7 @@ const char *push_branch_name(const char *ref);
 /* True if `ref` is a valid full reference name (libgit2's rules). */
 bool push_refname_is_valid(const char *ref);
 
+/* Free the updates, options and user; the push is left empty. */
 void push_release(struct push *push);
 
 #endif

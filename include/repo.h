@@ -44,6 +44,8 @@ void repo_library_limit_memory(void);
  * the environment / current directory; otherwise open that bare repo.
  */
 int repo_open(struct repo **out, const char *path);
+
+/* Close the repository and free `repo` (NULL is fine). */
 void repo_free(struct repo *repo);
 
 /* The libgit2 handle, for workspace only. Borrowed. */
@@ -52,6 +54,10 @@ struct git_repository *repo_libgit2(struct repo *repo);
 /* Absolute path of the repository directory ($GIT_DIR). Borrowed. */
 const char *repo_path(const struct repo *repo);
 
+/*
+ * Object ids: parse exactly 40 hex digits (ERR_INVALID otherwise),
+ * format, and compare.
+ */
 int repo_oid_from_hex(struct repo_oid *out, const char *hex);
 void repo_oid_to_hex(char out[REPO_OID_HEXSZ + 1], const struct repo_oid *id);
 bool repo_oid_is_zero(const struct repo_oid *id);

@@ -43,6 +43,9 @@ void report_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *report_escape(const char *s, size_t len);
 const char *report_str(const char *s);	/* report_escape(s, strlen(s)) */
 
+/* Like report_str(), clipped at REPORT_LINE_MAX: whole result lines. */
+const char *report_line(const char *s);
+
 /*
  * Stream child output to the pusher, line by line, each line prefixed with
  * "  | " and escaped; keeps a partial line between calls. Call

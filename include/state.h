@@ -83,6 +83,7 @@ struct history_record {
 	const char *reason;	/* why it failed, or "" */
 };
 
+/* Append one record (a single write, so records never interleave). */
 int state_history_add(struct state *st, const struct history_record *rec);
 
 /* Called per record, oldest first; non-zero stops the read. */

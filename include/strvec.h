@@ -18,6 +18,7 @@ extern char *strvec_empty[];
 
 #define STRVEC_INIT { strvec_empty, 0, 0 }
 
+/* Initialise an empty vector; allocates nothing. */
 void strvec_init(struct strvec *sv);
 
 /* Append a copy of `s`; returns the stored copy (owned by the vector). */
