@@ -189,8 +189,12 @@ static void add_untar_command(struct buf *cmd, const char *dir)
 	buf_addshq(cmd, dir);
 }
 
-/* Close the channel and turn a failed remote tar into an error. */
-static int close_untar(struct host *h)
+/*
+ * Close the channel and turn a failed remote side into an error naming
+ * its first line of output; the output goes to *output_out (caller
+ * frees) when that is not NULL.
+ */
+static int close_untar(struct host *h, char **output_out)
 {
 	char *output = NULL;
 	int status = -1, r;
@@ -200,11 +204,14 @@ static int close_untar(struct host *h)
 	if (r == 0 && status != 0) {
 		size_t n = output ? strcspn(output, "\n") : 0;
 
-		r = error_set(ERR_GENERIC, "remote tar failed (exit %d)%s%.*s",
+		r = error_set(ERR_GENERIC, "remote side failed (exit %d)%s%.*s",
 			      status, n ? ": " : "", (int)n,
 			      output ? output : "");
 	}
-	free(output);
+	if (output_out)
+		*output_out = output;
+	else
+		free(output);
 	return r;
 }
 
@@ -225,8 +232,8 @@ int host_upload_pump(struct host *h, const char *before, const char *dir,
 		     int fd, unsigned timeout, char **output_out)
 {
 	struct buf cmd = BUF_INIT;
-	char *chunk = NULL, *output = NULL;
-	int status = -1, r, rc;
+	char *chunk = NULL;
+	int r, rc;
 
 	if (h->local)
 		BUG("host_upload_pump on a local host");
@@ -258,25 +265,12 @@ int host_upload_pump(struct host *h, const char *before, const char *dir,
 	}
 	/*
 	 * Always collect the status: a remote side that stopped reading
-	 * (a failed `before`, a full disk) says why in its output.
+	 * (a failed `before`, a full disk) says why, which explains a failed
+	 * write better than the write itself.
 	 */
-	rc = ssh_channel_close(h->ch, &status, &output);
-	h->ch = NULL;
-	if (rc == 0 && status != 0) {
-		size_t n = output ? strcspn(output, "\n") : 0;
-
-		r = error_set(ERR_GENERIC, "remote side failed (exit %d)%s%.*s",
-			      status, n ? ": " : "", (int)n,
-			      output ? output : "");
-	} else if (!r) {
+	if ((rc = close_untar(h, output_out)) < 0)
 		r = rc;
-	}
-	if (output_out) {
-		*output_out = output;
-		output = NULL;
-	}
 out:
-	free(output);
 	free(chunk);
 	buf_release(&cmd);
 	return r;
@@ -379,7 +373,7 @@ int host_upload_end(struct host *h)
 	}
 	r = archive_finish(&h->ar);
 	if (r == 0 && h->out_fd < 0)
-		r = close_untar(h);
+		r = close_untar(h, NULL);
 	if (r < 0)
 		host_upload_abort(h);
 	else
