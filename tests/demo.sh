@@ -19,6 +19,10 @@ export PATH
 
 say() { printf '\n== %s\n' "$*"; }
 unset GIT_DIR GIT_WORK_TREE
+# Over a local path the hooks see the pusher's environment: name the
+# pusher for the history, as an SSH or HTTP front end would.
+PUSHGATE_USER=${USER:-$(id -un)}
+export PUSHGATE_USER
 
 say "1. install pushgate into a new bare repository: $repo"
 PUSHGATE_BUILD=$build "$srcdir/install.sh" --init "$repo"
