@@ -323,7 +323,25 @@ bool testrun_verify_push(struct gate *g)
 	if (!ok && nr_failed < g->push.nr)
 		report_info("%zu of %zu refs rejected: nothing was updated",
 			    nr_failed, g->push.nr);
+	if (!ok)
+		testrun_drop_artifacts(g);
 	free(failed);
 	return ok;
+}
+
+void testrun_drop_artifacts(struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->push.nr; i++) {
+		struct buf path = BUF_INIT;
+
+		if (!g->push.updates[i].is_delete &&
+		    state_artifact_path(&g->st, &path,
+					g->push.updates[i].new_hex) == 0)
+			fsutil_remove_tree(path.ptr);
+		error_clear();
+		buf_release(&path);
+	}
 }
 

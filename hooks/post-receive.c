@@ -10,6 +10,7 @@
 #include "gate.h"
 #include "report.h"
 #include "repo.h"
+#include "testrun.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
 const char pushgate_hook_marker[] = "pushgate-hook-marker";
@@ -24,8 +25,11 @@ int main(void)
 	/* a pusher who hangs up must not kill us halfway: EPIPE instead */
 	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
-	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors) == 0)
+	if (!gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors)) {
 		nr_failed = deploy_push(&g);
+		/* builds kept for deploys that were skipped or never ran */
+		testrun_drop_artifacts(&g);
+	}
 	report_errors(&errors);
 	strvec_clear(&errors);
 	gate_release(&g);

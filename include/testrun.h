@@ -51,4 +51,10 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *opts);
  */
 bool testrun_verify_push(struct gate *g);
 
+/*
+ * Remove the builds kept for the tips of g->push (a rejected push, or
+ * after post-receive's deploys: whatever no deploy claimed).
+ */
+void testrun_drop_artifacts(struct gate *g);
+
 #endif

@@ -424,6 +424,30 @@ test_expect_success 'artifact with build: only the built directory is deployed' 
 	fi
 '
 
+test_expect_success 'a rejected push keeps no build for a deploy that will not come' '
+	cd built-work &&
+	write_hooks_ini built <<-EOF &&
+	[verify]
+	build = mkdir -p dist && cp src/index.html dist/index.html
+	test = test ! -e broken
+	test_branches = feature
+	[environment "staging"]
+	branch = main
+	path = $DEPLOY/built
+	artifact = dist
+	EOF
+	commit_file src/index.html "<h1>next</h1>" "next" &&
+	git branch -f feature HEAD &&
+	git checkout -q feature &&
+	commit_file broken yes "broken" &&
+	git checkout -q main &&
+	test_must_fail push origin main feature &&
+	test_grep "REJECTED refs/heads/feature: tests failed" "$TMP/push.err" &&
+	test_grep "tests passed for refs/heads/main" "$TMP/push.err" &&
+	ls -A "$TMP/built.git/pushgate/artifacts" >left &&
+	test_grep ! . left
+'
+
 test_expect_success 'artifact without build: a directory of the tree' '
 	new_repo sub "artifact = web/public" &&
 	cd sub-work &&
