@@ -9,6 +9,8 @@
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname -- "$0")/lib.sh"
+# shellcheck source=tests/integration/deploy-lib.sh
+. "$(dirname -- "$0")/deploy-lib.sh"
 
 # Every push is made by "tester" (the first of the default user_vars).
 PUSHGATE_USER=tester
@@ -18,24 +20,6 @@ export PUSHGATE_USER
 DEPLOY=$TMP/deploy
 OUT=$TMP/out
 mkdir "$DEPLOY" "$OUT"
-
-# no_crash: the last push's output shows no sanitizer report.
-no_crash()
-{
-	test_grep ! -i "sanitizer\|runtime error" "$TMP/push.err" &&
-	test_grep ! "BUG: " "$TMP/push.err"
-}
-
-# no_pwned: no file PWNED* was created by a shell that executed a name
-# (in $TMP, which holds the repositories, clones and deploy paths, or /).
-no_pwned()
-{
-	{
-		find "$TMP" -name "PWNED*" &&
-		find / -maxdepth 1 -name "PWNED*"
-	} >"$TMP/pwned"
-	test_grep ! . "$TMP/pwned"
-}
 
 # push_as USER ARGS...: push (lib.sh) with PUSHGATE_USER=USER, which is
 # tester again afterwards; returns git's exit status.
@@ -47,123 +31,6 @@ push_as()
 	push "$@" || push_as_status_=$?
 	PUSHGATE_USER=tester
 	return "$push_as_status_"
-}
-
-# deployed ENV REV: the last push says REV was deployed to ENV.
-deployed()
-{
-	test_grep "^remote: pushgate: deployed $(git rev-parse --short=12 "$2") to '$1' in [0-9.]* s (release " \
-		"$TMP/push.err" &&
-	no_crash
-}
-
-# deploy_failed ENV REV: the last push says the deploy of REV to ENV
-# failed.
-deploy_failed()
-{
-	test_grep "^remote: pushgate: FAILED to deploy $(git rev-parse --short=12 "$2") to '$1': " \
-		"$TMP/push.err" &&
-	no_crash
-}
-
-# live_id DIR: the id of the release DIR/current points at; fails unless
-# current is a relative symlink "releases/ID" to an existing directory.
-live_id()
-{
-	live_id_=$(readlink -- "$1/current") || return 1
-	case "$live_id_" in
-	releases/*/*|releases/|releases/.*) return 1 ;;
-	releases/*) ;;
-	*)
-		echo "current -> '$live_id_' is not releases/ID" >&2
-		return 1
-		;;
-	esac
-	test -d "$1/$live_id_" || return 1
-	echo "${live_id_#releases/}"
-}
-
-# check_release DIR ID REV: releases/ID of DIR is a complete release of
-# REV: the id is YYYYmmddTHHMMSSZ-<12 hex of REV> and REVISION holds the
-# full commit id and a newline.
-check_release()
-{
-	check_release_hex_=$(git rev-parse "$3") &&
-	check_release_short_=$(printf '%.12s' "$check_release_hex_") &&
-	case "$2" in
-	[0-9][0-9][0-9][0-9][0-1][0-9][0-3][0-9]T[0-2][0-9][0-5][0-9][0-6][0-9]Z-"$check_release_short_")
-		;;
-	*)
-		echo "bad release id '$2' for $check_release_hex_" >&2
-		return 1
-		;;
-	esac &&
-	test -d "$1/releases/$2" &&
-	printf '%s\n' "$check_release_hex_" >"$TMP/revision.expected" &&
-	cmp "$TMP/revision.expected" "$1/releases/$2/REVISION"
-}
-
-# env_ref REPO ENV: refs/environments/ENV of $TMP/REPO.git.
-env_ref()
-{
-	git --git-dir="$TMP/$1.git" rev-parse -q --verify \
-		"refs/environments/$2"
-}
-
-# no_env_ref REPO ENV: $TMP/REPO.git has no refs/environments/ENV.
-no_env_ref()
-{
-	! git --git-dir="$TMP/$1.git" rev-parse -q --verify \
-		"refs/environments/$2" >/dev/null
-}
-
-# last_record REPO: the last line of the repository's history, which is
-# also left in $TMP/record.
-last_record()
-{
-	tail -n 1 "$TMP/$1.git/pushgate/history" >"$TMP/record" &&
-	cat "$TMP/record"
-}
-
-# field N: field N of $TMP/record (tab-separated: time env action commit
-# release user result duration reason).
-field()
-{
-	cut -f "$1" <"$TMP/record"
-}
-
-# check_record REPO ENV REV RESULT [RELEASE]: the last history record is
-# a deploy of REV to ENV by tester with RESULT (and RELEASE).
-check_record()
-{
-	last_record "$1" >/dev/null &&
-	cat "$TMP/record" &&
-	test "$(field 2)" = "$2" &&
-	test "$(field 3)" = deploy &&
-	test "$(field 4)" = "$(git rev-parse "$3")" &&
-	test "$(field 6)" = tester &&
-	test "$(field 7)" = "$4" &&
-	if test "$#" -ge 5
-	then
-		test "$(field 5)" = "$5"
-	fi
-}
-
-# nr_records REPO: how many records the history has.
-nr_records()
-{
-	if test -f "$TMP/$1.git/pushgate/history"
-	then
-		wc -l <"$TMP/$1.git/pushgate/history" | tr -d ' '
-	else
-		echo 0
-	fi
-}
-
-# list_releases DIR: the release ids of DIR, one a line, sorted.
-list_releases()
-{
-	find "$1/releases" -mindepth 1 -maxdepth 1 -printf "%f\n" | sort
 }
 
 # local_env REPO ENV BRANCH [LINE...]: $TMP/REPO.git's hooks.ini, with one
@@ -577,31 +444,6 @@ test_expect_success 'shared: once the file exists the same commit deploys' '
 	test -f "$OUT/share-before"
 '
 
-# commit_with_prefix X PATH CONTENT MESSAGE: commit_file, then amend the
-# message until the commit id starts with the hex digit X (bounded), so
-# that a test can choose how release ids of one second sort.
-commit_with_prefix()
-{
-	commit_with_prefix_x_=$1
-	shift
-	commit_file "$@" || return 1
-	commit_with_prefix_n_=0
-	until case "$(git rev-parse HEAD)" in
-		"$commit_with_prefix_x_"*) true ;;
-		*) false ;;
-		esac
-	do
-		commit_with_prefix_n_=$((commit_with_prefix_n_ + 1))
-		if test "$commit_with_prefix_n_" -gt 400
-		then
-			echo "commit_with_prefix: no id starting with $commit_with_prefix_x_" >&2
-			return 1
-		fi
-		git commit -q --amend -m "$3 ($commit_with_prefix_n_)" ||
-			return 1
-	done
-}
-
 # stamp ID: the time part of a release id.
 stamp()
 {
@@ -889,49 +731,6 @@ test_expect_success 'a deploy path with spaces and shell characters' '
 '
 
 # --- hostile file names ---------------------------------------------------
-
-# hostile_tree: files whose names a shell would mangle or execute, each
-# holding its own name.
-hostile_tree()
-{
-	nl='
-' &&
-	for hostile_name_ in "with space.txt" "single'quote" "double\"quote" \
-		"\$(touch PWNED)" "\`touch PWNED2\`" "semi;touch PWNED3" \
-		"new${nl}line" "$(printf "caf\303\251 \346\227\245\346\234\254.txt")" \
-		"-leading-dash" "back\\slash" "star*and?glob[1]" \
-		"dir \$(touch PWNED4)/in'side \`x\`.txt"
-	do
-		case "$hostile_name_" in
-		*/*) mkdir -p -- "${hostile_name_%/*}" || return 1 ;;
-		esac
-		printf "%s" "$hostile_name_" >"./$hostile_name_" || return 1
-	done &&
-	git add -A . &&
-	git commit -q -m "hostile names"
-}
-
-# check_hostile_tree DIR: DIR holds the files of hostile_tree, intact.
-check_hostile_tree()
-{
-	nl='
-' &&
-	for hostile_name_ in "with space.txt" "single'quote" "double\"quote" \
-		"\$(touch PWNED)" "\`touch PWNED2\`" "semi;touch PWNED3" \
-		"new${nl}line" "$(printf "caf\303\251 \346\227\245\346\234\254.txt")" \
-		"-leading-dash" "back\\slash" "star*and?glob[1]" \
-		"dir \$(touch PWNED4)/in'side \`x\`.txt"
-	do
-		test -f "$1/$hostile_name_" || {
-			echo "missing: $hostile_name_" >&2
-			return 1
-		}
-		test "$(cat "$1/$hostile_name_")" = "$hostile_name_" || {
-			echo "bad content: $hostile_name_" >&2
-			return 1
-		}
-	done
-}
 
 test_expect_success 'hostile file names arrive intact and nothing runs' '
 	new_repo hostile "after = ls -A >/dev/null" &&

@@ -17,6 +17,8 @@
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname -- "$0")/lib.sh"
+# shellcheck source=tests/integration/deploy-lib.sh
+. "$(dirname -- "$0")/deploy-lib.sh"
 
 PUSHGATE_USER=tester
 export PUSHGATE_USER
@@ -31,140 +33,6 @@ mkdir "$DEPLOY" "$HOSTS" "$VIEW2" "$OUT"
 H1='' H2='' H3='' P3='' FP1='' FP2='' KNOWN_HOSTS='' SSHD_KEY='' SSHD_USER=''
 SSHD_PORT1='' SSHD_PORT2='' SSHD_HOSTKEY1='' SSHD_HOSTKEY2=''
 SSHD_KNOWN_HOSTS='' SSHD_IPV6=''
-
-# no_crash: the last push's output shows no sanitizer report.
-no_crash()
-{
-	test_grep ! -i "sanitizer\|runtime error" "$TMP/push.err" &&
-	test_grep ! "BUG: " "$TMP/push.err"
-}
-
-# deployed ENV REV: the last push says REV was deployed to ENV.
-deployed()
-{
-	test_grep "^remote: pushgate: deployed $(git rev-parse --short=12 "$2") to '$1' in [0-9.]* s (release " \
-		"$TMP/push.err" &&
-	no_crash
-}
-
-# deploy_failed ENV REV: the last push says the deploy of REV to ENV
-# failed.
-deploy_failed()
-{
-	test_grep "^remote: pushgate: FAILED to deploy $(git rev-parse --short=12 "$2") to '$1': " \
-		"$TMP/push.err" &&
-	no_crash
-}
-
-# live_id DIR: the id of the release DIR/current points at; fails unless
-# current is a relative symlink "releases/ID" to an existing directory.
-live_id()
-{
-	live_id_=$(readlink -- "$1/current") || return 1
-	case "$live_id_" in
-	releases/*/*|releases/|releases/.*) return 1 ;;
-	releases/*) ;;
-	*)
-		echo "current -> '$live_id_' is not releases/ID" >&2
-		return 1
-		;;
-	esac
-	test -d "$1/$live_id_" || return 1
-	echo "${live_id_#releases/}"
-}
-
-# check_release DIR ID REV: releases/ID of DIR is a complete release of
-# REV (see t0600).
-check_release()
-{
-	check_release_hex_=$(git rev-parse "$3") &&
-	check_release_short_=$(printf '%.12s' "$check_release_hex_") &&
-	case "$2" in
-	[0-9][0-9][0-9][0-9][0-1][0-9][0-3][0-9]T[0-2][0-9][0-5][0-9][0-6][0-9]Z-"$check_release_short_")
-		;;
-	*)
-		echo "bad release id '$2' for $check_release_hex_" >&2
-		return 1
-		;;
-	esac &&
-	test -d "$1/releases/$2" &&
-	printf '%s\n' "$check_release_hex_" >"$TMP/revision.expected" &&
-	cmp "$TMP/revision.expected" "$1/releases/$2/REVISION"
-}
-
-# env_ref REPO ENV: refs/environments/ENV of $TMP/REPO.git.
-env_ref()
-{
-	git --git-dir="$TMP/$1.git" rev-parse -q --verify \
-		"refs/environments/$2"
-}
-
-no_env_ref()
-{
-	! git --git-dir="$TMP/$1.git" rev-parse -q --verify \
-		"refs/environments/$2" >/dev/null
-}
-
-# field N: field N of $TMP/record (time env action commit release user
-# result duration reason).
-field()
-{
-	cut -f "$1" <"$TMP/record"
-}
-
-# check_record REPO ENV REV RESULT: the last history record of REPO is a
-# deploy of REV to ENV by tester with RESULT.
-check_record()
-{
-	tail -n 1 "$TMP/$1.git/pushgate/history" >"$TMP/record" &&
-	cat "$TMP/record" &&
-	test "$(field 2)" = "$2" &&
-	test "$(field 3)" = deploy &&
-	test "$(field 4)" = "$(git rev-parse "$3")" &&
-	test "$(field 6)" = tester &&
-	test "$(field 7)" = "$4"
-}
-
-nr_records()
-{
-	if test -f "$TMP/$1.git/pushgate/history"
-	then
-		wc -l <"$TMP/$1.git/pushgate/history" | tr -d ' '
-	else
-		echo 0
-	fi
-}
-
-list_releases()
-{
-	find "$1/releases" -mindepth 1 -maxdepth 1 -printf "%f\n" | sort
-}
-
-# commit_with_prefix X PATH CONTENT MESSAGE: commit_file, then amend the
-# message until the commit id starts with the hex digit X (bounded): the
-# release ids of deploys made within one second then sort in deploy
-# order even though the engine orders them by commit id (see t0600).
-commit_with_prefix()
-{
-	commit_with_prefix_x_=$1
-	shift
-	commit_file "$@" || return 1
-	commit_with_prefix_n_=0
-	until case "$(git rev-parse HEAD)" in
-		"$commit_with_prefix_x_"*) true ;;
-		*) false ;;
-		esac
-	do
-		commit_with_prefix_n_=$((commit_with_prefix_n_ + 1))
-		if test "$commit_with_prefix_n_" -gt 400
-		then
-			echo "commit_with_prefix: no id starting with $commit_with_prefix_x_" >&2
-			return 1
-		fi
-		git commit -q --amend -m "$3 ($commit_with_prefix_n_)" ||
-			return 1
-	done
-}
 
 # fingerprint PUBFILE: the SHA256 fingerprint of a public key file.
 fingerprint()
@@ -213,18 +81,6 @@ new_repo()
 remote_home()
 {
 	getent passwd "$SSHD_USER" | cut -d: -f6
-}
-
-# no_pwned: no file PWNED* was created by a shell that executed a name
-# ($TMP holds repositories, clones and deploy paths; the remote shells
-# start in the user's home).
-no_pwned()
-{
-	{
-		find "$TMP" -name "PWNED*" &&
-		find / "$(remote_home)" -maxdepth 1 -name "PWNED*"
-	} >"$TMP/pwned"
-	test_grep ! . "$TMP/pwned"
 }
 
 # --- the servers --------------------------------------------------------
@@ -337,53 +193,13 @@ test_expect_success 'ssh: a 5 MB file arrives intact' '
 	cmp big.bin "$DEPLOY/one/current/big.bin"
 '
 
-# hostile_names: file names a shell would mangle or execute, one a line
-# except the one with a newline, which hostile_tree adds itself.
+# nl: a newline, for names that hold one.
 nl='
 '
-hostile_names="with space.txt|single'quote|double\"quote|\$(touch PWNED)|\`touch PWNED2\`|semi;touch PWNED3|new${nl}line|$(printf "caf\303\251 \346\227\245\346\234\254.txt")|-leading-dash|back\\slash|star*and?glob[1]|dir \$(touch PWNED4)/in'side \`x\`.txt|--checkpoint-action=exec=touch PWNED5|-P"
 
-# hostile_tree: commit hostile_names, each file holding its own name.
-hostile_tree()
-{
-	hostile_tree_ifs_=$IFS
-	set -f
-	IFS='|'
-	for hostile_name_ in $hostile_names
-	do
-		IFS=$hostile_tree_ifs_
-		case "$hostile_name_" in
-		*/*) mkdir -p -- "${hostile_name_%/*}" || return 1 ;;
-		esac
-		printf "%s" "$hostile_name_" >"./$hostile_name_" || return 1
-	done
-	IFS=$hostile_tree_ifs_
-	set +f
-	git add -A . &&
-	git commit -q -m "hostile names"
-}
-
-# check_hostile_tree DIR: DIR holds the files of hostile_tree, intact.
-check_hostile_tree()
-{
-	check_hostile_ifs_=$IFS
-	set -f
-	IFS='|'
-	for hostile_name_ in $hostile_names
-	do
-		IFS=$check_hostile_ifs_
-		if ! test -f "$1/$hostile_name_" ||
-			test "$(cat "$1/$hostile_name_")" != "$hostile_name_"
-		then
-			echo "missing or changed: $hostile_name_" >&2
-			IFS=$check_hostile_ifs_
-			set +f
-			return 1
-		fi
-	done
-	IFS=$check_hostile_ifs_
-	set +f
-}
+# hostile_names (deploy-lib.sh), plus two names that look like options of
+# the commands run on a host.
+hostile_names="$hostile_names|--checkpoint-action=exec=touch PWNED5|-P"
 
 test_expect_success 'ssh: hostile file names arrive intact and nothing runs' '
 	new_repo hostile "$H1" "$DEPLOY/hostile" "after = ls -A >/dev/null" &&
@@ -393,7 +209,7 @@ test_expect_success 'ssh: hostile file names arrive intact and nothing runs' '
 	deployed staging HEAD &&
 	check_hostile_tree "$DEPLOY/hostile/current" &&
 	test "$(find "$DEPLOY/hostile/current/" -mindepth 1 -printf x | wc -c)" = 16 &&
-	no_pwned
+	no_pwned "$(remote_home)"
 '
 
 test_expect_success 'ssh: config overlay and shared links on the host' '
@@ -497,7 +313,7 @@ test_expect_success 'ssh: a deploy path with spaces and shell characters' '
 	test -d "$weird/current/uploads" &&
 	test ! -e "$weird/maintenance" &&
 	test "$(find "$weird/releases" -mindepth 1 -maxdepth 1 | wc -l)" = 2 &&
-	no_pwned
+	no_pwned "$(remote_home)"
 '
 
 # --- host keys -----------------------------------------------------------

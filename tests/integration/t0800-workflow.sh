@@ -10,6 +10,8 @@
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname -- "$0")/lib.sh"
+# shellcheck source=tests/integration/deploy-lib.sh
+. "$(dirname -- "$0")/deploy-lib.sh"
 
 # Pushes and CLI runs are made by "tester" unless a test says otherwise
 # (`as USER CMD...`).
@@ -46,48 +48,6 @@ pg()
 	return "$pg_status_"
 }
 
-# no_crash FILE...: no sanitizer report or BUG() in the files.
-no_crash()
-{
-	for no_crash_file_ in "$@"
-	do
-		test_grep ! -i "sanitizer\|runtime error\|BUG" \
-			"$no_crash_file_" || return 1
-	done
-}
-
-# short REV: the 12 digits pushgate prints for REV (a full id, used as
-# is, or a name the current repository resolves).
-short()
-{
-	case "$1" in
-	????????????????????????????????????????)
-		short_=$1
-		;;
-	*)
-		short_=$(git rev-parse --verify "$1") || return 1
-		;;
-	esac
-	printf '%.12s\n' "$short_"
-}
-
-# deployed ENV REV: the last push says REV was deployed to ENV.
-deployed()
-{
-	test_grep "^remote: pushgate: deployed $(short "$2") to '$1' in [0-9.]* s (release " \
-		"$TMP/push.err" &&
-	no_crash "$TMP/push.err"
-}
-
-# deploy_failed ENV REV: the last push says the deploy of REV to ENV
-# failed.
-deploy_failed()
-{
-	test_grep "^remote: pushgate: FAILED to deploy $(short "$2") to '$1': " \
-		"$TMP/push.err" &&
-	no_crash "$TMP/push.err"
-}
-
 # waits ENV REV: the last push says ENV waits for approval of REV, and
 # how to give it.
 waits()
@@ -106,26 +66,6 @@ rejected()
 	no_crash "$TMP/push.err"
 }
 
-# live_id DIR: the id of the release DIR/current points at; fails unless
-# current is a relative symlink "releases/ID" to an existing directory.
-live_id()
-{
-	live_id_=$(readlink -- "$1/current") || return 1
-	case "$live_id_" in
-	releases/*/*|releases/|releases/.*) return 1 ;;
-	releases/*) ;;
-	*)
-		echo "current -> '$live_id_' is not releases/ID" >&2
-		return 1
-		;;
-	esac
-	test -d "$1/$live_id_" || {
-		echo "current -> '$live_id_', which does not exist" >&2
-		return 1
-	}
-	echo "${live_id_#releases/}"
-}
-
 # live_rev DIR: the commit of the live release of DIR (its REVISION).
 live_rev()
 {
@@ -142,45 +82,6 @@ rev_of()
 no_ref()
 {
 	! git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2" >/dev/null
-}
-
-# env_ref REPO ENV: refs/environments/ENV of $TMP/REPO.git.
-env_ref()
-{
-	rev_of "$1" "refs/environments/$2"
-}
-
-# nr_records REPO: how many records the history has.
-nr_records()
-{
-	if test -f "$TMP/$1.git/pushgate/history"
-	then
-		wc -l <"$TMP/$1.git/pushgate/history" | tr -d ' '
-	else
-		echo 0
-	fi
-}
-
-# last_record REPO: the last history record, into $TMP/record.
-last_record()
-{
-	tail -n 1 "$TMP/$1.git/pushgate/history" >"$TMP/record" &&
-	cat "$TMP/record"
-}
-
-# field N: field N of $TMP/record (tab-separated: time env action commit
-# release user result duration reason).
-field()
-{
-	cut -f "$1" <"$TMP/record"
-}
-
-# list_releases DIR: the release ids of DIR, one a line, sorted.
-list_releases()
-{
-	# Release ids are plain names: ls is fine.
-	# shellcheck disable=SC2012
-	ls -- "$1/releases" | sort
 }
 
 # later_than T: the clock is past second T (of the epoch).
