@@ -75,7 +75,7 @@ deps:
 	@sh tests/deps.sh
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit lint
 	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
 
 unit: $(UNIT_BIN)
