@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "fsutil.h"
 
 /*
  * How hooks.ini is read
@@ -1844,78 +1845,27 @@ static int file_problem(struct strvec *errors, int code, int errnum,
 int config_load(struct config *cfg, const char *path, struct strvec *errors)
 {
 	struct buf text;
-	struct stat st;
-	char chunk[8192];
-	int fd = -1, r = 0;
+	int fd, r;
 
 	config_init(cfg);
 	buf_init(&text, CONFIG_MAX_FILE);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			goto out;	/* no hooks.ini: no rules */
-		if (errno == ELOOP)
-			r = file_problem(errors, ERR_INVALID, 0, "'%s' is a "
-					 "symbolic link (make it a regular "
-					 "file)", path);
-		else
-			r = file_problem(errors, ERR_SYS, errno,
-					 "cannot open '%s'", path);
-		goto out;
+	fd = fsutil_open_private_file(path);
+	if (fd == ERR_NOTFOUND) {
+		error_clear();
+		return 0;	/* no hooks.ini: no rules */
 	}
-	if (fstat(fd, &st) < 0) {
-		r = file_problem(errors, ERR_SYS, errno, "cannot stat '%s'",
-				 path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = file_problem(errors, ERR_INVALID, 0,
-				 "'%s' is not a regular file", path);
-		goto out;
-	}
-	if (st.st_uid != getuid() && st.st_uid != 0) {
-		r = file_problem(errors, ERR_INVALID, 0, "'%s' is owned by "
-				 "uid %lu, not by this user (uid %lu) or root",
-				 path, (unsigned long)st.st_uid,
-				 (unsigned long)getuid());
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		r = file_problem(errors, ERR_INVALID, 0, "'%s' is writable by "
-				 "group or others (run: chmod go-w %s)", path,
-				 path);
-		goto out;
-	}
-	if (st.st_size > CONFIG_MAX_FILE) {
+	if (fd < 0)
+		return file_problem(errors, fd, 0, "%s", error_last());
+	r = buf_read_fd(&text, fd);
+	close(fd);
+	if (r == ERR_TOOBIG)
 		r = file_problem(errors, ERR_INVALID, 0, "'%s' is too large "
 				 "(more than %d bytes)", path,
 				 CONFIG_MAX_FILE);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = file_problem(errors, ERR_SYS, errno,
-					 "cannot read '%s'", path);
-			goto out;
-		}
-		if (!n)
-			break;
-		if (buf_add(&text, chunk, (size_t)n) < 0) {
-			error_clear();
-			r = file_problem(errors, ERR_INVALID, 0, "'%s' is too "
-					 "large (more than %d bytes)", path,
-					 CONFIG_MAX_FILE);
-			goto out;
-		}
-	}
-	r = parse_text(cfg, text.ptr, text.len, errors);
-out:
-	if (fd >= 0)
-		close(fd);
+	else if (r < 0)
+		r = file_problem(errors, r, 0, "%s", error_last());
+	else
+		r = parse_text(cfg, text.ptr, text.len, errors);
 	buf_release(&text);
 	return r;
 }

@@ -27,8 +27,10 @@ static int check_private(const char *path, int fd)
 				 path);
 	if (st.st_uid != getuid() && st.st_uid != 0)
 		return error_set(ERR_INVALID,
-				 "'%s' is owned by uid %lu, not by you or root",
-				 path, (unsigned long)st.st_uid);
+				 "'%s' is owned by uid %lu, not by this user "
+				 "(uid %lu) or root", path,
+				 (unsigned long)st.st_uid,
+				 (unsigned long)getuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return error_set(ERR_INVALID,
 				 "'%s' is writable by group or others "
@@ -55,8 +57,8 @@ int fsutil_open_private_file(const char *path)
 					 path);
 		if (errno == ELOOP)
 			return error_set(ERR_INVALID,
-					 "'%s' is a symlink (make it a file)",
-					 path);
+					 "'%s' is a symbolic link (make it a "
+					 "regular file)", path);
 		return error_set_errno(ERR_SYS, "cannot open '%s'", path);
 	}
 	if ((r = check_private(path, fd)) < 0) {
@@ -411,70 +413,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (tmp.len)
-		unlink(tmp.ptr);
-	buf_release(&tmp);
-	return r;
-}
-
-/* Append `n` random characters from [A-Za-z0-9] to `b`. */
-static int add_random(struct buf *b, size_t n)
-{
-	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[16];
-	size_t i;
-	int r;
-
-	if (n > sizeof(rnd))
-		BUG("add_random: %zu characters", n);
-	if (getentropy(rnd, n) < 0)
-		return error_set_errno(ERR_SYS, "cannot get random bytes");
-	for (i = 0; i < n; i++)
-		if ((r = buf_addch(b, set[rnd[i] % (sizeof(set) - 1)])) < 0)
-			return r;
-	return 0;
-}
-
-int fsutil_symlink_swap(const char *target, const char *linkpath)
-{
-	struct buf tmp = BUF_INIT;
-	size_t prefix_len;
-	bool made = false;
-	int attempt, r;
-
-	if ((r = temp_prefix(&tmp, linkpath, "new")) < 0)
-		goto out;
-	prefix_len = tmp.len;
-	for (attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
-		buf_truncate(&tmp, prefix_len);
-		if ((r = add_random(&tmp, 10)) < 0)
-			goto out;
-		if (!symlink(target, tmp.ptr)) {
-			made = true;
-			break;
-		}
-		if (errno != EEXIST) {
-			r = error_set_errno(ERR_SYS,
-					    "cannot create symlink '%s'",
-					    tmp.ptr);
-			goto out;
-		}
-	}
-	if (!made) {
-		r = error_set(ERR_SYS,
-			      "cannot create a temporary symlink beside '%s'",
-			      linkpath);
-		goto out;
-	}
-	if (rename(tmp.ptr, linkpath) < 0) {
-		r = error_set_errno(ERR_SYS, "cannot rename '%s' to '%s'",
-				    tmp.ptr, linkpath);
-		goto out;
-	}
-	made = false;
-	fsync_parent(linkpath);
-out:
-	if (made)
 		unlink(tmp.ptr);
 	buf_release(&tmp);
 	return r;

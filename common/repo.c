@@ -171,16 +171,6 @@ void repo_oid_to_hex(char out[REPO_OID_HEXSZ + 1], const struct repo_oid *id)
 	git_oid_tostr(out, REPO_OID_HEXSZ + 1, &g);
 }
 
-bool repo_oid_is_zero(const struct repo_oid *id)
-{
-	size_t i;
-
-	for (i = 0; i < REPO_OID_RAWSZ; i++)
-		if (id->id[i])
-			return false;
-	return true;
-}
-
 bool repo_oid_equal(const struct repo_oid *a, const struct repo_oid *b)
 {
 	return !memcmp(a->id, b->id, REPO_OID_RAWSZ);

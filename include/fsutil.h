@@ -41,12 +41,6 @@ int fsutil_remove_tree(const char *path);
 int fsutil_write_file_atomic(const char *path, const void *data, size_t len,
 			     mode_t mode);
 
-/*
- * Point the symlink `linkpath` at `target` atomically: create a new link
- * beside it and rename it over the old one.
- */
-int fsutil_symlink_swap(const char *target, const char *linkpath);
-
 /* True if `path` exists (lstat). */
 bool fsutil_exists(const char *path);
 

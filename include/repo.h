@@ -60,7 +60,6 @@ const char *repo_path(const struct repo *repo);
  */
 int repo_oid_from_hex(struct repo_oid *out, const char *hex);
 void repo_oid_to_hex(char out[REPO_OID_HEXSZ + 1], const struct repo_oid *id);
-bool repo_oid_is_zero(const struct repo_oid *id);
 bool repo_oid_equal(const struct repo_oid *a, const struct repo_oid *b);
 
 /*
