@@ -908,12 +908,8 @@ static int phase_rollback(struct host_job *j)
 		r = run_hook(j, "after", env->after, j->previous,
 			     j->previous);
 	if (env->on_failure) {
-		struct buf rel = BUF_INIT;
-
-		buf_addf(&rel, "%s/releases/%s", env->path, j->d->id);
 		r2 = run_hook(j, "on_failure", env->on_failure, j->d->id,
 			      j->previous ? j->previous : j->d->id);
-		buf_release(&rel);
 		if (r2 < 0 && !r)
 			r = r2;
 	}
@@ -1383,7 +1379,6 @@ static int find_source(struct deploy *d)
 static void record(struct deploy *d, const char *result, double start)
 {
 	struct history_record rec;
-	char *reason = NULL;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.time = (int64_t)time(NULL);
@@ -1395,12 +1390,9 @@ static void record(struct deploy *d, const char *result, double start)
 	rec.result = result;
 	rec.duration = now() - start;
 	rec.reason = d->reason ? d->reason : "";
-	if (state_history_add(d->o->st, &rec) < 0) {
-		reason = xstrdup(error_last());
+	if (state_history_add(d->o->st, &rec) < 0)
 		report_warn("cannot record the deploy in the history: %s",
-			    report_str(reason));
-	}
-	free(reason);
+			    report_str(error_last()));
 }
 
 static void fail(struct deploy *d, const char *what)
