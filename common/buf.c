@@ -16,6 +16,7 @@ void buf_init(struct buf *b, size_t cap)
 	b->len = 0;
 	b->alloc = 0;
 	b->cap = cap;
+	b->err = 0;
 }
 
 void buf_release(struct buf *b)
@@ -28,6 +29,20 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	buf_truncate(b, 0);
+	b->err = 0;
+}
+
+int buf_error(const struct buf *b)
+{
+	return b->err;
+}
+
+/* A failed append: remembered, so that every later one fails too. */
+static int fail(struct buf *b, int code)
+{
+	if (!b->err)
+		b->err = code;
+	return code;
 }
 
 void buf_truncate(struct buf *b, size_t len)
@@ -43,9 +58,12 @@ static int grow(struct buf *b, size_t extra)
 {
 	size_t want;
 
+	if (b->err)
+		return b->err;
 	if (extra > b->cap || b->len > b->cap - extra)
-		return error_set(ERR_TOOBIG, "text longer than %zu bytes",
-				 b->cap);
+		return fail(b, error_set(ERR_TOOBIG,
+					 "text longer than %zu bytes",
+					 b->cap));
 	want = b->len + extra + 1;
 	if (want <= b->alloc)
 		return 0;
@@ -70,7 +88,7 @@ int buf_add(struct buf *b, const void *data, size_t len)
 	int r;
 
 	if (!len)
-		return 0;
+		return b->err;
 	if ((r = grow(b, len)) < 0)
 		return r;
 	memcpy(b->ptr + b->len, data, len);
@@ -97,8 +115,10 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
+	if (b->err)
+		return b->err;
 	if (n < 0)
-		return error_set(ERR_INVALID, "bad format '%s'", fmt);
+		return fail(b, error_set(ERR_INVALID, "bad format '%s'", fmt));
 	if ((r = grow(b, (size_t)n)) < 0)
 		return r;
 	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
@@ -131,6 +151,7 @@ int buf_addshq(struct buf *b, const char *s)
 	}
 	if (!r)
 		r = buf_addch(b, '\'');
+	/* never half a quoted word: the sticky failure stays */
 	if (r)
 		buf_truncate(b, start);
 	return r;
@@ -162,9 +183,9 @@ int buf_read_fd(struct buf *out, int fd)
 		if (!n)
 			return 0;
 		if ((size_t)n > out->cap - out->len)
-			return error_set(ERR_TOOBIG,
+			return fail(out, error_set(ERR_TOOBIG,
 					 "input is longer than %zu bytes",
-					 out->cap);
+					 out->cap));
 		if (buf_add(out, chunk, (size_t)n) < 0)
 			return ERR_TOOBIG;
 	}

@@ -56,6 +56,17 @@ void error_clear(void)
 	last_msg[0] = '\0';
 }
 
+void error_save(struct error_saved *saved)
+{
+	memcpy(saved->msg, last_msg, sizeof(saved->msg));
+}
+
+int error_restore(const struct error_saved *saved, int code)
+{
+	memcpy(last_msg, saved->msg, sizeof(last_msg));
+	return code;
+}
+
 static void die_oom(void)
 {
 	static const char msg[] = "fatal: out of memory\n";

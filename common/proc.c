@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "timeutil.h"
 
 #define SAFE_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 
@@ -67,13 +68,6 @@ struct run {
 	bool kill_group;	/* SIGKILL the group before reaping */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_fd(int *fd)
 {
@@ -306,7 +300,7 @@ static int pump(struct run *run)
 	int r;
 
 	if (opts->timeout)
-		deadline = now_ms() + (long long)opts->timeout * 1000;
+		deadline = timeutil_now_ms() + (long long)opts->timeout * 1000;
 	for (;;) {
 		struct pollfd pfd[3];
 		int out_i = -1, in_i = -1;
@@ -321,7 +315,7 @@ static int pump(struct run *run)
 			if (run->out_fd < 0)
 				return 0;
 		}
-		now = now_ms();
+		now = timeutil_now_ms();
 		if (run->exited && !grace && drain_end < 0)
 			drain_end = now + PROC_DRAIN_TIME * 1000;
 		if (deadline >= 0 && now >= deadline) {

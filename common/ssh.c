@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "timeutil.h"
 
 /*
  * The session runs in non-blocking mode: every libssh2 call that returns
@@ -110,20 +111,12 @@ static const struct keytype {
 
 static struct ssh_hostkey last_hostkey;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct deadline deadline_in(unsigned secs, bool command)
 {
 	struct deadline dl = { 0, secs, command, false };
 
 	if (secs)
-		dl.at = now_ms() + (int64_t)secs * 1000;
+		dl.at = timeutil_now_ms() + (int64_t)secs * 1000;
 	return dl;
 }
 
@@ -131,13 +124,13 @@ static struct deadline grace(void)
 {
 	struct deadline dl = { 0, 0, false, true };
 
-	dl.at = now_ms() + GRACE_MS;
+	dl.at = timeutil_now_ms() + GRACE_MS;
 	return dl;
 }
 
 static bool deadline_passed(const struct deadline *dl)
 {
-	return dl->at && now_ms() >= dl->at;
+	return dl->at && timeutil_now_ms() >= dl->at;
 }
 
 static int timed_out(const struct ssh *s, const struct deadline *dl)
@@ -164,7 +157,7 @@ static int wait_fd(int fd, short events, const struct deadline *dl)
 	for (;;) {
 		ms = -1;
 		if (dl->at) {
-			int64_t left = dl->at - now_ms();
+			int64_t left = dl->at - timeutil_now_ms();
 
 			if (left <= 0)
 				return ERR_TIMEOUT;

@@ -13,6 +13,7 @@
 
 #include "errors.h"
 #include "fsutil.h"
+#include "timeutil.h"
 
 /* Milliseconds between two attempts at a busy lock. */
 #define LOCK_RETRY_MS 50
@@ -188,14 +189,6 @@ out:
 	return r;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int state_lock(struct state *st, const char *name, unsigned timeout)
 {
 	struct buf path = BUF_INIT;
@@ -214,7 +207,7 @@ int state_lock(struct state *st, const char *name, unsigned timeout)
 		r = error_set_errno(ERR_SYS, "cannot open lock '%s'", name);
 		goto out;
 	}
-	deadline = now_ms() + (long long)timeout * 1000;
+	deadline = timeutil_now_ms() + (long long)timeout * 1000;
 	for (;;) {
 		long long left;
 
@@ -227,7 +220,7 @@ int state_lock(struct state *st, const char *name, unsigned timeout)
 					    name);
 			goto out;
 		}
-		left = deadline - now_ms();
+		left = deadline - timeutil_now_ms();
 		if (left <= 0) {
 			r = error_set(ERR_TIMEOUT, "lock '%s' is held by "
 				      "another deploy (waited %u s)",

@@ -13,15 +13,8 @@
 #include "proc.h"
 #include "report.h"
 #include "strvec.h"
+#include "timeutil.h"
 #include "workspace.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void stream_output(const char *data, size_t len, void *payload)
 {
@@ -78,7 +71,7 @@ static int run_step(enum testrun_result *out, const char *what,
 	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 	struct proc_opts po = PROC_OPTS_INIT;
 	struct proc_result res = PROC_RESULT_INIT;
-	double left = deadline - now();
+	double left = deadline - timeutil_now();
 	int r;
 
 	*out = TESTRUN_PASSED;
@@ -135,7 +128,7 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 	struct strvec env = STRVEC_INIT;
 	char key[REPO_OID_HEXSZ + 1];
 	struct repo_oid tree;
-	double start = now(), deadline;
+	double start = timeutil_now(), deadline;
 	int r;
 
 	*out = TESTRUN_SKIPPED;
@@ -256,7 +249,7 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	struct testrun_opts o = TESTRUN_OPTS_INIT;
 	enum testrun_result res;
 	struct repo_oid id;
-	double start = now();
+	double start = timeutil_now();
 
 	if (repo_oid_from_hex(&id, u->new_hex) < 0)
 		goto fail;
@@ -274,7 +267,7 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	switch (res) {
 	case TESTRUN_PASSED:
 		report_info("tests passed for %s in %.1f s",
-			    report_str(u->ref), now() - start);
+			    report_str(u->ref), timeutil_now() - start);
 		return true;
 	case TESTRUN_CACHED:
 		report_info("tests passed before on the same tree (cached)");

@@ -9,15 +9,20 @@
  * `ptr` can be used as a C string when the data holds no NUL.
  *
  * `cap` is the most bytes (excluding the terminating NUL) the buffer may
- * hold; any append that would go past it fails with ERR_TOOBIG and leaves
- * the buffer unchanged. `ptr` is never NULL: an empty buffer points at a
- * static empty string until the first append.
+ * hold; an append that would go past it fails with ERR_TOOBIG and leaves
+ * the buffer unchanged. The failure is sticky (as in libgit2's git_str):
+ * every later append fails too, without changing anything, until
+ * buf_reset() or buf_release(). So a string built from many pieces is
+ * checked once, with buf_error(), before it is used: a dropped piece can
+ * never silently change a command that runs. `ptr` is never NULL: an
+ * empty buffer points at a static empty string until the first append.
  */
 struct buf {
 	char *ptr;
 	size_t len;
 	size_t alloc;
 	size_t cap;
+	int err;		/* 0, or the first append's failure (sticky) */
 };
 
 extern char buf_empty[];
@@ -25,7 +30,7 @@ extern char buf_empty[];
 /* The default cap of BUF_INIT: enough for any line or path we build. */
 #define BUF_DEFAULT_CAP (1024 * 1024)
 
-#define BUF_INIT { buf_empty, 0, 0, BUF_DEFAULT_CAP }
+#define BUF_INIT { buf_empty, 0, 0, BUF_DEFAULT_CAP, 0 }
 
 /* Initialise an empty buffer with the given cap; allocates nothing. */
 void buf_init(struct buf *b, size_t cap);
@@ -33,13 +38,20 @@ void buf_init(struct buf *b, size_t cap);
 /* Free the contents; the buffer is left initialised and empty. */
 void buf_release(struct buf *b);
 
-/* Empty the buffer, keeping its memory. */
+/* Empty the buffer, keeping its memory; forgets a sticky failure. */
 void buf_reset(struct buf *b);
 
 /* Shorten to `len` bytes (len <= b->len). */
 void buf_truncate(struct buf *b, size_t len);
 
-/* Append; 0 or ERR_TOOBIG. */
+/*
+ * 0, or the failure of the first append that failed since the buffer was
+ * initialised or reset (ERR_TOOBIG, with the message set at that time).
+ * Check it once before using text built from several appends.
+ */
+int buf_error(const struct buf *b);
+
+/* Append; 0 or ERR_TOOBIG (also once an earlier append failed). */
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addch(struct buf *b, char c);

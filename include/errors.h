@@ -39,6 +39,25 @@ const char *error_last(void);
 void error_clear(void);
 
 /*
+ * Keep the last message across cleanup that may set its own (removing a
+ * partial checkout must not hide why it failed):
+ *
+ *	struct error_saved saved;
+ *
+ *	error_save(&saved);
+ *	workspace_remove(&ws);
+ *	return error_restore(&saved, r);
+ *
+ * error_restore() puts the message back and returns `code`.
+ */
+struct error_saved {
+	char msg[ERROR_MSG_MAX];
+};
+
+void error_save(struct error_saved *saved);
+int error_restore(const struct error_saved *saved, int code);
+
+/*
  * Allocation wrappers: they check for size overflow and print a message and
  * exit(1) when memory runs out, so callers never see NULL.
  */

@@ -126,7 +126,7 @@ level()
 	case "$1" in
 	errors) echo 0 ;;
 	buf) echo 10 ;;
-	strvec|fsutil) echo 15 ;;
+	strvec|fsutil|timeutil) echo 15 ;;
 	config|push|repo|state|proc|ssh|archive|report) echo 20 ;;
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|deploy) echo 40 ;;
