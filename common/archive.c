@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "sink.h"
 
 /* The largest size the 11 octal digits of a ustar header hold. */
 #define ARCHIVE_USTAR_MAX_SIZE 077777777777ULL
@@ -307,4 +308,34 @@ int archive_finish(struct archive *a)
 	if ((r = end_file(a)) < 0 || (r = emit(a, zeros, sizeof(zeros))) < 0)
 		return r;
 	return flush(a);
+}
+
+static int as_dir(void *self, const char *path, unsigned mode)
+{
+	return archive_add_dir(self, path, mode);
+}
+
+static int as_file(void *self, const char *path, unsigned mode,
+		   uint64_t size)
+{
+	return archive_add_file(self, path, mode, size);
+}
+
+static int as_data(void *self, const void *data, size_t len)
+{
+	return archive_add_data(self, data, len);
+}
+
+static int as_symlink(void *self, const char *path, const char *target)
+{
+	return archive_add_symlink(self, path, target);
+}
+
+static const struct sink_ops archive_sink_ops = {
+	as_dir, as_file, as_data, as_symlink
+};
+
+void archive_sink(struct sink *out, struct archive *a)
+{
+	sink_init(out, &archive_sink_ops, a);
 }

@@ -37,6 +37,13 @@ int buf_error(const struct buf *b)
 	return b->err;
 }
 
+int buf_inherit_error(struct buf *b, const struct buf *part)
+{
+	if (part->err && !b->err)
+		b->err = part->err;
+	return b->err;
+}
+
 /* A failed append: remembered, so that every later one fails too. */
 static int fail(struct buf *b, int code)
 {
@@ -155,6 +162,26 @@ int buf_addshq(struct buf *b, const char *s)
 	if (r)
 		buf_truncate(b, start);
 	return r;
+}
+
+int buf_addsize(struct buf *b, uint64_t n)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	uint64_t scale = 1024;
+	size_t i;
+
+	if (n < 1024)
+		return buf_addf(b, "%llu byte%s", (unsigned long long)n,
+				n == 1 ? "" : "s");
+	for (i = 0; i + 1 < sizeof(units) / sizeof(units[0]) &&
+	     n >= scale * 1024; i++)
+		scale *= 1024;
+	if (n % scale == 0)
+		return buf_addf(b, "%llu %s",
+				(unsigned long long)(n / scale), units[i]);
+	/* rounded, so the exact count too: 1025 bytes is not "1.0 KiB" */
+	return buf_addf(b, "%.1f %s (%llu bytes)", (double)n / (double)scale,
+			units[i], (unsigned long long)n);
 }
 
 char *buf_detach(struct buf *b, size_t *len_out)

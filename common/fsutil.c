@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "sink.h"
 
 /* Attempts at a unique temporary name before giving up. */
 #define TEMP_ATTEMPTS 100
@@ -811,4 +812,57 @@ int fsutil_writer_close(struct fsutil_writer *w)
 	free(w->parent);
 	w->parent = NULL;
 	return r;
+}
+
+static int ws_dir(void *self, const char *path, unsigned mode)
+{
+	return fsutil_writer_dir(self, path, mode);
+}
+
+static int ws_file(void *self, const char *path, unsigned mode,
+		   uint64_t size)
+{
+	return fsutil_writer_file(self, path, mode, size);
+}
+
+static int ws_data(void *self, const void *data, size_t len)
+{
+	return fsutil_writer_data(self, data, len);
+}
+
+static int ws_symlink(void *self, const char *path, const char *target)
+{
+	return fsutil_writer_symlink(self, path, target);
+}
+
+static const struct sink_ops writer_sink_ops = {
+	ws_dir, ws_file, ws_data, ws_symlink
+};
+
+void fsutil_writer_sink(struct sink *out, struct fsutil_writer *w)
+{
+	sink_init(out, &writer_sink_ops, w);
+}
+
+static int export_entry(const struct fsutil_entry *e, void *payload)
+{
+	struct sink *sink = payload;
+	int fd, r;
+
+	if (S_ISDIR(e->mode))
+		return sink_dir(sink, e->path, e->mode & 07777);
+	if (S_ISLNK(e->mode))
+		return sink_symlink(sink, e->path, e->link_target);
+	if (!S_ISREG(e->mode))
+		return 0;
+	if ((fd = fsutil_entry_open(e)) < 0)
+		return fd;
+	r = sink_file_fd(sink, e->path, e->mode & 07777, fd, e->size);
+	close(fd);
+	return r;
+}
+
+int fsutil_export_dir(const char *root, struct sink *sink)
+{
+	return fsutil_walk(root, export_entry, sink);
 }

@@ -1,10 +1,13 @@
 #include "host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -12,6 +15,7 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "proc.h"
+#include "sink.h"
 #include "ssh.h"
 #include "strvec.h"
 
@@ -19,17 +23,6 @@ struct host {
 	bool local;
 	char *label;
 	struct ssh *ssh;
-
-	/* the upload in progress */
-	bool uploading;
-	char *dir;
-	struct archive ar;		/* SSH: the tar stream */
-	struct ssh_channel *ch;
-	struct fsutil_writer fw;	/* local: files written directly */
-	int out_fd;			/* producer: the tar stream's pipe */
-	bool out_broken;		/* producer: the reader went away */
-	uint64_t bytes;
-	size_t entries;
 };
 
 static char *default_user(void)
@@ -66,7 +59,6 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 	h = xcalloc(1, sizeof(*h));
 	h->local = ch->local;
 	h->label = xstrdup(ch->label ? ch->label : "local");
-	h->out_fd = -1;
 	if (!h->local) {
 		ssh_opts_of(&so, &user, env, index);
 		r = ssh_connect(&h->ssh, &so);
@@ -120,133 +112,204 @@ const char *host_label(const struct host *h)
 	return h->label;
 }
 
-bool host_is_local(const struct host *h)
+void host_result_release(struct host_result *res)
 {
-	return h->local;
+	free(res->output);
+	res->output = NULL;
+	res->status = -1;
+	res->output_held = false;
 }
 
-int host_run(struct host *h, int *status_out, char **output_out,
-	     const char *cmd, unsigned timeout, host_output_fn fn,
-	     void *payload)
+static int run_local(struct host_result *res, const char *cmd,
+		     unsigned timeout, bool capture, host_output_fn fn,
+		     void *payload)
 {
 	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 	struct proc_opts po = PROC_OPTS_INIT;
-	struct proc_result res = PROC_RESULT_INIT;
+	struct proc_result pr = PROC_RESULT_INIT;
 	struct strvec env = STRVEC_INIT;
 	int r;
 
-	*status_out = -1;
-	if (output_out)
-		*output_out = NULL;
-	if (!h->local)
-		return ssh_run(h->ssh, status_out, output_out, cmd, timeout,
-			       fn, payload);
 	proc_safe_env(&env, NULL);
 	po.argv = argv;
 	po.env = (const char *const *)env.v;
 	po.timeout = timeout;
 	po.on_output = fn;
 	po.payload = payload;
-	po.capture_cap = output_out ? HOST_OUTPUT_CAP : 0;
-	r = proc_run(&res, &po);
+	po.capture_cap = capture ? HOST_OUTPUT_CAP : 0;
+	r = proc_run(&pr, &po);
 	strvec_clear(&env);
 	if (r < 0)
 		return r;
-	if (res.timed_out) {
-		proc_result_release(&res);
+	if (pr.timed_out) {
+		proc_result_release(&pr);
 		return error_set(ERR_TIMEOUT,
 				 "command timed out after %u s", timeout);
 	}
-	*status_out = res.status;
-	if (output_out) {
-		*output_out = res.output ? res.output : xstrdup("");
-		res.output = NULL;
+	res->status = pr.status;
+	if (capture) {
+		res->output = pr.output ? pr.output : xstrdup("");
+		pr.output = NULL;
 	}
-	proc_result_release(&res);
+	proc_result_release(&pr);
 	return 0;
 }
 
-static int tar_sink(const void *data, size_t len, void *payload)
+int host_run(struct host *h, struct host_result *res, const char *cmd,
+	     unsigned timeout, bool capture, host_output_fn fn,
+	     void *payload)
 {
-	struct host *h = payload;
-
-	if (h->out_fd >= 0) {
-		int r = fsutil_write_all(h->out_fd, data, len);
-
-		h->out_broken = r < 0;
-		return r;
-	}
-	return ssh_channel_write(h->ch, data, len);
+	res->status = -1;
+	res->output = NULL;
+	res->output_held = false;
+	if (h->local)
+		return run_local(res, cmd, timeout, capture, fn, payload);
+	return ssh_run(h->ssh, &res->status, capture ? &res->output : NULL,
+		       cmd, timeout, fn, payload);
 }
 
-/* The remote command that unpacks a release into `dir` (which it creates). */
-static void add_untar_command(struct buf *cmd, const char *dir)
+/* The last non-empty line of `output` (a failure's best explanation). */
+static void last_line(const char *output, const char **p, int *len)
 {
-	buf_addstr(cmd, "mkdir -- ");
-	buf_addshq(cmd, dir);
-	buf_addstr(cmd, " && exec tar --extract --preserve-permissions"
-		   " --no-same-owner --file=- --directory=");
-	buf_addshq(cmd, dir);
+	const char *end = output + strlen(output);
+	const char *start;
+
+	while (end > output && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	start = end;
+	while (start > output && start[-1] != '\n')
+		start--;
+	*p = start;
+	*len = (int)(end - start);
 }
 
 /*
- * Close the channel and turn a failed remote side into an error naming
- * its first line of output; the output goes to *output_out (caller
- * frees) when that is not NULL.
+ * A command that exited non-zero, as an error naming its last line:
+ * "failed (exit 3): missing shared file 'x'" (the caller says what).
  */
-static int close_untar(struct host *h, char **output_out)
+static int remote_failed(int status, const char *output)
 {
-	char *output = NULL;
-	int status = -1, r;
+	const char *line = "";
+	int n = 0;
 
-	r = ssh_channel_close(h->ch, &status, &output);
-	h->ch = NULL;
-	if (r == 0 && status != 0) {
-		size_t n = output ? strcspn(output, "\n") : 0;
+	if (output)
+		last_line(output, &line, &n);
+	return error_set(ERR_GENERIC, "failed (exit %d)%s%.*s", status,
+			 n ? ": " : "", n, line);
+}
 
-		r = error_set(ERR_GENERIC, "remote side failed (exit %d)%s%.*s",
-			      status, n ? ": " : "", (int)n,
-			      output ? output : "");
+/* ---- local uploads ------------------------------------------------- */
+
+static int upload_local(struct host *h, const struct host_upload *up,
+			struct host_upload_stats *stats, char **output_out)
+{
+	struct host_result res = HOST_RESULT_INIT;
+	struct fsutil_writer fw;
+	struct sink sink;
+	int r, r2;
+
+	if (up->before) {
+		r = host_run(h, &res, up->before, up->timeout, true, NULL,
+			     NULL);
+		if (!r && res.status != 0)
+			r = remote_failed(res.status, res.output);
+		if (output_out) {
+			*output_out = res.output;
+			res.output = NULL;
+		}
+		host_result_release(&res);
+		if (r < 0)
+			return r;
 	}
-	if (output_out)
-		*output_out = output;
-	else
-		free(output);
+	if ((r = fsutil_writer_open(&fw, up->dir, true)) == 0) {
+		fsutil_writer_sink(&sink, &fw);
+		r = up->produce(&sink, up->payload);
+		stats->entries = sink.entries;
+		stats->bytes = sink.bytes;
+	}
+	r2 = fsutil_writer_close(&fw);
+	return r ? r : r2;
+}
+
+/* ---- SSH uploads: a producer process encodes, this one sends ------- */
+
+/* What the producer reports when it is done. */
+struct produced {
+	int code;
+	int broken;		/* failed only because the pump stopped */
+	uint64_t bytes;
+	uint64_t entries;
+	char msg[ERROR_MSG_MAX];
+};
+
+struct pipe_out {
+	int fd;
+	bool broken;
+};
+
+static int write_pipe(const void *data, size_t len, void *payload)
+{
+	struct pipe_out *po = payload;
+	int r = fsutil_write_all(po->fd, data, len);
+
+	po->broken = r < 0;
 	return r;
 }
 
-int host_upload_to_fd(struct host *h, int fd, uint64_t mtime)
+static void run_producer(const struct host_upload *up, int data_fd,
+			 int done_fd)
 {
-	if (h->local)
-		BUG("host_upload_to_fd on a local host");
-	h->bytes = 0;
-	h->entries = 0;
-	h->out_fd = fd;
-	h->out_broken = false;
-	archive_init(&h->ar, tar_sink, h, mtime);
-	h->uploading = true;
+	struct pipe_out po = { data_fd, false };
+	struct produced res;
+	struct archive ar;
+	struct sink sink;
+
+	/* a pump that stopped reading is an error here, not a signal */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&res, 0, sizeof(res));
+	archive_init(&ar, write_pipe, &po, up->mtime);
+	archive_sink(&sink, &ar);
+	res.code = up->produce(&sink, up->payload);
+	if (!res.code)
+		res.code = archive_finish(&ar);
+	res.entries = sink.entries;
+	res.bytes = sink.bytes;
+	if (res.code)
+		snprintf(res.msg, sizeof(res.msg), "%s", error_last());
+	res.broken = po.broken;
+	archive_release(&ar);
+	close(data_fd);
+	fsutil_write_all(done_fd, &res, sizeof(res));
+	_exit(0);
+}
+
+static int read_full(int fd, void *p, size_t len)
+{
+	char *c = p;
+
+	while (len) {
+		ssize_t n = read(fd, c, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
-int host_upload_pump(struct host *h, const char *before, const char *dir,
-		     int fd, unsigned timeout, char **output_out)
+/* Copy the tar stream from `fd` into a new channel running `cmd`. */
+static int pump(struct host *h, const char *cmd, int fd, unsigned timeout,
+		char **output_out)
 {
-	struct buf cmd = BUF_INIT;
-	char *chunk = NULL;
-	int r, rc;
+	struct ssh_channel *ch = NULL;
+	char *chunk = NULL, *output = NULL;
+	int status = -1, r, rc;
 
-	if (h->local)
-		BUG("host_upload_pump on a local host");
-	if (output_out)
-		*output_out = NULL;
-	h->bytes = 0;
-	if (before) {
-		buf_addstr(&cmd, before);
-		buf_addstr(&cmd, " && ");
-	}
-	add_untar_command(&cmd, dir);
-	if ((r = ssh_channel_open(&h->ch, h->ssh, cmd.ptr, timeout)) < 0)
-		goto out;
+	if ((r = ssh_channel_open(&ch, h->ssh, cmd, timeout)) < 0)
+		return r;
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	for (;;) {
 		ssize_t n = read(fd, chunk, HOST_PUMP_CHUNK);
@@ -257,164 +320,115 @@ int host_upload_pump(struct host *h, const char *before, const char *dir,
 			r = error_set_errno(ERR_SYS, "cannot read the release");
 			break;
 		}
-		if (!n)
+		if (!n || (r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
-		if ((r = ssh_channel_write(h->ch, chunk, (size_t)n)) < 0)
-			break;
-		h->bytes += (uint64_t)n;
 	}
 	/*
 	 * Always collect the status: a remote side that stopped reading
 	 * (a failed `before`, a full disk) says why, which explains a failed
 	 * write better than the write itself.
 	 */
-	if ((rc = close_untar(h, output_out)) < 0)
+	rc = ssh_channel_close(ch, &status, &output);
+	if (!rc && status != 0)
+		rc = remote_failed(status, output);
+	if (rc < 0)
 		r = rc;
-out:
+	if (output_out)
+		*output_out = output;
+	else
+		free(output);
 	free(chunk);
-	buf_release(&cmd);
 	return r;
 }
 
-int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
-		      unsigned timeout)
+static int upload_ssh(struct host *h, const struct host_upload *up,
+		      struct host_upload_stats *stats, char **output_out)
 {
 	struct buf cmd = BUF_INIT;
-	int r;
+	struct error_saved saved;
+	struct produced res;
+	int data[2], done[2], r;
+	pid_t pid;
 
-	if (h->uploading)
-		BUG("host_upload_begin: upload already in progress");
-	h->bytes = 0;
-	h->entries = 0;
-	h->dir = xstrdup(dir);
-	archive_init(&h->ar, tar_sink, h, mtime);
-	if (h->local) {
-		if ((r = fsutil_writer_open(&h->fw, dir, true)) < 0) {
-			fsutil_writer_close(&h->fw);
-			return r;
-		}
-		h->uploading = true;
-		return 0;
+	if (up->before)
+		buf_addf(&cmd, "%s && ", up->before);
+	buf_addstr(&cmd, "mkdir -- ");
+	buf_addshq(&cmd, up->dir);
+	buf_addstr(&cmd, " && exec tar --extract --preserve-permissions"
+		   " --no-same-owner --file=- --directory=");
+	buf_addshq(&cmd, up->dir);
+	if ((r = buf_error(&cmd)) < 0)
+		goto out_cmd;
+	if (pipe2(data, O_CLOEXEC) < 0) {
+		r = error_set_errno(ERR_SYS, "cannot create a pipe");
+		goto out_cmd;
 	}
-	add_untar_command(&cmd, dir);
-	if ((r = ssh_channel_open(&h->ch, h->ssh, cmd.ptr, timeout)) == 0)
-		h->uploading = true;
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		r = error_set_errno(ERR_SYS, "cannot create a pipe");
+		close(data[0]);
+		close(data[1]);
+		goto out_cmd;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		r = error_set_errno(ERR_SYS, "cannot fork");
+		close(data[1]);
+		close(done[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		close(data[0]);
+		close(done[0]);
+		run_producer(up, data[1], done[1]);
+	}
+	close(data[1]);
+	close(done[1]);
+	r = pump(h, cmd.ptr, data[0], up->timeout, output_out);
+	/* a producer still writing sees EOF on its reader and stops */
+	close(data[0]);
+	data[0] = -1;
+	memset(&res, 0, sizeof(res));
+	if (read_full(done[0], &res, sizeof(res)) < 0) {
+		res.code = ERR_GENERIC;
+		snprintf(res.msg, sizeof(res.msg), "the export process died");
+	}
+	res.msg[sizeof(res.msg) - 1] = '\0';
+	error_save(&saved);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	error_restore(&saved, 0);
+	/*
+	 * The export's own failure (a bad entry) explains a truncated stream
+	 * best; a producer that only lost its reader explains nothing.
+	 */
+	if (res.code < 0 && (!res.broken || r == 0))
+		r = error_set(res.code, "%s", res.msg);
+	stats->entries = res.entries;
+	stats->bytes = res.bytes;
+out:
+	if (data[0] >= 0)
+		close(data[0]);
+	close(done[0]);
+out_cmd:
 	buf_release(&cmd);
 	return r;
 }
 
-static void begin_entry(struct host *h)
+int host_upload(struct host *h, const struct host_upload *up,
+		struct host_upload_stats *stats, char **output_out)
 {
-	if (!h->uploading)
-		BUG("host upload entry outside an upload");
-	h->entries++;
-}
-
-int host_upload_dir(struct host *h, const char *path, unsigned mode)
-{
-	begin_entry(h);
+	memset(stats, 0, sizeof(*stats));
+	if (output_out)
+		*output_out = NULL;
 	if (h->local)
-		return fsutil_writer_dir(&h->fw, path, mode);
-	return archive_add_dir(&h->ar, path, mode);
-}
-
-int host_upload_file(struct host *h, const char *path, unsigned mode,
-		     uint64_t size)
-{
-	begin_entry(h);
-	if (h->local)
-		return fsutil_writer_file(&h->fw, path, mode, size);
-	return archive_add_file(&h->ar, path, mode, size);
-}
-
-int host_upload_data(struct host *h, const void *data, size_t len)
-{
-	int r;
-
-	if (h->local)
-		r = fsutil_writer_data(&h->fw, data, len);
-	else
-		r = archive_add_data(&h->ar, data, len);
-	if (!r)
-		h->bytes += len;
-	return r;
-}
-
-int host_upload_symlink(struct host *h, const char *path,
-			const char *target)
-{
-	begin_entry(h);
-	if (h->local)
-		return fsutil_writer_symlink(&h->fw, path, target);
-	return archive_add_symlink(&h->ar, path, target);
-}
-
-static void upload_cleanup(struct host *h)
-{
-	if (h->local)
-		fsutil_writer_close(&h->fw);
-	h->out_fd = -1;
-	free(h->dir);
-	h->dir = NULL;
-	archive_release(&h->ar);
-	h->uploading = false;
-}
-
-int host_upload_end(struct host *h)
-{
-	int r;
-
-	if (!h->uploading)
-		BUG("host_upload_end without an upload");
-	if (h->local) {
-		r = fsutil_writer_close(&h->fw);
-		upload_cleanup(h);
-		return r;
-	}
-	r = archive_finish(&h->ar);
-	if (r == 0 && h->out_fd < 0)
-		r = close_untar(h, NULL);
-	if (r < 0)
-		host_upload_abort(h);
-	else
-		upload_cleanup(h);
-	return r;
-}
-
-void host_upload_abort(struct host *h)
-{
-	if (!h->uploading)
-		return;
-	if (h->ch) {
-		int status;
-
-		/* the channel is dropped; its status no longer matters */
-		ssh_channel_close(h->ch, &status, NULL);
-		h->ch = NULL;
-	}
-	upload_cleanup(h);
-}
-
-bool host_upload_broken(const struct host *h)
-{
-	return h->out_broken;
-}
-
-uint64_t host_upload_bytes(const struct host *h)
-{
-	return h->bytes;
-}
-
-size_t host_upload_entries(const struct host *h)
-{
-	return h->entries;
+		return upload_local(h, up, stats, output_out);
+	return upload_ssh(h, up, stats, output_out);
 }
 
 void host_free(struct host *h)
 {
 	if (!h)
 		return;
-	host_upload_abort(h);
 	ssh_free(h->ssh);
 	free(h->label);
 	free(h);

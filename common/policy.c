@@ -1,10 +1,12 @@
 #include "policy.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "errors.h"
+#include "history.h"
 
 #define SUBJECT_MAX 8192
 
@@ -45,34 +47,45 @@ static void add_details(struct verdict *v, const struct strvec *lines,
 			     total - lines->nr);
 }
 
-static bool is_forbidden(const struct config *cfg, const struct repo_change *c)
+/* The forbid_paths pattern matching the path or its base name, or NULL. */
+static const char *forbidden_by(const struct config *cfg,
+				const struct repo_change *c)
 {
-	return config_globs_match(&cfg->forbid_paths, c->path) ||
-	       config_globs_match(&cfg->forbid_paths, c->name);
+	size_t i;
+
+	for (i = 0; i < cfg->forbid_paths.nr; i++)
+		if (!fnmatch(cfg->forbid_paths.v[i], c->path, 0) ||
+		    !fnmatch(cfg->forbid_paths.v[i], c->name, 0))
+			return cfg->forbid_paths.v[i];
+	return NULL;
 }
 
 static int check_change(const struct repo_change *c, void *payload)
 {
 	struct check *ck = payload;
 	const struct config *cfg = ck->cfg;
+	const char *glob;
 	int r;
 
 	ck->v->nr_paths++;
-	if (cfg->forbid_paths.nr && is_forbidden(cfg, c)) {
-		if (ck->bad_paths++ < POLICY_MAX_DETAILS)
-			strvec_pushf(&ck->path_details, "%.12s %s",
-				     ck->commit_hex, c->path);
-	}
+	if (cfg->forbid_paths.nr && (glob = forbidden_by(cfg, c)) &&
+	    ck->bad_paths++ < POLICY_MAX_DETAILS)
+		strvec_pushf(&ck->path_details, "%.12s %s (matches '%s')",
+			     ck->commit_hex, c->path, glob);
 	if (cfg->max_file_size && c->is_blob) {
 		uint64_t size;
 
 		if ((r = repo_object_size(ck->repo, &size, &c->id)) < 0)
 			return r;
 		if (size > cfg->max_file_size &&
-		    ck->bad_sizes++ < POLICY_MAX_DETAILS)
-			strvec_pushf(&ck->size_details,
-				     "%.12s %s (%llu bytes)", ck->commit_hex,
-				     c->path, (unsigned long long)size);
+		    ck->bad_sizes++ < POLICY_MAX_DETAILS) {
+			struct buf b = BUF_INIT;
+
+			buf_addf(&b, "%.12s %s: ", ck->commit_hex, c->path);
+			buf_addsize(&b, size);
+			strvec_push(&ck->size_details, b.ptr);
+			buf_release(&b);
+		}
 	}
 	return 0;
 }
@@ -111,21 +124,36 @@ static int check_commits(struct verdict *v, const struct config *cfg,
 			goto out;
 	}
 	if (bad_subjects) {
-		reject(v, "commit subject does not match commit_message");
+		struct buf b = BUF_INIT;
+
+		buf_addf(&b, "commit subject does not match commit_message"
+			 " '%s'", cfg->commit_message);
+		reject(v, b.ptr);
+		buf_release(&b);
 		add_details(v, &subj_details, bad_subjects);
+		strvec_push(&v->hints, "reword the subjects: git commit --amend"
+			    " for the last commit, git rebase -i for older"
+			    " ones");
 	}
 	if (ck.bad_sizes) {
 		struct buf b = BUF_INIT;
 
-		buf_addf(&b, "a new blob is larger than max_file_size (%llu bytes)",
-			 (unsigned long long)cfg->max_file_size);
+		buf_addstr(&b, "a new blob is larger than max_file_size (");
+		buf_addsize(&b, cfg->max_file_size);
+		buf_addch(&b, ')');
 		reject(v, b.ptr);
 		buf_release(&b);
 		add_details(v, &ck.size_details, ck.bad_sizes);
+		strvec_push(&v->hints, "remove the files from the commits"
+			    " that add them (git rm --cached FILE, then git"
+			    " commit --amend or git rebase -i)");
 	}
 	if (ck.bad_paths) {
 		reject(v, "a new commit adds or changes a forbidden path");
 		add_details(v, &ck.path_details, ck.bad_paths);
+		strvec_push(&v->hints, "remove those paths from the commits"
+			    " that add them (git rm --cached PATH, then git"
+			    " commit --amend or git rebase -i)");
 	}
 out:
 	strvec_clear(&subj_details);
@@ -201,6 +229,7 @@ void verdict_release(struct verdict *v)
 	free(v->reason);
 	v->reason = NULL;
 	strvec_clear(&v->details);
+	strvec_clear(&v->hints);
 	v->rejected = false;
 	v->nr_new_commits = 0;
 	v->nr_paths = 0;
@@ -227,7 +256,7 @@ static int scan_deploys(const struct history_record *rec, void *payload)
 	struct requires_scan *s = payload;
 	struct repo_oid id, tree;
 
-	if (strcmp(rec->env, s->env) || strcmp(rec->result, "ok") ||
+	if (strcmp(rec->env, s->env) || rec->result != HISTORY_OK ||
 	    repo_oid_from_hex(&id, rec->commit) < 0) {
 		error_clear();
 		return 0;
@@ -261,7 +290,7 @@ int policy_requires_met(bool *out, struct strvec *missing,
 	for (i = 0; i < env->requires.nr; i++) {
 		s.env = env->requires.v[i];
 		s.found = false;
-		if ((r = state_history_read(st, scan_deploys, &s)) < 0)
+		if ((r = history_read(st, scan_deploys, &s)) < 0)
 			return r;
 		if (!s.found) {
 			*out = false;
@@ -271,59 +300,67 @@ int policy_requires_met(bool *out, struct strvec *missing,
 	return 0;
 }
 
-static void join(struct buf *b, const struct strvec *names)
+/* "'a'", "'a' or 'b'", "'a', 'b' or 'c'" (`last` the final joiner). */
+static void join(struct buf *b, const struct strvec *names, const char *last)
 {
 	size_t i;
 
 	for (i = 0; i < names->nr; i++)
-		buf_addf(b, "%s'%s'", i ? (i + 1 == names->nr ? " and " : ", ") :
+		buf_addf(b, "%s'%s'", i ? (i + 1 == names->nr ? last : ", ") :
 			 "", names->v[i]);
 }
 
-int policy_check_gates(struct verdict *out, const struct config *cfg,
-		       struct repo *repo, struct state *st,
-		       const struct push *push, const struct push_update *u)
+void policy_deploy_verdict(struct verdict *out, const struct config_env *env,
+			   const char *user, bool approver,
+			   const struct strvec *missing, const char *hex)
 {
-	const char *branch = push_branch_name(u->ref);
-	const struct config_env *env;
-	bool approve = push_has_option(push, "deploy");
-	struct strvec missing = STRVEC_INIT;
-	struct repo_oid new_id, tip;
 	struct buf msg = BUF_INIT;
-	bool met;
-	int r = 0;
+	size_t i;
 
-	env = branch ? config_env_for_branch(cfg, branch) : NULL;
-	if (!env || u->is_delete)
-		return 0;
-	if (env->mode == CONFIG_MODE_MANUAL) {
-		if (!approve)
-			return 0;
-		if (!policy_may_approve(env, push->user)) {
-			buf_addf(&msg, "'%s' may not approve deploys to '%s': ask ",
-				 push->user ? push->user : "an unknown user",
-				 env->name);
-			join(&msg, &env->approvers);
-			reject(out, msg.ptr);
-			goto out;
-		}
-	}
-	if (!env->requires.nr)
-		goto out;
-	if ((r = repo_oid_from_hex(&new_id, u->new_hex)) < 0 ||
-	    (r = repo_peel_commit(repo, &tip, &new_id)) < 0 ||
-	    (r = policy_requires_met(&met, &missing, env, repo, st,
-				     &tip)) < 0)
-		goto out;
-	if (!met) {
-		buf_addf(&msg, "'%s' requires this commit to be live on ",
-			 env->name);
-		join(&msg, &missing);
-		buf_addstr(&msg, " first");
+	if (!approver) {
+		buf_addf(&msg, "'%s' may not approve deploys to '%s': ask ",
+			 user ? user : "an unknown user", env->name);
+		join(&msg, &env->approvers, " or ");
 		reject(out, msg.ptr);
+		buf_reset(&msg);
+		buf_addf(&msg, "'%s' is a manual environment: only its"
+			 " approvers deploy there", env->name);
+		strvec_push(&out->hints, msg.ptr);
+		buf_release(&msg);
+		return;
 	}
+	if (!missing || !missing->nr)
+		return;
+	buf_addf(&msg, "'%s' requires this commit to be live on ", env->name);
+	join(&msg, missing, " and ");
+	buf_addstr(&msg, " first");
+	reject(out, msg.ptr);
+	for (i = 0; i < missing->nr; i++) {
+		buf_reset(&msg);
+		buf_addf(&msg, "deploy it to '%s' first: pushgate deploy %s"
+			 " %.12s", missing->v[i], missing->v[i], hex);
+		strvec_push(&out->hints, msg.ptr);
+	}
+	buf_release(&msg);
+}
+
+int policy_check_deploy(struct verdict *out, const struct policy_deploy *d)
+{
+	struct strvec missing = STRVEC_INIT;
+	char hex[REPO_OID_HEXSZ + 1];
+	bool approver, met;
+	int r;
+
+	approver = d->env->mode != CONFIG_MODE_MANUAL ||
+		   policy_may_approve(d->env, d->user);
+	repo_oid_to_hex(hex, d->commit);
+	if (approver &&
+	    (r = policy_requires_met(&met, &missing, d->env, d->repo, d->st,
+				     d->commit)) < 0)
+		goto out;
+	policy_deploy_verdict(out, d->env, d->user, approver, &missing, hex);
+	r = 0;
 out:
 	strvec_clear(&missing);
-	buf_release(&msg);
 	return r;
 }

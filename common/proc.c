@@ -292,6 +292,42 @@ static long long min_time(long long a, long long b)
  *   not past the deadline), then the caller kills the group.
  * Times are absolute milliseconds on CLOCK_MONOTONIC, -1 for none.
  */
+/* The signal that asked us to stop (proc_catch_signals()), or 0. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+void proc_catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+void proc_ignore_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_IGN);
+	interrupted = 0;
+}
+
+int proc_interrupted(void)
+{
+	return interrupted;
+}
+
 static int pump(struct run *run)
 {
 	const struct proc_opts *opts = run->opts;
@@ -308,6 +344,14 @@ static int pump(struct run *run)
 		nfds_t n = 0;
 		int ms;
 
+		if (interrupted && !run->exited) {
+			/* stop the child's whole group, as on a timeout */
+			kill(-run->pid, SIGTERM);
+			kill(-run->pid, SIGCONT);
+			run->kill_group = true;
+			return error_set(ERR_GENERIC, "interrupted by signal %d",
+					 (int)interrupted);
+		}
 		if (!run->exited && (r = check_exited(run)) < 0)
 			return r;
 		if (run->exited) {

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "sink.h"
 
 struct repo {
 	git_repository *git;
@@ -715,9 +716,32 @@ out:
 struct export_walk {
 	git_repository *git;
 	struct buf path;
-	repo_entry_fn fn;
-	void *payload;
+	struct sink *sink;
+	uint64_t entries;
 };
+
+/* One blob as a sink entry: a file (0644 or 0755) or a symlink. */
+static int export_blob(struct export_walk *w, git_filemode_t mode,
+		       const git_blob *blob)
+{
+	const char *data = git_blob_rawcontent(blob);
+	size_t size = (size_t)git_blob_rawsize(blob);
+	char *target;
+	int r;
+
+	if (mode != GIT_FILEMODE_LINK)
+		return sink_file_data(w->sink, w->path.ptr,
+				      mode == GIT_FILEMODE_BLOB_EXECUTABLE ?
+				      0755 : 0644, data, size);
+	target = xstrndup(data, size);
+	if (strlen(target) != size)
+		r = error_set(ERR_INVALID, "symlink '%.200s' has a bad target",
+			      w->path.ptr);
+	else
+		r = sink_symlink(w->sink, w->path.ptr, target);
+	free(target);
+	return r;
+}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -761,8 +785,11 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 		const char *name = git_tree_entry_name(e);
 		git_filemode_t mode = git_tree_entry_filemode(e);
 		size_t base = w->path.len;
-		struct repo_entry out;
 
+		if (++w->entries > REPO_MAX_ENTRIES)
+			return error_set(ERR_TOOBIG,
+					 "more than %d entries in the tree",
+					 REPO_MAX_ENTRIES);
 		if (bad_component(name))
 			return error_set(ERR_INVALID,
 					 "tree entry '%.100s' is not a valid name",
@@ -772,13 +799,11 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 			return error_set(ERR_TOOBIG,
 					 "a path is longer than %d bytes",
 					 REPO_MAX_PATH);
-		memset(&out, 0, sizeof(out));
-		out.path = w->path.ptr;
 		if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
 			git_tree *sub = NULL;
 
-			out.mode = GIT_FILEMODE_TREE;
-			r = w->fn(&out, w->payload);
+			/* a submodule is an empty directory */
+			r = sink_dir(w->sink, w->path.ptr, 0755);
 			if (!r && mode == GIT_FILEMODE_TREE) {
 				if (git_tree_lookup(&sub, w->git,
 						    git_tree_entry_id(e)) < 0)
@@ -797,10 +822,7 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 					    git_tree_entry_id(e)) < 0) {
 				r = git_fail(ERR_NOTFOUND, "cannot read blob");
 			} else {
-				out.mode = (unsigned)mode;
-				out.data = git_blob_rawcontent(blob);
-				out.size = (size_t)git_blob_rawsize(blob);
-				r = w->fn(&out, w->payload);
+				r = export_blob(w, mode, blob);
 			}
 			git_blob_free(blob);
 		} else {
@@ -812,8 +834,8 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 	return r;
 }
 
-int repo_walk_tree(struct repo *repo, const struct repo_oid *commit,
-		   const char *subdir, repo_entry_fn fn, void *payload)
+int repo_export_tree(struct repo *repo, const struct repo_oid *commit,
+		     const char *subdir, struct sink *sink)
 {
 	struct export_walk w;
 	git_commit *c = NULL;
@@ -824,8 +846,8 @@ int repo_walk_tree(struct repo *repo, const struct repo_oid *commit,
 
 	w.git = repo->git;
 	buf_init(&w.path, REPO_MAX_PATH);
-	w.fn = fn;
-	w.payload = payload;
+	w.sink = sink;
+	w.entries = 0;
 	to_git(&g, commit);
 	/* a bulk reader too: see verify_hashes() */
 	bound_object_cache();

@@ -189,27 +189,79 @@ out:
 	return r;
 }
 
-int state_lock(struct state *st, const char *name, unsigned timeout)
+/* The lock file of `name`, opened with `flags`. */
+static int open_lock(struct state *st, const char *name, int flags)
 {
 	struct buf path = BUF_INIT;
-	long long deadline;
-	int fd = -1;
-	int r;
+	int fd, r;
 
 	if ((r = check_name("lock name", name)) < 0)
 		return r;
 	if ((r = subdir_path(st, &path, "locks")) < 0 ||
 	    (r = buf_addf(&path, "%s.lock", name)) < 0)
 		goto out;
-	fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-		  O_NOCTTY, 0600);
-	if (fd < 0) {
-		r = error_set_errno(ERR_SYS, "cannot open lock '%s'", name);
-		goto out;
+	fd = open(path.ptr, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		r = error_set_errno(errno == ENOENT ? ERR_NOTFOUND : ERR_SYS,
+				    "cannot open lock '%s'", name);
+	else
+		r = fd;
+out:
+	buf_release(&path);
+	return r;
+}
+
+/* The holder line of an open lock file (caller frees), "" if none. */
+static char *read_holder(int fd)
+{
+	struct buf b;
+	char *p;
+
+	buf_init(&b, STATE_HOLDER_MAX);
+	if (lseek(fd, 0, SEEK_SET) < 0 || buf_read_fd(&b, fd) < 0) {
+		error_clear();
+		buf_reset(&b);
 	}
-	deadline = timeutil_now_ms() + (long long)timeout * 1000;
+	p = buf_detach(&b, NULL);
+	p[strcspn(p, "\n")] = '\0';
+	return p;
+}
+
+/* Tell the waiting caller, once, who holds the lock. */
+static void tell_wait(int fd, const struct state_lock_opts *o)
+{
+	char *holder;
+
+	if (!o->on_wait)
+		return;
+	holder = read_holder(fd);
+	o->on_wait(*holder ? holder : NULL, o->payload);
+	free(holder);
+}
+
+static void write_holder(int fd, const char *holder)
+{
+	size_t n = strcspn(holder, "\n");
+
+	if (n > STATE_HOLDER_MAX - 1)
+		n = STATE_HOLDER_MAX - 1;
+	/* only a note for others: a failure changes nothing */
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, n, 0) < 0)
+		error_clear();
+}
+
+int state_lock(struct state *st, const char *name,
+	       const struct state_lock_opts *o)
+{
+	int64_t deadline;
+	bool told = false;
+	int fd, r;
+
+	if ((fd = open_lock(st, name, O_RDWR | O_CREAT)) < 0)
+		return fd;
+	deadline = timeutil_now_ms() + (int64_t)o->timeout * 1000;
 	for (;;) {
-		long long left;
+		int64_t left;
 
 		if (!flock(fd, LOCK_EX | LOCK_NB))
 			break;
@@ -218,23 +270,26 @@ int state_lock(struct state *st, const char *name, unsigned timeout)
 		if (errno != EWOULDBLOCK) {
 			r = error_set_errno(ERR_SYS, "cannot take lock '%s'",
 					    name);
-			goto out;
+			goto fail;
 		}
 		left = deadline - timeutil_now_ms();
 		if (left <= 0) {
 			r = error_set(ERR_TIMEOUT, "lock '%s' is held by "
 				      "another deploy (waited %u s)",
-				      name, timeout);
-			goto out;
+				      name, o->timeout);
+			goto fail;
+		}
+		if (!told) {
+			tell_wait(fd, o);
+			told = true;
 		}
 		poll(NULL, 0, left < LOCK_RETRY_MS ? (int)left : LOCK_RETRY_MS);
 	}
-	r = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	buf_release(&path);
+	if (o->holder)
+		write_holder(fd, o->holder);
+	return fd;
+fail:
+	close(fd);
 	return r;
 }
 
@@ -242,12 +297,41 @@ void state_unlock(int fd)
 {
 	if (fd < 0)
 		return;
+	if (ftruncate(fd, 0) < 0)
+		error_clear();
 	/*
 	 * Unlock explicitly: a forked child may share the open file
 	 * description, and closing our copy alone would not release it.
 	 */
 	flock(fd, LOCK_UN);
 	close(fd);
+}
+
+int state_lock_holder(struct state *st, const char *name, char **holder_out)
+{
+	int fd;
+
+	*holder_out = NULL;
+	fd = open_lock(st, name, O_RDONLY);
+	if (fd == ERR_NOTFOUND) {
+		error_clear();
+		return 0;	/* never taken */
+	}
+	if (fd < 0)
+		return fd;
+	while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			*holder_out = read_holder(fd);
+		else
+			error_clear();
+		close(fd);
+		return 0;
+	}
+	flock(fd, LOCK_UN);
+	close(fd);
+	return 0;
 }
 
 int state_artifact_path(struct state *st, struct buf *out, const char *hex)
@@ -265,137 +349,6 @@ int state_artifact_path(struct state *st, struct buf *out, const char *hex)
 		return r;
 	}
 	return buf_addf(out, "/%s", hex);
-}
-
-/* Append one field, tabs and control characters made spaces. */
-static void add_field(struct buf *b, const char *s, bool last)
-{
-	size_t i;
-
-	if (!s || !*s)
-		s = "-";
-	for (i = 0; s[i] && i < STATE_FIELD_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf_addch(b, (c < 0x20 || c == 0x7f) ? ' ' : (char)c);
-	}
-	buf_addch(b, last ? '\n' : '\t');
-}
-
-int state_history_add(struct state *st, const struct history_record *rec)
-{
-	struct buf line = BUF_INIT;
-	struct buf path = BUF_INIT;
-	char stamp[32], dur[32];
-	time_t t = (time_t)rec->time;
-	struct tm tm;
-	int fd = -1, r;
-
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(dur, sizeof(dur), "%.1f", rec->duration);
-	buf_init(&line, STATE_HISTORY_MAX_LINE);
-	add_field(&line, stamp, false);
-	add_field(&line, rec->env, false);
-	add_field(&line, rec->action, false);
-	add_field(&line, rec->commit, false);
-	add_field(&line, rec->release, false);
-	add_field(&line, rec->user, false);
-	add_field(&line, rec->result, false);
-	add_field(&line, dur, false);
-	add_field(&line, rec->reason, true);
-	if (!line.len || line.ptr[line.len - 1] != '\n') {
-		r = error_set(ERR_TOOBIG, "history record too long");
-		goto out;
-	}
-	buf_addf(&path, "%s/history", st->dir);
-	fd = open(path.ptr, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-		  O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = error_set_errno(ERR_SYS, "cannot open '%s'", path.ptr);
-		goto out;
-	}
-	/* one write: records of concurrent deploys never interleave */
-	r = fsutil_write_all(fd, line.ptr, line.len);
-out:
-	if (fd >= 0 && close(fd) < 0 && !r)
-		r = error_set_errno(ERR_SYS, "cannot write '%s'", path.ptr);
-	buf_release(&line);
-	buf_release(&path);
-	return r;
-}
-
-static int parse_record(struct history_record *rec, char *line)
-{
-	char *f[9];
-	struct tm tm;
-	size_t i;
-	char *p = line, *end;
-
-	for (i = 0; i < 9; i++) {
-		f[i] = p;
-		p = strchr(p, i < 8 ? '\t' : '\n');
-		if (!p) {
-			if (i < 8)
-				return -1;
-		} else {
-			*p++ = '\0';
-		}
-		if (!strcmp(f[i], "-"))
-			f[i][0] = '\0';
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(f[0], "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return -1;
-	memset(rec, 0, sizeof(*rec));
-	rec->time = (int64_t)timegm(&tm);
-	rec->env = f[1];
-	rec->action = f[2];
-	rec->commit = f[3];
-	rec->release = f[4];
-	rec->user = f[5];
-	rec->result = f[6];
-	rec->duration = strtod(f[7], NULL);
-	rec->reason = f[8];
-	return 0;
-}
-
-int state_history_read(struct state *st, state_history_fn fn, void *payload)
-{
-	struct buf path = BUF_INIT;
-	char *line = xmalloc(STATE_HISTORY_MAX_LINE + 2);
-	bool skipping = false;
-	FILE *fp;
-	int r = 0;
-
-	buf_addf(&path, "%s/history", st->dir);
-	fp = fopen(path.ptr, "re");
-	if (!fp) {
-		r = errno == ENOENT ? 0 :
-		    error_set_errno(ERR_SYS, "cannot read '%s'", path.ptr);
-		buf_release(&path);
-		free(line);
-		return r;
-	}
-	/* bounded lines: a longer one (never written by us) is skipped */
-	while (fgets(line, STATE_HISTORY_MAX_LINE + 2, fp)) {
-		struct history_record rec;
-		bool whole = strchr(line, '\n') != NULL;
-
-		if (skipping || !whole) {
-			skipping = !whole;
-			continue;
-		}
-		if (parse_record(&rec, line) < 0)
-			continue;
-		if ((r = fn(&rec, payload)) != 0)
-			break;
-	}
-	free(line);
-	fclose(fp);
-	buf_release(&path);
-	return r;
 }
 
 int state_next_time(struct state *st, const char *name, int64_t now,
@@ -425,53 +378,4 @@ int state_next_time(struct state *st, const char *name, int64_t now,
 	buf_release(&path);
 	buf_release(&text);
 	return r;
-}
-
-struct last_scan {
-	const char *env;
-	struct history_last *out;
-};
-
-static void keep_record(struct history_record *dst,
-			const struct history_record *src, struct strvec *keep)
-{
-	*dst = *src;
-	dst->env = strvec_push(keep, src->env);
-	dst->action = strvec_push(keep, src->action);
-	dst->commit = strvec_push(keep, src->commit);
-	dst->release = strvec_push(keep, src->release);
-	dst->user = strvec_push(keep, src->user);
-	dst->result = strvec_push(keep, src->result);
-	dst->reason = strvec_push(keep, src->reason);
-}
-
-static int scan_last(const struct history_record *rec, void *payload)
-{
-	struct last_scan *l = payload;
-
-	if (strcmp(rec->env, l->env))
-		return 0;
-	if (!strcmp(rec->result, "ok"))
-		keep_record(&l->out->ok, rec, &l->out->keep);
-	keep_record(&l->out->any, rec, &l->out->keep);
-	return 0;
-}
-
-int state_history_last(struct state *st, const char *env,
-		       struct history_last *out)
-{
-	struct last_scan l;
-
-	memset(out, 0, sizeof(*out));
-	strvec_init(&out->keep);
-	l.env = env;
-	l.out = out;
-	return state_history_read(st, scan_last, &l);
-}
-
-void state_history_last_release(struct history_last *l)
-{
-	strvec_clear(&l->keep);
-	memset(l, 0, sizeof(*l));
-	strvec_init(&l->keep);
 }

@@ -6,11 +6,10 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "deploy.h"
 #include "gate.h"
 #include "report.h"
 #include "repo.h"
-#include "testrun.h"
+#include "receive.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
 const char pushgate_hook_marker[] = "pushgate-hook-marker";
@@ -26,9 +25,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
 	if (!gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors)) {
-		nr_failed = deploy_push(&g);
-		/* builds kept for deploys that were skipped or never ran */
-		testrun_drop_artifacts(&g);
+		nr_failed = receive_deploy(&g);
 	}
 	report_errors(&errors);
 	strvec_clear(&errors);

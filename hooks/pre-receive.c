@@ -9,7 +9,7 @@
 #include "gate.h"
 #include "report.h"
 #include "repo.h"
-#include "testrun.h"
+#include "receive.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
 const char pushgate_hook_marker[] = "pushgate-hook-marker";
@@ -25,7 +25,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
 	if (gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors) == 0)
-		accepted = testrun_verify_push(&g);
+		accepted = receive_verify(&g);
 	report_errors(&errors);
 	strvec_clear(&errors);
 	if (!accepted)

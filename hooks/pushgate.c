@@ -1,15 +1,17 @@
 /*
- * pushgate: the command line for people. Each verb is a cmd_<verb>()
- * that only calls modules; main() parses the global options and
- * dispatches through the table.
+ * pushgate: the command line for people. main() parses the global
+ * options, then the verb's own through one table (which options it
+ * takes, whether its first argument is an environment), opens the
+ * repository and hooks.ini, and calls the verb's cmd_<verb>(), which
+ * only calls modules and prints.
  */
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -17,46 +19,84 @@
 #include "deploy.h"
 #include "errors.h"
 #include "gate.h"
+#include "history.h"
 #include "host.h"
 #include "policy.h"
+#include "proc.h"
+#include "receive.h"
+#include "release.h"
 #include "report.h"
 #include "repo.h"
-#include "testrun.h"
+#include "status.h"
+#include "timeutil.h"
 
-#define PUSHGATE_VERSION "0.1.0"
+#define PUSHGATE_VERSION "0.2.0"
 #define HISTORY_DEFAULT 20
-#define WAITING_SHOWN 10
+
+/* What the verb was given, and what it needs opened. */
+struct cli {
+	const char *dir;
+	struct gate g;
+	const struct config_env *env;	/* the ENV argument, if any */
+	char **args;			/* the arguments after ENV */
+	int nargs;
+	bool force;
+	bool yes;
+	uint64_t n;
+	char *user;			/* login name of the real uid */
+	const char *env_name;		/* the ENV argument, or NULL */
+};
+
+enum cmd_flags {
+	CMD_ENV = 1 << 0,	/* the first argument is an environment */
+	CMD_ENV_OPT = 1 << 1	/* ... which may be left out */
+};
 
 struct cmd {
 	const char *name;
-	int (*fn)(const char *dir, int argc, char **argv);
+	int (*fn)(struct cli *c);
+	unsigned flags;
+	const char *opts;	/* getopt short options it takes */
+	int max_args;		/* arguments after ENV */
 	const char *usage;
 	const char *help;
 };
 
-static int cmd_deploy(const char *dir, int argc, char **argv);
-static int cmd_rollback(const char *dir, int argc, char **argv);
-static int cmd_status(const char *dir, int argc, char **argv);
-static int cmd_history(const char *dir, int argc, char **argv);
-static int cmd_check(const char *dir, int argc, char **argv);
-static int cmd_trust(const char *dir, int argc, char **argv);
+static int cmd_deploy(struct cli *c);
+static int cmd_rollback(struct cli *c);
+static int cmd_status(struct cli *c);
+static int cmd_history(struct cli *c);
+static int cmd_check(struct cli *c);
+static int cmd_trust(struct cli *c);
 
 static const struct cmd commands[] = {
-	{ "deploy", cmd_deploy, "pushgate deploy [--force] ENV [REV]",
+	{ "deploy", cmd_deploy, CMD_ENV, "f", 1,
+	  "pushgate deploy [--force] ENV [REV]",
 	  "deploy REV (default: the tip of ENV's branch) after the same checks as a push" },
-	{ "rollback", cmd_rollback, "pushgate rollback ENV [RELEASE-or-COMMIT]",
+	{ "rollback", cmd_rollback, CMD_ENV, "", 1,
+	  "pushgate rollback ENV [RELEASE-or-COMMIT]",
 	  "make the previous good (or the given) release live again" },
-	{ "status", cmd_status, "pushgate status [ENV]",
+	{ "status", cmd_status, CMD_ENV | CMD_ENV_OPT, "", 0,
+	  "pushgate status [ENV]",
 	  "live commit and release, last result, waiting commits, drift" },
-	{ "history", cmd_history, "pushgate history [-n N] [ENV]",
+	{ "history", cmd_history, CMD_ENV | CMD_ENV_OPT, "n:", 0,
+	  "pushgate history [-n N] [ENV]",
 	  "deploys and rollbacks, newest first" },
-	{ "check", cmd_check, "pushgate check [ENV]",
+	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", 0,
+	  "pushgate check [ENV]",
 	  "validate hooks.ini, then connect to every host and check it" },
-	{ "trust", cmd_trust, "pushgate trust [--yes] ENV",
+	{ "trust", cmd_trust, CMD_ENV, "y", 0,
+	  "pushgate trust [--yes] ENV",
 	  "show each host's key fingerprint and add it to known_hosts" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct option verb_longopts[] = {
+	{ "force", no_argument, NULL, 'f' },
+	{ "yes", no_argument, NULL, 'y' },
+	{ NULL, 0, NULL, 0 }
+};
 
 static void usage(bool to_stdout)
 {
@@ -87,394 +127,197 @@ static const struct cmd *find_cmd(const char *name)
 	return NULL;
 }
 
-static int usage_error(const char *verb)
+static int usage_error(const struct cmd *cmd)
 {
-	report_error("usage: %s", find_cmd(verb)->usage);
+	report_error("usage: %s", cmd->usage);
 	return 2;
 }
 
-/*
- * Verb options: getopt over argv (argv[0] is the verb). Returns the
- * option character, -1 at the end, '?' on a bad option.
- */
-static int verb_opt(int argc, char **argv, const char *optstring,
-		    const struct option *longopts)
+/* The login name of the real uid: never an environment variable. */
+static char *login_name(void)
 {
-	opterr = 0;	/* our usage line says it, in one line */
-	return getopt_long(argc, argv, optstring, longopts, NULL);
+	struct passwd *pw = getpwuid(getuid());
+	struct buf b = BUF_INIT;
+
+	if (pw && pw->pw_name && *pw->pw_name)
+		return xstrdup(pw->pw_name);
+	buf_addf(&b, "uid %u", (unsigned)getuid());
+	return buf_detach(&b, NULL);
 }
 
-/* Open the repository and configuration; 0, or the exit code. */
-static int open_gate(struct gate *g, const char *dir)
+/*
+ * The verb's options (anywhere on the line: `deploy staging --force`)
+ * and arguments into *c. 0, or the exit code of a usage error.
+ */
+static int parse_verb(struct cli *c, const struct cmd *cmd, int argc,
+		      char **argv)
 {
+	int opt, first;
+
+	opterr = 0;	/* our usage line says it, in one line */
+	optind = 0;	/* 0: glibc starts over */
+	while ((opt = getopt_long(argc, argv, cmd->opts, verb_longopts,
+				  NULL)) != -1) {
+		if (opt == '?' || opt == ':' || !strchr(cmd->opts, opt))
+			return usage_error(cmd);
+		if (opt == 'f')
+			c->force = true;
+		else if (opt == 'y')
+			c->yes = true;
+		else if (opt == 'n' && parse_uint(optarg, 1, 1000000, &c->n) < 0)
+			return usage_error(cmd);
+	}
+	first = optind;
+	if ((cmd->flags & CMD_ENV) && first >= argc &&
+	    !(cmd->flags & CMD_ENV_OPT))
+		return usage_error(cmd);
+	if ((cmd->flags & CMD_ENV) && first < argc)
+		c->env_name = argv[first++];
+	if (argc - first > cmd->max_args)
+		return usage_error(cmd);
+	c->args = argv + first;
+	c->nargs = argc - first;
+	return 0;
+}
+
+/* Open the repository and hooks.ini, find ENV; 0 or the exit code. */
+static int open_cli(struct cli *c)
+{
+	const char *env = c->env_name;
 	struct strvec errors = STRVEC_INIT;
-	int r = gate_open(g, dir, 0, &errors);
+	int r = gate_open(&c->g, c->dir, 0, &errors);
 
 	report_errors(&errors);
 	strvec_clear(&errors);
-
-	if (r == ERR_INVALID)
-		return 2;
-	return r < 0 ? 1 : 0;
-}
-
-static const struct config_env *find_env(const struct gate *g,
-					 const char *name)
-{
-	const struct config_env *env = config_env_find(&g->cfg, name);
-
+	if (r < 0)
+		return r == ERR_INVALID ? 2 : 1;
 	if (!env)
+		return 0;
+	if (!(c->env = config_env_find(&c->g.cfg, env))) {
 		report_error("no environment '%s' in hooks.ini%s",
-			     report_str(name),
-			     g->cfg.present ? "" : " (there is no hooks.ini)");
-	return env;
+			     report_str(env), c->g.cfg.present ? "" :
+			     " (there is no hooks.ini)");
+		return 2;
+	}
+	return 0;
 }
 
-/* Who runs the command: user_vars as for a push, else the login name. */
-static const char *cli_user(struct gate *g)
+/* Show a refusal of the deploy gate: the reason, then how to fix it. */
+static void show_refusal(const struct verdict *v)
 {
-	struct passwd *pw;
-
-	push_read_user(&g->push, &g->cfg.user_vars);
-	if (!g->push.user && (pw = getpwuid(getuid())) && pw->pw_name)
-		g->push.user = xstrdup(pw->pw_name);
-	return g->push.user;
-}
-
-/* ---- deploy ------------------------------------------------------- */
-
-/* A manual environment changes only by its approvers' hand. */
-static bool may_approve(const struct config_env *env, const char *user)
-{
-	struct buf names = BUF_INIT;
 	size_t i;
 
-	if (env->mode != CONFIG_MODE_MANUAL || policy_may_approve(env, user))
-		return true;
-	for (i = 0; i < env->approvers.nr; i++)
-		buf_addf(&names, "%s%s", i ? ", " : "", env->approvers.v[i]);
-	report_error("'%s' may not approve deploys to '%s' (approvers: %s)",
-		     report_str(user ? user : "unknown user"), env->name,
-		     report_str(names.ptr));
-	buf_release(&names);
-	return false;
+	report_error("%s", report_line(v->reason));
+	for (i = 0; i < v->hints.nr; i++)
+		report_info("fix: %s", report_line(v->hints.v[i]));
 }
 
-/* The gates a push would apply: approvers, tests, requires. */
-static int deploy_gates(struct gate *g, const struct config_env *env,
-			const struct repo_oid *commit, const char *user)
+/* ---- deploy and rollback ------------------------------------------ */
+
+static struct deploy_opts deploy_opts_of(struct cli *c)
 {
-	struct strvec missing = STRVEC_INIT;
-	struct testrun_opts to = TESTRUN_OPTS_INIT;
-	enum testrun_result tr;
-	struct buf ref = BUF_INIT;
-	bool met;
-	int r = 0;
-
-	if (!may_approve(env, user))
-		return 1;
-	if (policy_requires_met(&met, &missing, env, g->repo, &g->st,
-				commit) < 0) {
-		report_error("cannot check requires: %s",
-			     report_str(error_last()));
-		r = 1;
-		goto out;
-	}
-	if (!met) {
-		struct buf names = BUF_INIT;
-		size_t i;
-
-		for (i = 0; i < missing.nr; i++)
-			buf_addf(&names, "%s'%s'", i ? ", " : "",
-				 missing.v[i]);
-		report_error("cannot deploy to '%s': the commit was not deployed to %s first",
-			     env->name, names.ptr);
-		buf_release(&names);
-		r = 1;
-		goto out;
-	}
-	buf_addf(&ref, "refs/heads/%s", env->branch);
-	to.cfg = &g->cfg;
-	to.repo = g->repo;
-	to.st = &g->st;
-	to.commit = commit;
-	to.ref = ref.ptr;
-	to.env = env->name;
-	to.user = user;
-	if (testrun_run(&tr, &to) < 0) {
-		report_error("cannot test: %s", report_str(error_last()));
-		r = 1;
-	} else if (tr == TESTRUN_FAILED || tr == TESTRUN_BUILD_FAILED ||
-		   tr == TESTRUN_TIMEOUT) {
-		report_error("cannot deploy to '%s': %s", env->name,
-			     tr == TESTRUN_FAILED ? "the tests failed" :
-			     tr == TESTRUN_BUILD_FAILED ? "the build failed" :
-			     "the tests timed out");
-		r = 1;
-	} else if (tr == TESTRUN_CACHED) {
-		report_info("tests passed before on the same tree (cached)");
-	}
-out:
-	buf_release(&ref);
-	strvec_clear(&missing);
-	return r;
-}
-
-static int cmd_deploy(const char *dir, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct gate g = GATE_INIT;
-	const struct config_env *env;
 	struct deploy_opts o;
-	enum deploy_result res;
-	struct buf rev = BUF_INIT;
-	bool force = false;
-	int c, r;
 
-	while ((c = verb_opt(argc, argv, "+f", longopts)) != -1) {
-		if (c != 'f')
-			return usage_error("deploy");
-		force = true;
-	}
-	if (optind >= argc || argc - optind > 2)
-		return usage_error("deploy");
-	if ((r = open_gate(&g, dir)) != 0)
-		goto out;
-	r = 2;
-	if (!(env = find_env(&g, argv[optind])))
-		goto out;
-	if (optind + 1 < argc)
-		buf_addstr(&rev, argv[optind + 1]);
-	else
-		buf_addf(&rev, "refs/heads/%s", env->branch);
 	memset(&o, 0, sizeof(o));
-	r = 1;
-	if (repo_resolve_commit(g.repo, &o.commit, rev.ptr) < 0) {
+	o.cfg = &c->g.cfg;
+	o.env = c->env;
+	o.repo = c->g.repo;
+	o.st = &c->g.st;
+	o.user = c->user;
+	o.force = c->force;
+	return o;
+}
+
+static int cmd_deploy(struct cli *c)
+{
+	struct deploy_opts o = deploy_opts_of(c);
+	struct deploy_outcome out;
+	struct buf rev = BUF_INIT;
+	int r = 1;
+
+	memset(&out, 0, sizeof(out));
+	if (c->nargs)
+		buf_addstr(&rev, c->args[0]);
+	else
+		buf_addf(&rev, "refs/heads/%s", c->env->branch);
+	if (repo_resolve_commit(c->g.repo, &o.commit, rev.ptr) < 0)
 		report_error("%s", report_str(error_last()));
-		goto out;
-	}
-	o.cfg = &g.cfg;
-	o.env = env;
-	o.repo = g.repo;
-	o.st = &g.st;
-	o.user = cli_user(&g);
-	o.force = force;
-	if ((r = deploy_gates(&g, env, &o.commit, o.user)) != 0)
-		goto out;
-	r = 1;
-	if (deploy_run(&res, &o) == 0 && res != DEPLOY_FAILED)
+	else if (receive_check_deploy(&c->g, c->env, &o.commit,
+				      c->user) == 0 &&
+		 deploy_run(&out, &o) == 0 && out.result != DEPLOY_FAILED)
 		r = 0;
-out:
+	deploy_outcome_release(&out);
 	buf_release(&rev);
-	gate_release(&g);
 	return r;
 }
 
-/* ---- rollback ----------------------------------------------------- */
-
-static int cmd_rollback(const char *dir, int argc, char **argv)
+static int cmd_rollback(struct cli *c)
 {
-	struct gate g = GATE_INIT;
-	const struct config_env *env;
-	struct deploy_opts o;
+	struct deploy_opts o = deploy_opts_of(c);
+	struct verdict v = VERDICT_INIT;
+	struct deploy_outcome out;
 	struct deploy_target t;
-	enum deploy_result res;
 	const char *want_release = NULL;
 	char want_commit[REPO_OID_HEXSZ + 1] = "";
+	const char *arg = c->nargs ? c->args[0] : NULL;
 	struct repo_oid id;
-	int r;
+	int r = 1;
 
-	if (argc < 2 || argc > 3 || argv[1][0] == '-')
-		return usage_error("rollback");
-	if ((r = open_gate(&g, dir)) != 0)
-		goto out;
-	r = 2;
-	if (!(env = find_env(&g, argv[1])))
-		goto out;
-	r = 1;
-	if (argc == 3) {
-		if (strspn(argv[2], "0123456789") >= 8 && strchr(argv[2], 'T'))
-			want_release = argv[2];
-		else if (repo_resolve_commit(g.repo, &id, argv[2]) == 0)
-			repo_oid_to_hex(want_commit, &id);
-		else
-			want_release = argv[2];
-	}
-	if (deploy_pick_rollback(&t, &g.st, env->name, want_release,
+	memset(&out, 0, sizeof(out));
+	if (arg && release_id_looks_like(arg))
+		want_release = arg;
+	else if (arg && repo_resolve_commit(c->g.repo, &id, arg) == 0)
+		repo_oid_to_hex(want_commit, &id);
+	else if (arg)
+		want_release = arg;
+	error_clear();
+	if (deploy_pick_rollback(&t, &c->g.st, c->env->name, want_release,
 				 want_commit[0] ? want_commit : NULL) < 0) {
 		report_error("%s", report_str(error_last()));
 		goto out;
 	}
-	memset(&o, 0, sizeof(o));
-	o.commit = t.commit;
-	o.user = cli_user(&g);
-	if (!may_approve(env, o.user))
+	/* a manual environment changes only by its approvers' hand */
+	policy_deploy_verdict(&v, c->env, c->user,
+			      c->env->mode != CONFIG_MODE_MANUAL ||
+			      policy_may_approve(c->env, c->user), NULL, "");
+	if (v.rejected) {
+		show_refusal(&v);
 		goto out;
-	o.cfg = &g.cfg;
-	o.env = env;
-	o.repo = g.repo;
-	o.st = &g.st;
-	if (deploy_rollback(&res, &o, t.release) == 0 && res == DEPLOY_OK)
+	}
+	o.commit = t.commit;
+	if (deploy_rollback(&out, &o, t.release) == 0 &&
+	    out.result == DEPLOY_OK)
 		r = 0;
 out:
-	gate_release(&g);
+	verdict_release(&v);
+	deploy_outcome_release(&out);
 	return r;
 }
 
-/* ---- status ------------------------------------------------------- */
+/* ---- status and history ------------------------------------------- */
 
-static void format_time(char *out, size_t size, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, size, "%Y-%m-%d %H:%M:%SZ", &tm);
-}
-
-static void show_waiting(struct gate *g, const struct config_env *env,
-			 const struct repo_oid *live, bool has_live)
-{
-	struct repo_oid tip, *list = NULL;
-	struct buf ref = BUF_INIT;
-	size_t nr = 0, total = 0, i;
-
-	buf_addf(&ref, "refs/heads/%s", env->branch);
-	if (repo_resolve_commit(g->repo, &tip, ref.ptr) < 0) {
-		error_clear();
-		report_out("  waiting:  nothing (no branch '%s')", env->branch);
-		goto out;
-	}
-	if (repo_commits_between(g->repo, &list, &nr, &total,
-				 has_live ? live : NULL, &tip,
-				 WAITING_SHOWN) < 0) {
-		report_out("  waiting:  unknown (%s)", report_str(error_last()));
-		goto out;
-	}
-	if (!total) {
-		report_out("  waiting:  nothing: '%s' is live", env->branch);
-		goto out;
-	}
-	if (env->mode == CONFIG_MODE_MANUAL)
-		report_out("  waiting:  %zu commit%s on '%s' (approve: pushgate"
-			   " deploy %s, or git push -o deploy)", total,
-			   total == 1 ? "" : "s", env->branch, env->name);
-	else
-		report_out("  waiting:  %zu commit%s on '%s'", total,
-			   total == 1 ? "" : "s", env->branch);
-	for (i = 0; i < nr; i++) {
-		char hex[REPO_OID_HEXSZ + 1], subject[256];
-
-		repo_oid_to_hex(hex, &list[i]);
-		if (repo_commit_subject(g->repo, subject, sizeof(subject),
-					&list[i]) < 0)
-			subject[0] = '\0';
-		report_out("            %.12s %s", hex, report_str(subject));
-	}
-	if (total > nr)
-		report_out("            ... and %zu more", total - nr);
-out:
-	free(list);
-	buf_release(&ref);
-}
-
-static bool show_drift(const struct config_env *env, const char *release)
+static int cmd_status(struct cli *c)
 {
 	bool drift = false;
 	size_t i;
 
-	for (i = 0; i < env->nr_hosts; i++) {
-		const char *label = env->hosts[i].label;
-		char *cur = NULL;
-
-		if (deploy_host_current(&cur, env, i) < 0) {
-			report_out("  host %-20s unreachable: %s", label,
-				   report_str(error_last()));
-			drift = true;
-			continue;
-		}
-		if (!release[0] && !cur) {
-			report_out("  host %-20s nothing deployed", label);
-		} else if (cur && !strcmp(cur, release)) {
-			report_out("  host %-20s ok (current -> releases/%s)",
-				   label, cur);
-		} else {
-			report_out("  host %-20s DRIFT: current -> %s, recorded %s",
-				   label, cur ? report_str(cur) : "(none)",
-				   release[0] ? release : "(none)");
-			drift = true;
-		}
-		free(cur);
-	}
-	return drift;
-}
-
-static int cmd_status(const char *dir, int argc, char **argv)
-{
-	struct gate g = GATE_INIT;
-	size_t i;
-	bool drift = false;
-	int r;
-
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
-		return usage_error("status");
-	if ((r = open_gate(&g, dir)) != 0)
-		goto out;
-	if (argc == 2 && !find_env(&g, argv[1])) {
-		r = 2;
-		goto out;
-	}
-	if (!g.cfg.nr_envs)
+	if (!c->g.cfg.nr_envs)
 		report_out("no environments in hooks.ini");
-	for (i = 0; i < g.cfg.nr_envs; i++) {
-		const struct config_env *env = &g.cfg.envs[i];
-		struct history_last l;
-		struct repo_oid live;
-		bool has_live;
-		char when[32];
+	for (i = 0; i < c->g.cfg.nr_envs; i++) {
+		struct status_env s;
 
-		if (argc == 2 && strcmp(env->name, argv[1]))
+		if (c->env && c->env != &c->g.cfg.envs[i])
 			continue;
-		if (state_history_last(&g.st, env->name, &l) < 0)
+		if (status_collect(&s, c->g.repo, &c->g.st, &c->g.cfg.envs[i],
+				   STATUS_WAITING_SHOWN, true) < 0)
 			report_warn("cannot read the history: %s",
 				    report_str(error_last()));
-		has_live = repo_env_ref(g.repo, &live, env->name) == 0;
-		error_clear();
-		report_out("%s (branch %s, %s, %zu host%s)", env->name,
-			   env->branch, env->mode == CONFIG_MODE_AUTO ?
-			   "auto" : "manual", env->nr_hosts,
-			   env->nr_hosts == 1 ? "" : "s");
-		if (l.ok.commit) {
-			format_time(when, sizeof(when), l.ok.time);
-			report_out("  live:     %.12s release %s, %s by %s",
-				   l.ok.commit, l.ok.release, when,
-				   report_str(l.ok.user[0] ? l.ok.user :
-					      "unknown"));
-		} else {
-			report_out("  live:     nothing deployed yet");
-		}
-		if (l.any.commit) {
-			format_time(when, sizeof(when), l.any.time);
-			report_out("  last:     %s %.12s %s at %s%s%s",
-				   l.any.action, l.any.commit, l.any.result,
-				   when, l.any.reason[0] ? ": " : "",
-				   report_str(l.any.reason));
-		}
-		show_waiting(&g, env, &live, has_live);
-		if (show_drift(env, l.ok.release ? l.ok.release : ""))
-			drift = true;
-		state_history_last_release(&l);
+		status_print(&s, c->g.repo);
+		drift |= s.drift;
+		status_env_release(&s);
 	}
-	r = drift ? 1 : 0;
-out:
-	gate_release(&g);
-	return r;
+	return drift ? 1 : 0;
 }
-
-/* ---- history ------------------------------------------------------ */
 
 struct lines {
 	const char *env;
@@ -484,43 +327,28 @@ struct lines {
 static int collect(const struct history_record *rec, void *payload)
 {
 	struct lines *l = payload;
-	char when[32];
+	char when[TIMEUTIL_TEXT_MAX];
 
 	if (l->env && strcmp(rec->env, l->env))
 		return 0;
-	format_time(when, sizeof(when), rec->time);
+	timeutil_format(when, rec->time, TIMEUTIL_HUMAN);
 	strvec_pushf(&l->v, "%-20s  %-12s  %-8s  %.12s  %-29s  %-10s  %-7s  %6.1fs  %s",
-		     when, rec->env, rec->action, rec->commit,
-		     rec->release[0] ? rec->release : "-",
-		     rec->user[0] ? rec->user : "-", rec->result,
-		     rec->duration, rec->reason);
+		     when, rec->env, history_action_name(rec->action),
+		     rec->commit, rec->release[0] ? rec->release : "-",
+		     rec->user[0] ? rec->user : "-",
+		     history_result_name(rec->result), rec->duration,
+		     rec->reason);
 	return 0;
 }
 
-static int cmd_history(const char *dir, int argc, char **argv)
+static int cmd_history(struct cli *c)
 {
-	struct gate g = GATE_INIT;
-	struct lines l;
-	uint64_t n = HISTORY_DEFAULT;
+	struct lines l = { c->env ? c->env->name : NULL, STRVEC_INIT };
+	uint64_t n = c->n ? c->n : HISTORY_DEFAULT;
 	size_t i, shown = 0;
-	int c, r;
+	int r = 0;
 
-	while ((c = verb_opt(argc, argv, "n:", NULL)) != -1) {
-		if (c != 'n' || parse_uint(optarg, 1, 1000000, &n) < 0)
-			return usage_error("history");
-	}
-	if (argc - optind > 1)
-		return usage_error("history");
-	if ((r = open_gate(&g, dir)) != 0)
-		goto out;
-	memset(&l, 0, sizeof(l));
-	strvec_init(&l.v);
-	l.env = optind < argc ? argv[optind] : NULL;
-	if (l.env && !find_env(&g, l.env)) {
-		r = 2;
-		goto out;
-	}
-	if (state_history_read(&g.st, collect, &l) < 0) {
+	if (history_read(&c->g.st, collect, &l) < 0) {
 		report_error("cannot read the history: %s",
 			     report_str(error_last()));
 		r = 1;
@@ -532,38 +360,28 @@ static int cmd_history(const char *dir, int argc, char **argv)
 			report_out("%s", report_line(l.v.v[i]));
 	}
 	strvec_clear(&l.v);
-out:
-	gate_release(&g);
 	return r;
 }
 
 /* ---- check and trust ---------------------------------------------- */
 
-static int cmd_check(const char *dir, int argc, char **argv)
+static int cmd_check(struct cli *c)
 {
-	struct gate g = GATE_INIT;
-	const char *only = argc > 1 ? argv[1] : NULL;
 	size_t i, k, bad = 0;
-	int r;
 
-	if (argc > 2 || (only && only[0] == '-'))
-		return usage_error("check");
-	if ((r = open_gate(&g, dir)) != 0)
-		goto out;
-	if (only && !find_env(&g, only)) {
-		r = 2;
-		goto out;
-	}
 	report_out("hooks.ini: ok (%s, %zu environment%s)",
-		   g.cfg.present ? "present" : "absent: no rules",
-		   g.cfg.nr_envs, g.cfg.nr_envs == 1 ? "" : "s");
-	for (i = 0; i < g.cfg.nr_envs; i++) {
-		const struct config_env *env = &g.cfg.envs[i];
+		   c->g.cfg.present ? "present" : "absent: no rules",
+		   c->g.cfg.nr_envs, c->g.cfg.nr_envs == 1 ? "" : "s");
+	for (i = 0; i < c->g.cfg.nr_envs; i++) {
+		const struct config_env *env = &c->g.cfg.envs[i];
 
-		if (only && strcmp(only, env->name))
+		if (c->env && c->env != env)
 			continue;
 		for (k = 0; k < env->nr_hosts; k++) {
-			if (deploy_check_host(env, k) < 0) {
+			struct target *t = NULL;
+
+			if (deploy_target_open(&t, env, k) < 0 ||
+			    target_check(t) < 0) {
 				report_out("%s: %s: FAILED: %s", env->name,
 					   env->hosts[k].label,
 					   report_str(error_last()));
@@ -572,15 +390,12 @@ static int cmd_check(const char *dir, int argc, char **argv)
 				report_out("%s: %s: ok (%s, %s writable, tar present)",
 					   env->name, env->hosts[k].label,
 					   env->hosts[k].local ? "local" :
-					   "host key and login ok",
-					   env->path);
+					   "host key and login ok", env->path);
 			}
+			target_close(t);
 		}
 	}
-	r = bad ? 1 : 0;
-out:
-	gate_release(&g);
-	return r;
+	return bad ? 1 : 0;
 }
 
 static bool confirm(const char *question)
@@ -593,30 +408,11 @@ static bool confirm(const char *question)
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static int cmd_trust(const char *dir, int argc, char **argv)
+static int cmd_trust(struct cli *c)
 {
-	static const struct option longopts[] = {
-		{ "yes", no_argument, NULL, 'y' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct gate g = GATE_INIT;
-	const struct config_env *env;
-	bool yes = false;
+	const struct config_env *env = c->env;
 	size_t k, bad = 0;
-	int c, r;
 
-	while ((c = verb_opt(argc, argv, "+y", longopts)) != -1) {
-		if (c != 'y')
-			return usage_error("trust");
-		yes = true;
-	}
-	if (argc - optind != 1)
-		return usage_error("trust");
-	if ((r = open_gate(&g, dir)) != 0)
-		goto out;
-	r = 2;
-	if (!(env = find_env(&g, argv[optind])))
-		goto out;
 	for (k = 0; k < env->nr_hosts; k++) {
 		const char *label = env->hosts[k].label;
 		struct ssh_hostkey key;
@@ -636,12 +432,11 @@ static int cmd_trust(const char *dir, int argc, char **argv)
 			   "CHANGED: differs from known_hosts" : "unknown");
 		if (key.known)
 			continue;
-		if (!yes && !confirm("trust this key and add it to known_hosts?")) {
+		if (!c->yes &&
+		    !confirm("trust this key and add it to known_hosts?")) {
 			report_out("%s: not trusted", label);
 			bad++;
-			continue;
-		}
-		if (host_trust_key(&key, env, k) < 0) {
+		} else if (host_trust_key(&key, env, k) < 0) {
 			report_out("%s: FAILED: %s", label,
 				   report_str(error_last()));
 			bad++;
@@ -649,10 +444,7 @@ static int cmd_trust(const char *dir, int argc, char **argv)
 			report_out("%s: added to %s", label, env->known_hosts);
 		}
 	}
-	r = bad ? 1 : 0;
-out:
-	gate_release(&g);
-	return r;
+	return bad ? 1 : 0;
 }
 
 /* ---- main --------------------------------------------------------- */
@@ -662,13 +454,32 @@ static bool verb_help(const struct cmd *c, int argc, char **argv)
 {
 	int i;
 
-	for (i = 1; i < argc; i++)
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			report_out("usage: %s", c->usage);
 			report_out("%s", c->help);
 			return true;
 		}
 	return false;
+}
+
+static int run_verb(const char *dir, const struct cmd *cmd, int argc,
+		    char **argv)
+{
+	struct cli c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = dir;
+	c.g = (struct gate)GATE_INIT;
+	if ((r = parse_verb(&c, cmd, argc, argv)) != 0)
+		return r;
+	c.user = login_name();
+	if ((r = open_cli(&c)) == 0)
+		r = cmd->fn(&c);
+	gate_release(&c.g);
+	free(c.user);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -684,15 +495,17 @@ int main(int argc, char **argv)
 
 	closefrom(3);
 	report_set_prefix("pushgate: ");
+	/* a reader that went away (| head) must not stop us halfway */
+	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+C:hV", longopts, NULL)) != -1) {
 		if (c == 'C') {
 			dir = optarg;
-		} else if (c == 'h') {
-			usage(true);
-			return 0;
-		} else if (c == 'V') {
-			report_out("pushgate %s", PUSHGATE_VERSION);
+		} else if (c == 'h' || c == 'V') {
+			if (c == 'h')
+				usage(true);
+			else
+				report_out("pushgate %s", PUSHGATE_VERSION);
 			return 0;
 		} else {
 			usage(false);
@@ -712,9 +525,12 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (verb_help(cmd, argc, argv))
 		return 0;
-	optind = 0;	/* 0: glibc starts over, ordering mode included */
+	/* builds and tests stop on ^C, and their checkouts are removed */
+	proc_catch_signals();
 	repo_library_init();
-	r = cmd->fn(dir, argc, argv);
+	r = run_verb(dir, cmd, argc, argv);
 	repo_library_shutdown();
+	if (proc_interrupted())
+		return 128 + proc_interrupted();
 	return r;
 }

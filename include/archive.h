@@ -77,4 +77,8 @@ int archive_finish(struct archive *a);
 /* Free the symlink set. */
 void archive_release(struct archive *a);
 
+/* The stream as a sink (borrowing `a`). */
+struct sink;
+void archive_sink(struct sink *out, struct archive *a);
+
 #endif

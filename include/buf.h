@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * A growable byte string with a hard cap, always NUL-terminated so that
@@ -51,6 +52,12 @@ void buf_truncate(struct buf *b, size_t len);
  */
 int buf_error(const struct buf *b);
 
+/*
+ * A piece built in `part` goes into `b`: if `part` failed, `b` fails too
+ * (so that buf_error(b) tells); returns buf_error(b).
+ */
+int buf_inherit_error(struct buf *b, const struct buf *part);
+
 /* Append; 0 or ERR_TOOBIG (also once an earlier append failed). */
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
@@ -65,6 +72,13 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
  * embedded single quote written as '\''. Safe for any byte string.
  */
 int buf_addshq(struct buf *b, const char *s);
+
+/*
+ * Append a size in human units, as hooks.ini's K, M and G count (powers
+ * of 1024): "512 bytes", "2 KiB", and with the exact count when rounded:
+ * "3.4 MiB (3565158 bytes)".
+ */
+int buf_addsize(struct buf *b, uint64_t n);
 
 /*
  * Append everything read from `fd` until end of file, retrying on EINTR.

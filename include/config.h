@@ -37,9 +37,20 @@ struct config_host {
 	char *label;		/* as written in hooks.ini, for messages */
 };
 
+/*
+ * Where an environment's releases go. The release directories of SPEC
+ * §5 on its hosts are the only kind so far; a GitOps repository (§12,
+ * chosen by `gitops_remote`) will be the second. `hosts` defaults to one
+ * `local` host only for the release kind.
+ */
+enum config_env_kind {
+	CONFIG_ENV_RELEASE = 0
+};
+
 /* One [environment "NAME"] section. Strings are NULL when unset. */
 struct config_env {
 	char *name;
+	enum config_env_kind kind;
 	char *branch;		/* short branch name, e.g. "main" */
 	struct config_host *hosts;
 	size_t nr_hosts;	/* >= 1; default one `local` host */

@@ -2,36 +2,72 @@
 #define DEPLOY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
-#include "gate.h"
+#include "history.h"
+#include "release.h"
 #include "repo.h"
 #include "state.h"
+#include "target.h"
 
 /*
- * One deployment of one commit to every host of one environment, all or
- * nothing (SPEC §5): take the environment's lock; make sure a deploy
- * triggered by a push is still for the branch tip; export the artifact
- * (the commit's tree, or the built `artifact` directory) and stream it
- * to a new release directory on every host in parallel, with the
- * `config` overlay, REVISION and the `shared` links; then on each host
- * maintenance on, `before`, the atomic switch of `current`, `after` and
- * `healthcheck`; on any failure every switched host goes back to its
- * previous release (then `after`, then `on_failure`) and the new release
- * is marked FAILED; on success maintenance off and pruning to `keep`.
- * Every outcome is recorded in the history, and a success moves
- * refs/environments/NAME.
- *
- * Each host is served by its own worker process (forked, one SSH session
- * each) that the deploy drives phase by phase over a pipe.
+ * One deployment of one commit to every target of one environment, all
+ * or nothing (SPEC §5, §8): take the environment's lock (saying who
+ * holds it); a deploy triggered by a push goes on only while its commit
+ * is the branch tip; the commit already live is a no-op only if no host
+ * drifted (a drifted host is put back); otherwise pick a release id,
+ * open the artifact and drive every target through prepare → activate
+ * → finish in worker processes (fleet), discarding on a failed prepare
+ * and reverting every changed target on a failed activate. The result
+ * is a struct deploy_outcome, recorded in the history (a success moves
+ * refs/environments/NAME) and shown to the user.
  */
 
 enum deploy_result {
-	DEPLOY_OK = 0,		/* live on every host */
+	DEPLOY_OK = 0,		/* live on every target */
 	DEPLOY_FAILED,		/* nothing changed, or rolled back */
 	DEPLOY_SKIPPED,		/* a newer push owns the environment */
-	DEPLOY_UNCHANGED	/* the commit is already live */
+	DEPLOY_UNCHANGED	/* the commit was live everywhere already */
 };
+
+/* What became of one target (host). */
+enum deploy_host_state {
+	DEPLOY_HOST_UNTOUCHED = 0,	/* not part of this deploy */
+	DEPLOY_HOST_OK,			/* live */
+	DEPLOY_HOST_FAILED,		/* failed before anything changed */
+	DEPLOY_HOST_STOPPED,		/* prepared, then stopped by another */
+	DEPLOY_HOST_ROLLED_BACK,	/* changed, then put back */
+	DEPLOY_HOST_ROLLBACK_INCOMPLETE	/* putting it back failed too */
+};
+
+struct deploy_host {
+	const char *label;		/* borrowed from the config */
+	enum deploy_host_state state;
+	char *error;			/* what failed there, or NULL */
+	char *rollback_error;		/* what failed going back, or NULL */
+	char *note;			/* e.g. how drift was repaired */
+	double duration;		/* seconds, all phases */
+};
+
+struct deploy_outcome {
+	enum deploy_result result;
+	enum history_action action;
+	const char *env;		/* borrowed from the config */
+	char commit[REPO_OID_HEXSZ + 1];
+	char release[RELEASE_ID_MAX];	/* "" if none was made */
+	char *reason;			/* why it failed, or a note, or NULL */
+	bool rolled_back;		/* some target changed and went back */
+	bool rollback_incomplete;	/* ... and going back failed */
+	size_t nr_repaired;		/* drifted targets put back */
+	double duration;
+	struct deploy_host *hosts;	/* one per target, config order */
+	size_t nr_hosts;
+};
+
+/* Free what an outcome owns; it is left zeroed. */
+void deploy_outcome_release(struct deploy_outcome *o);
 
 struct deploy_opts {
 	const struct config *cfg;
@@ -45,70 +81,84 @@ struct deploy_opts {
 };
 
 /*
- * Deploy. Returns 0 with *out set once the deploy ran to an outcome
- * (recorded in the history), or a negative error when it could not start
- * (reported and recorded too where possible).
+ * Deploy. Returns 0 with *out filled once the deploy ran to an outcome
+ * (recorded in the history and shown), or a negative error when it could
+ * not start (shown and recorded too where possible; *out says FAILED).
  */
-int deploy_run(enum deploy_result *out, const struct deploy_opts *opts);
+int deploy_run(struct deploy_outcome *out, const struct deploy_opts *opts);
 
 /*
- * Make the existing release `release` live again on every host, through
- * `before`, the switch, `after` and `healthcheck`, with the same locking,
- * all-or-nothing behaviour and history record (action "rollback") as a
- * deploy. opts->commit is the commit that release holds. A release that
- * was pruned or is marked FAILED on any host is refused before any host
- * changes.
+ * Make the existing release `release` live again on every target,
+ * through `before`, the switch, `after` and `healthcheck`, with the same
+ * locking, all-or-nothing behaviour and history record (action
+ * rollback) as a deploy. opts->commit is the commit that release holds.
+ * A release that was pruned or is marked FAILED on any target is refused
+ * before any target changes.
  */
-int deploy_rollback(enum deploy_result *out, const struct deploy_opts *opts,
+int deploy_rollback(struct deploy_outcome *out, const struct deploy_opts *opts,
 		    const char *release);
 
-/* Longest release id, terminating NUL included. */
-#define DEPLOY_RELEASE_ID_MAX 64
+/*
+ * Open target `index` of `env`, of the environment's kind (connecting:
+ * see host_open() for the errors). For status and check.
+ */
+int deploy_target_open(struct target **out, const struct config_env *env,
+		       size_t index);
 
-/* A release to go back to, as found in the history. */
+/* Who holds an environment's lock (a deploy or rollback running). */
+struct deploy_holder {
+	enum history_action action;
+	char commit[REPO_OID_HEXSZ + 1];
+	char user[128];
+	int64_t since;		/* seconds since the epoch */
+};
+
+/*
+ * Is a deploy or rollback of `env` running? *busy says; if so, *out says
+ * what (fields empty if its holder line cannot be read).
+ */
+int deploy_busy(bool *busy, struct deploy_holder *out, struct state *st,
+		const char *env);
+
+/* The release `pushgate rollback` makes live. */
 struct deploy_target {
-	char release[DEPLOY_RELEASE_ID_MAX];
+	char release[RELEASE_ID_MAX];
 	struct repo_oid commit;
 };
 
 /*
- * The release `pushgate rollback` makes live, from the history of `env`:
- * the release `want_release` if given, else the newest release of the
- * commit `want_commit` (full hex) if given, else the newest good release
- * older than the live one. Only releases whose deploy succeeded qualify.
- * ERR_NOTFOUND if there is none, ERR_INVALID if the named release failed;
- * the message says so.
+ * The choice, fed the history records of `env` twice, oldest first: in
+ * a first pass with deploy_pick_live() (which release is live), then in
+ * a second with deploy_pick_feed(). It picks the release want_release if
+ * given, else the newest release of the commit want_commit (full hex) if
+ * given, else the newest good release older than the live one. Only
+ * releases whose deploy succeeded qualify. Pure: no I/O.
  */
+struct deploy_pick {
+	const char *env;
+	const char *want_release;
+	const char *want_commit;
+	char live[RELEASE_ID_MAX];
+	char release[RELEASE_ID_MAX];
+	char commit[REPO_OID_HEXSZ + 1];
+	bool failed;		/* the named release failed */
+};
+
+void deploy_pick_init(struct deploy_pick *p, const char *env,
+		      const char *want_release, const char *want_commit);
+void deploy_pick_live(struct deploy_pick *p, const struct history_record *r);
+void deploy_pick_feed(struct deploy_pick *p, const struct history_record *r);
+
+/*
+ * The choice made: 0 with *out set, ERR_NOTFOUND if there is none,
+ * ERR_INVALID if the named release failed; the message says so.
+ */
+int deploy_pick_result(struct deploy_target *out,
+		       const struct deploy_pick *p);
+
+/* deploy_pick_*() over the history of `env`. */
 int deploy_pick_rollback(struct deploy_target *out, struct state *st,
 			 const char *env, const char *want_release,
 			 const char *want_commit);
-
-/*
- * post-receive's work: deploy every updated branch whose environment is
- * `auto` (or `manual` with the push option `deploy`, pre-receive having
- * checked the approver), and tell the pusher how to approve the others.
- * Returns the number of deploys that failed.
- */
-size_t deploy_push(struct gate *g);
-
-/*
- * For `pushgate status`: the release id `current` points at on host
- * `index` of `env` (*out NULL if there is none; caller frees).
- */
-int deploy_host_current(char **out, const struct config_env *env,
-			size_t index);
-
-/*
- * For `pushgate check`: connect to host `index` (host key,
- * authentication) and check that `path` is writable (creating it if
- * needed), that tar is installed and that every `shared` file exists.
- * Returns 0, or an error whose message says what is wrong.
- */
-int deploy_check_host(const struct config_env *env, size_t index);
-
-/* Seconds between two healthcheck attempts. */
-#define DEPLOY_HEALTHCHECK_DELAY 2
-/* Most hosts deployed at once (one worker process each). */
-#define DEPLOY_MAX_WORKERS CONFIG_MAX_HOSTS
 
 #endif

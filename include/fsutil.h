@@ -116,4 +116,16 @@ int fsutil_writer_symlink(struct fsutil_writer *w, const char *path,
 /* Finish: the last file must be complete. Frees everything. */
 int fsutil_writer_close(struct fsutil_writer *w);
 
+/* The writer as a sink (borrowing `w`, which stays open). */
+struct sink;
+void fsutil_writer_sink(struct sink *out, struct fsutil_writer *w);
+
+/*
+ * Write the tree under the local directory `root` into `sink`: every
+ * directory (its permission bits), regular file (its bits and bytes)
+ * and symlink, in fsutil_walk() order; sockets, fifos and devices are
+ * not part of a release and are skipped.
+ */
+int fsutil_export_dir(const char *root, struct sink *sink);
+
 #endif

@@ -12,12 +12,15 @@
  * One deploy host behind one interface, whether it is this machine
  * (`local`: commands through /bin/sh, files written directly) or an SSH
  * host (commands over exec channels, files as a tar stream into a remote
- * `tar -x`). The deploy engine only speaks to this interface.
+ * `tar -x`, encoded by a second process so that two cores work). The
+ * release target only speaks to this interface and never asks which
+ * kind of host it has.
  */
 
 struct host;
+struct sink;
 
-/* Bytes moved per write by host_upload_pump(). */
+/* Bytes moved per write when pumping an upload into a channel. */
 #define HOST_PUMP_CHUNK (256 * 1024)
 
 /* Bytes of command output kept by host_run(). */
@@ -28,8 +31,8 @@ typedef void (*host_output_fn)(const char *data, size_t len, void *payload);
 
 /*
  * Open host `index` of `env`: for SSH, connect, check the host key and
- * authenticate (see ssh_connect() for the errors). Local hosts need no
- * connection.
+ * authenticate (see ssh_connect() for the errors; a host-key failure
+ * names `pushgate trust ENV`). Local hosts need no connection.
  */
 int host_open(struct host **out, const struct config_env *env, size_t index);
 
@@ -42,68 +45,65 @@ int host_fetch_key(struct ssh_hostkey *key, const struct config_env *env,
 int host_trust_key(struct ssh_hostkey *key, const struct config_env *env,
 		   size_t index);
 
-/* Disconnect and free. */
+/* Disconnect and free (NULL is fine). */
 void host_free(struct host *h);
 
 /* The host as written in hooks.ini ("local", "deploy@web1"). Borrowed. */
 const char *host_label(const struct host *h);
 
-/* True for `local` (this machine, no SSH). */
-bool host_is_local(const struct host *h);
+/* What a command did. */
+struct host_result {
+	int status;		/* exit status, 128 + signal, -1 unknown */
+	char *output;		/* its last HOST_OUTPUT_CAP bytes, or NULL */
+	bool output_held;	/* it exited, but a process it started kept
+				 * its output open: not waited for */
+};
+
+#define HOST_RESULT_INIT { -1, NULL, false }
+
+void host_result_release(struct host_result *res);
 
 /*
  * Run the shell command line `cmd` on the host (local: /bin/sh -c with a
- * clean environment; SSH: the login shell of the remote user) and wait
- * up to `timeout` seconds. *status_out gets its exit status; output goes
- * to `fn` if given and its last HOST_OUTPUT_CAP bytes to *output_out if
- * that is non-NULL (caller frees). Returns ERR_TIMEOUT when it ran too
- * long, ERR_SYS / ERR_GENERIC when it could not run.
+ * clean environment; SSH: the login shell of the remote user), its time
+ * limit `timeout` seconds counted from its start. Output goes to `fn` if
+ * given and its tail to res->output when `capture` is set. A process
+ * the command leaves running is neither killed nor waited for (see
+ * res->output_held). Returns 0 when the command ran (whatever its exit
+ * status), ERR_TIMEOUT when it ran too long, ERR_SYS / ERR_GENERIC when
+ * it could not run.
  */
-int host_run(struct host *h, int *status_out, char **output_out,
-	     const char *cmd, unsigned timeout, host_output_fn fn,
+int host_run(struct host *h, struct host_result *res, const char *cmd,
+	     unsigned timeout, bool capture, host_output_fn fn,
 	     void *payload);
 
-/*
- * Upload release entries into the directory `dir` (absolute on the host),
- * which must not exist yet and is created. Entries come in tree order,
- * each directory before what it holds; a later entry for an existing
- * file replaces it (the `config` overlay). Names are checked as
- * archive_check_name() does, and nothing is ever written through a
- * symlink. host_upload_end() completes the transfer and reports the
- * remote side's failure; after any error call host_upload_abort().
- */
-int host_upload_begin(struct host *h, const char *dir, uint64_t mtime,
-		      unsigned timeout);
-int host_upload_dir(struct host *h, const char *path, unsigned mode);
-int host_upload_file(struct host *h, const char *path, unsigned mode,
-		     uint64_t size);
-int host_upload_data(struct host *h, const void *data, size_t len);
-int host_upload_symlink(struct host *h, const char *path,
-			const char *target);
-int host_upload_end(struct host *h);
-void host_upload_abort(struct host *h);
+/* One upload of release entries into a new directory. */
+struct host_upload {
+	const char *dir;	/* absolute on the host; must not exist */
+	const char *before;	/* shell command run first, in the same round
+				 * trip; the upload fails if it fails */
+	uint64_t mtime;		/* stamped on every entry */
+	unsigned timeout;	/* seconds, for the whole upload */
+	/* writes the entries, each directory before what it holds */
+	int (*produce)(struct sink *sink, void *payload);
+	void *payload;
+};
+
+struct host_upload_stats {
+	uint64_t entries;
+	uint64_t bytes;		/* file bytes */
+};
 
 /*
- * The same upload split over two processes, for SSH hosts: a producer
- * (usually a forked child) calls host_upload_to_fd() and then the entry
- * functions and host_upload_end() as above, which write the tar stream
- * into `fd` instead of a channel; meanwhile host_upload_pump() copies
- * what it reads from the other end of that pipe into a new channel for
- * `dir`, until end of file, and waits for the remote `tar`. Export and
- * encryption then use two cores. `before`, if not NULL, is a shell
- * command run first in the same round trip (the upload fails if it
- * fails); the command's output is handed over in *output_out (caller
- * frees, also after a failure) when that is not NULL.
+ * Run up->before, create up->dir and write there everything up->produce
+ * writes into its sink. Names are checked as archive_check_name() does
+ * and nothing is ever written through a symlink; a later entry for an
+ * existing file replaces it (the `config` overlay). The output of the
+ * remote side (`before` first) is handed over in *output_out when that
+ * is not NULL (caller frees; also after a failure). A failure of the
+ * remote side is an error naming its last line of output.
  */
-int host_upload_to_fd(struct host *h, int fd, uint64_t mtime);
-int host_upload_pump(struct host *h, const char *before, const char *dir,
-		     int fd, unsigned timeout, char **output_out);
-
-/* Producer: did the upload fail because the pump stopped reading? */
-bool host_upload_broken(const struct host *h);
-
-/* Bytes and entries sent by the last upload (for progress lines). */
-uint64_t host_upload_bytes(const struct host *h);
-size_t host_upload_entries(const struct host *h);
+int host_upload(struct host *h, const struct host_upload *up,
+		struct host_upload_stats *stats, char **output_out);
 
 #endif

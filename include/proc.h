@@ -61,6 +61,23 @@ struct proc_result {
  */
 int proc_run(struct proc_result *result, const struct proc_opts *opts);
 
+/*
+ * For the CLI: SIGINT, SIGTERM and SIGHUP no longer kill us; they are
+ * remembered, and a running (or next) proc_run() stops its child's
+ * process group and fails with "interrupted", so that the caller can
+ * clean up (temporary checkouts) before it exits.
+ */
+void proc_catch_signals(void);
+
+/* The signal caught since, or 0. */
+int proc_interrupted(void);
+
+/*
+ * For worker processes that their parent drives: ignore those signals
+ * (and forget one caught), so that what the parent started finishes.
+ */
+void proc_ignore_signals(void);
+
 /* Free the captured output; the result is left initialised. */
 void proc_result_release(struct proc_result *result);
 

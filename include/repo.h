@@ -22,6 +22,7 @@ struct git_repository;
 #define REPO_MAX_COMMITS 1000000	/* new commits walked per update */
 #define REPO_MAX_PATH 4096		/* bytes in one path of a tree */
 #define REPO_MAX_DEPTH 256		/* nested trees */
+#define REPO_MAX_ENTRIES 2000000	/* entries exported from one tree */
 
 struct repo_oid {
 	unsigned char id[REPO_OID_RAWSZ];
@@ -125,26 +126,19 @@ typedef int (*repo_change_fn)(const struct repo_change *c, void *payload);
 int repo_walk_changes(struct repo *repo, const struct repo_oid *commit,
 		      repo_change_fn fn, void *payload);
 
-/* One entry of a tree export (see repo_walk_tree()). */
-struct repo_entry {
-	const char *path;	/* relative to the walked directory */
-	unsigned mode;		/* 040000 tree, 0100644, 0100755, 0120000 */
-	const void *data;	/* file content or symlink target */
-	size_t size;
-};
-
-typedef int (*repo_entry_fn)(const struct repo_entry *e, void *payload);
-
 /*
- * Walk the tree of `commit` (or its subdirectory `subdir`, "." for all)
- * in order, each directory before its contents, calling `fn` with each
- * entry's content loaded (one blob in memory at a time). Submodules are
- * given as empty directories. ERR_NOTFOUND if `subdir` is not a directory
- * of the commit; ERR_INVALID on an entry name that cannot be a path
- * component or on two entries with the same name in one tree.
+ * Write the tree of `commit` (or its subdirectory `subdir`, "." for all)
+ * into `sink`, each directory before its contents: directories 0755,
+ * files 0644 or 0755 (executable), symlinks with their target; a
+ * submodule is an empty directory. One blob is in memory at a time.
+ * ERR_NOTFOUND if `subdir` is not a directory of the commit; ERR_INVALID
+ * on an entry name that cannot be a path component, two entries with
+ * the same name in one tree, or a symlink target holding a NUL;
+ * ERR_TOOBIG past REPO_MAX_ENTRIES entries.
  */
-int repo_walk_tree(struct repo *repo, const struct repo_oid *commit,
-		   const char *subdir, repo_entry_fn fn, void *payload);
+struct sink;
+int repo_export_tree(struct repo *repo, const struct repo_oid *commit,
+		     const char *subdir, struct sink *sink);
 
 /* Size of an object read from its header (the blob is not loaded). */
 int repo_object_size(struct repo *repo, uint64_t *out,

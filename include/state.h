@@ -8,9 +8,9 @@
 #include "strvec.h"
 
 /*
- * $GIT_DIR/pushgate/: locks, the test-result cache, temporary checkouts
- * and (with the deploy engine) the history. Created on first use with
- * mode 0700.
+ * $GIT_DIR/pushgate/: locks, the test-result cache, temporary checkouts,
+ * kept builds (and, in module history, the history). Created on first
+ * use with mode 0700.
  */
 
 struct state {
@@ -37,14 +37,41 @@ int state_mkdtemp(struct state *st, struct buf *out, const char *label);
 bool state_cache_has(struct state *st, const char *key);
 int state_cache_add(struct state *st, const char *key);
 
+/* Longest holder line kept in a lock file. */
+#define STATE_HOLDER_MAX 512
+
+/* Called once when state_lock() finds the lock busy and starts waiting. */
+typedef void (*state_wait_fn)(const char *holder, void *payload);
+
+struct state_lock_opts {
+	unsigned timeout;	/* seconds to wait; 0: do not wait */
+	const char *holder;	/* one line saying who holds it, or NULL */
+	state_wait_fn on_wait;	/* or NULL */
+	void *payload;
+};
+
+#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL }
+
 /*
  * Take the exclusive lock `name` (a file under pushgate/locks/), waiting
- * up to `timeout` seconds (0: do not wait). Returns the lock fd (>= 0),
- * released by state_unlock() or when the process exits; ERR_TIMEOUT if it
- * stayed busy.
+ * up to opts->timeout seconds. Once taken, opts->holder (clipped to
+ * STATE_HOLDER_MAX bytes) is written into the lock file for
+ * state_lock_holder(); on_wait gets the current holder's line (NULL if
+ * it left none) when the lock is busy. Returns the lock fd (>= 0),
+ * released by state_unlock() or when the process exits; ERR_TIMEOUT if
+ * it stayed busy.
  */
-int state_lock(struct state *st, const char *name, unsigned timeout);
+int state_lock(struct state *st, const char *name,
+	       const struct state_lock_opts *opts);
+
+/* Forget the holder line and release the lock. */
 void state_unlock(int fd);
+
+/*
+ * Is lock `name` held right now? *holder_out is NULL if it is free,
+ * else the line its holder wrote ("" if none yet); the caller frees it.
+ */
+int state_lock_holder(struct state *st, const char *name, char **holder_out);
 
 /*
  * A strictly increasing time for the sequence `name` (a file under
@@ -60,49 +87,5 @@ int state_next_time(struct state *st, const char *name, int64_t now,
  * `out` (the artifacts directory is created).
  */
 int state_artifact_path(struct state *st, struct buf *out, const char *hex);
-
-/*
- * The deployment history: one record per deploy or rollback, appended to
- * `dir`/history as one tab-separated line (time, env, action, commit,
- * release, user, result, duration, reason). Tabs and control characters
- * in the fields are replaced by spaces; fields are clipped to
- * STATE_FIELD_MAX bytes.
- */
-#define STATE_FIELD_MAX 1000
-#define STATE_HISTORY_MAX_LINE 8192
-
-struct history_record {
-	int64_t time;		/* seconds since the epoch, UTC */
-	const char *env;
-	const char *action;	/* "deploy", "rollback" */
-	const char *commit;	/* full hex id */
-	const char *release;	/* release id or "-" */
-	const char *user;
-	const char *result;	/* "ok", "failed", "skipped" */
-	double duration;	/* seconds */
-	const char *reason;	/* why it failed, or "" */
-};
-
-/* Append one record (a single write, so records never interleave). */
-int state_history_add(struct state *st, const struct history_record *rec);
-
-/* Called per record, oldest first; non-zero stops the read. */
-typedef int (*state_history_fn)(const struct history_record *rec,
-				void *payload);
-
-/* Read every record (lines that do not parse are skipped). */
-int state_history_read(struct state *st, state_history_fn fn, void *payload);
-
-/* The newest record of one environment, and its newest successful one. */
-struct history_last {
-	struct history_record ok;	/* ok.commit NULL: none */
-	struct history_record any;	/* any.commit NULL: none */
-	struct strvec keep;		/* owns the strings of both */
-};
-
-/* Fill *out for `env` (release it with state_history_last_release()). */
-int state_history_last(struct state *st, const char *env,
-		       struct history_last *out);
-void state_history_last_release(struct history_last *l);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "gate.h"
 #include "repo.h"
 #include "state.h"
 
@@ -44,17 +43,11 @@ struct testrun_opts {
 int testrun_run(enum testrun_result *out, const struct testrun_opts *opts);
 
 /*
- * pre-receive's whole decision: every update of g->push through the
- * [verify] rules, then build and test of each tip that needs it. Prints
- * progress, one final line per ref and a warning per unknown push
- * option. Returns true if the push is accepted.
+ * A deploy-time build: a fresh checkout of the commit with `build` run
+ * in it under test_timeout (output streamed), when no build was kept for
+ * the deploy. *dir_out is the checkout (the caller removes it). An error
+ * says whether the build failed or timed out.
  */
-bool testrun_verify_push(struct gate *g);
-
-/*
- * Remove the builds kept for the tips of g->push (a rejected push, or
- * after post-receive's deploys: whatever no deploy claimed).
- */
-void testrun_drop_artifacts(struct gate *g);
+int testrun_build(char **dir_out, const struct testrun_opts *o);
 
 #endif

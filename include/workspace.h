@@ -8,13 +8,11 @@
 
 /*
  * A fresh checkout of one commit under the state directory, written from
- * the object database by repo_walk_tree() into an fsutil writer: regular
- * and executable files, symlinks (as links, never followed),
+ * the object database by repo_export_tree() into an fsutil writer:
+ * regular and executable files, symlinks (as links, never followed),
  * directories. Entry names that could escape the directory are refused
  * and nothing is written through a symlink.
  */
-
-#define WORKSPACE_MAX_ENTRIES 2000000	/* entries exported per checkout */
 
 struct workspace {
 	char *dir;		/* absolute path, or NULL */

@@ -126,10 +126,15 @@ level()
 	case "$1" in
 	errors) echo 0 ;;
 	buf) echo 10 ;;
+	sink) echo 12 ;;
 	strvec|fsutil|timeutil) echo 15 ;;
-	config|push|repo|state|proc|ssh|archive|report) echo 20 ;;
+	config|push|repo|state|proc|ssh|archive|report|hookenv|fleet) echo 20 ;;
+	history) echo 22 ;;
 	policy|workspace|host|gate) echo 30 ;;
-	testrun|deploy) echo 40 ;;
+	testrun|target) echo 40 ;;
+	artifact|release) echo 42 ;;
+	deploy) echo 44 ;;
+	status|receive) echo 46 ;;
 	*) echo none ;;
 	esac
 }

@@ -555,17 +555,31 @@ test_expect_success 'healthcheck failure: previous release stays live, on_failur
 	test_grep healthcheck reason
 '
 
-test_expect_success 'the next good deploy prunes the failed release first' '
+test_expect_success 'a failed release counts toward keep and stays while within it' '
 	cd health-work &&
 	git rm -q broken &&
 	git commit -q -m "fixed" &&
 	push origin main &&
 	deployed staging HEAD &&
 	h3=$(live_id "$DEPLOY/health") &&
-	printf "%s\n" "$h1" "$h3" | sort >expect &&
+	printf "%s\n" "$h1" "$h2" "$h3" | sort >expect &&
 	list_releases "$DEPLOY/health" >actual &&
 	cmp expect actual &&
+	test -s "$DEPLOY/health/releases/$h2/FAILED" &&
 	test "$(env_ref health staging)" = "$(git rev-parse HEAD)"
+'
+
+test_expect_success 'over keep, the failed release goes before older good ones' '
+	local_env health staging main "keep = 3" &&
+	cd health-work &&
+	commit_file more.txt more "more" &&
+	push origin main &&
+	deployed staging HEAD &&
+	h4=$(live_id "$DEPLOY/health") &&
+	printf "%s\n" "$h1" "$h3" "$h4" | sort >expect &&
+	list_releases "$DEPLOY/health" >actual &&
+	cmp expect actual &&
+	test_grep "pruned 1 old release" "$TMP/push.err"
 '
 
 test_expect_success 'a failing before: nothing switches, the release is marked FAILED' '
@@ -625,9 +639,17 @@ test_expect_success 'command_timeout: a hanging after is killed, then rolled bac
 	push origin main &&
 	test "$(($(date +%s) - start))" -lt 60 &&
 	deploy_failed staging HEAD &&
-	test_grep "(rolled back)" "$TMP/push.err" &&
 	test_grep "after: .*timed out after 1 s" "$TMP/push.err" &&
 	test "$(live_id "$DEPLOY/hang")" = "$live" &&
+	: the rollback runs the armed after again, which hangs too &&
+	test_grep "\[local\] rollback incomplete: after: command timed out after 1 s" \
+		"$TMP/push.err" &&
+	test_grep "^remote: pushgate: FAILED to deploy .*; rollback incomplete on local: after: command timed out" \
+		"$TMP/push.err" &&
+	test_grep ! "(rolled back)" "$TMP/push.err" &&
+	last_record hang &&
+	field 9 >reason &&
+	test_grep "rollback incomplete on local" reason &&
 	pid=$(head -n 1 "$OUT/hang-pid") &&
 	test_wait_for 10 eval "! kill -0 $pid 2>/dev/null" &&
 	test_grep ! "after: after:" "$TMP/push.err"

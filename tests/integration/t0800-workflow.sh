@@ -17,6 +17,9 @@
 # (`as USER CMD...`).
 PUSHGATE_USER=tester
 export PUSHGATE_USER
+# The CLI's user is the login name of its real uid, whatever the
+# environment says (SPEC section 8).
+ME=$(id -un)
 
 # Where the environments of this script deploy.
 DEPLOY=$TMP/deploy
@@ -46,6 +49,17 @@ pg()
 		echo "---"
 	} >&2
 	return "$pg_status_"
+}
+
+# waits_first ENV REV REQ: the last push says ENV waits for REV to be
+# live on REQ first, and how to get it there.
+waits_first()
+{
+	waits_s_=$(short "$2") &&
+	test_grep "^remote: pushgate: '$1' waits for $waits_s_ to be live on '$3' first: pushgate deploy $3 $waits_s_" \
+		"$TMP/push.err" &&
+	test_grep ! "waits for approval" "$TMP/push.err" &&
+	no_crash "$TMP/push.err"
 }
 
 # waits ENV REV: the last push says ENV waits for approval of REV, and
@@ -103,8 +117,8 @@ new_second()
 # --- manual environments and approvers ----------------------------------
 
 # man_ini [LINE...]: $TMP/man.git's hooks.ini: LINEs first (for [core]),
-# then the manual environment "production" (branch main, approvers alice
-# and bob).
+# then the manual environment "production" (branch main, approvers
+# $MAN_APPROVERS: alice and bob unless set).
 man_ini()
 {
 	{
@@ -118,7 +132,7 @@ man_ini()
 		hosts = local
 		path = $DEPLOY/man
 		mode = manual
-		approvers = alice bob
+		approvers = ${MAN_APPROVERS:-alice bob}
 		EOF
 	} | write_hooks_ini man
 }
@@ -147,7 +161,7 @@ test_expect_success 'manual: -o deploy from a non-approver rejects the whole pus
 	git checkout -q main &&
 	test_must_fail as mallory push -o deploy origin main feature &&
 	rejected refs/heads/main &&
-	test_grep "^remote: pushgate: .*.mallory. may not approve deploys to .production.: ask .alice. and .bob." \
+	test_grep "^remote: pushgate: .*.mallory. may not approve deploys to .production.: ask .alice. or .bob." \
 		"$TMP/push.err" &&
 	test "$(rev_of man refs/heads/main)" = "$old" &&
 	no_ref man refs/heads/feature &&
@@ -179,20 +193,30 @@ test_expect_success 'manual: pushgate deploy by a non-approver is refused, by an
 	commit_file index.html three "third" &&
 	as bob push origin main &&
 	waits production HEAD &&
-	test_expect_code 1 as mallory pg -C "$TMP/man.git" deploy production &&
-	test_grep "^pushgate: error: .mallory. may not approve deploys to .production." \
+	test_expect_code 1 pg -C "$TMP/man.git" deploy production &&
+	test_grep "^pushgate: error: .$ME. may not approve deploys to .production.: ask .alice. or .bob." \
 		"$TMP/pg.err" &&
+	test_grep "^pushgate: fix: .production. is a manual environment" \
+		"$TMP/pg.err" &&
+	: an environment variable names nobody for the CLI &&
+	test_expect_code 1 as bob pg -C "$TMP/man.git" deploy production &&
+	test_grep "^pushgate: error: .$ME. may not approve" "$TMP/pg.err" &&
+	test_expect_code 1 env GL_USER=bob USER=bob LOGNAME=bob \
+		pushgate -C "$TMP/man.git" deploy production 2>"$TMP/pg.err" &&
+	test_grep "^pushgate: error: .$ME. may not approve" "$TMP/pg.err" &&
 	test "$(live_id "$DEPLOY/man")" = "$live" &&
 	test "$(nr_records man)" = 1 &&
-	as bob pg -C "$TMP/man.git" deploy production &&
+	MAN_APPROVERS="alice $ME" man_ini &&
+	pg -C "$TMP/man.git" deploy production &&
 	no_crash "$TMP/pg.err" &&
 	test_grep "^pushgate: deployed $(short HEAD) to .production." \
 		"$TMP/pg.err" &&
 	test "$(live_rev "$DEPLOY/man")" = "$(git rev-parse HEAD)" &&
 	test "$(env_ref man production)" = "$(git rev-parse HEAD)" &&
 	last_record man &&
-	test "$(field 6)" = bob &&
-	test "$(field 7)" = ok
+	test "$(field 6)" = "$ME" &&
+	test "$(field 7)" = ok &&
+	man_ini
 '
 
 test_expect_success 'manual: the pusher is named by [core] user_vars' '
@@ -239,7 +263,7 @@ test_expect_success 'manual: empty approvers means anyone may approve' '
 	as eve pg -C "$TMP/anyone.git" deploy production &&
 	test "$(live_rev "$DEPLOY/anyone")" = "$(git rev-parse HEAD)" &&
 	last_record anyone &&
-	test "$(field 6)" = eve
+	test "$(field 6)" = "$ME"
 '
 
 # --- requires -----------------------------------------------------------
@@ -269,9 +293,12 @@ test_expect_success 'requires: pushgate deploy refuses a commit not live on stag
 	commit_file app.txt v1 "v1" &&
 	c1=$(git rev-parse HEAD) &&
 	push origin main &&
-	waits production HEAD &&
+	waits_first production HEAD staging &&
 	test_expect_code 1 pg -C "$TMP/flow.git" deploy production "$c1" &&
-	test_grep "^pushgate: error: .*.production.*.staging." "$TMP/pg.err" &&
+	test_grep "^pushgate: error: .production. requires this commit to be live on .staging. first" \
+		"$TMP/pg.err" &&
+	test_grep "^pushgate: fix: deploy it to .staging. first: pushgate deploy staging $(short "$c1")" \
+		"$TMP/pg.err" &&
 	test_expect_code 1 pg -C "$TMP/flow.git" deploy production &&
 	test_grep "^pushgate: error: .*.production.*.staging." "$TMP/pg.err" &&
 	test ! -e "$DEPLOY/flow-production/current" &&
@@ -391,7 +418,7 @@ test_expect_success 'deploy: an older commit, named by its id' '
 	test "$(field 3)" = deploy &&
 	test "$(field 4)" = "$k1" &&
 	test "$(field 5)" = "$id" &&
-	test "$(field 6)" = tester &&
+	test "$(field 6)" = "$ME" &&
 	test "$(field 7)" = ok
 '
 
@@ -508,7 +535,7 @@ test_expect_success 'rollback ENV: the previous good release goes live again' '
 	test "$(field 3)" = rollback &&
 	test "$(field 4)" = "$rb" &&
 	test "$(field 5)" = "$idb" &&
-	test "$(field 6)" = tester &&
+	test "$(field 6)" = "$ME" &&
 	test "$(field 7)" = ok
 '
 
@@ -798,23 +825,37 @@ test_expect_success 'rollback of a manual environment: its approvers only' '
 	[environment "production"]
 	branch = main
 	mode = manual
-	approvers = alice
+	approvers = $ME
 	path = $TMP/rbm-deploy
 	EOF
 	setup_clone rbm &&
 	cd rbm-work &&
 	commit_file a.txt one "one" &&
 	push origin main &&
-	PUSHGATE_USER=alice pushgate -C "$TMP/rbm.git" deploy production &&
+	pushgate -C "$TMP/rbm.git" deploy production &&
 	commit_file a.txt two "two" &&
 	push origin main &&
-	PUSHGATE_USER=alice pushgate -C "$TMP/rbm.git" deploy production &&
+	pushgate -C "$TMP/rbm.git" deploy production &&
 	before=$(readlink "$TMP/rbm-deploy/current") &&
-	test_expect_code 1 env PUSHGATE_USER=mallory \
+	write_hooks_ini rbm <<-EOF &&
+	[environment "production"]
+	branch = main
+	mode = manual
+	approvers = alice
+	path = $TMP/rbm-deploy
+	EOF
+	test_expect_code 1 env PUSHGATE_USER=alice \
 		pushgate -C "$TMP/rbm.git" rollback production 2>err &&
-	test_grep "may not approve deploys to .production." err &&
+	test_grep "$ME. may not approve deploys to .production." err &&
 	test "$(readlink "$TMP/rbm-deploy/current")" = "$before" &&
-	PUSHGATE_USER=alice pushgate -C "$TMP/rbm.git" rollback production &&
+	write_hooks_ini rbm <<-EOF &&
+	[environment "production"]
+	branch = main
+	mode = manual
+	approvers = alice $ME
+	path = $TMP/rbm-deploy
+	EOF
+	pushgate -C "$TMP/rbm.git" rollback production &&
 	test "$(readlink "$TMP/rbm-deploy/current")" != "$before"
 '
 

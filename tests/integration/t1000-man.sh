@@ -212,8 +212,9 @@ test_expect_success 'each key is an entry of its own section' '
 '
 
 test_expect_success 'hooks.ini.5 names every PUSHGATE_ variable the code sets' '
-	grep -h -o "PUSHGATE_[A-Z_]*=" "$PUSHGATE_SRCDIR"/common/*.c |
-		tr -d = | sort -u >vars &&
+	grep -h -o "\"PUSHGATE_[A-Z_]*[=\"]" "$PUSHGATE_SRCDIR"/common/*.c |
+		tr -d "=\"" | sort -u >vars &&
+	test_grep -x PUSHGATE_REF vars &&
 	test_grep -x PUSHGATE_COMMIT vars &&
 	while read -r var
 	do

@@ -188,7 +188,10 @@ static void test_policy__commit_message(void **state)
 	assert_int_equal(v.nr_new_commits, 2);
 	verdict_release(&v);
 	check(&v, ini, id_of("base"), id_of("badsubj"), "refs/heads/main");
-	assert_rejected(&v, "commit subject does not match commit_message");
+	assert_rejected(&v, "commit subject does not match commit_message"
+			" '^(feat|fix|docs):'");
+	assert_int_equal(v.hints.nr, 1);
+	assert_non_null(strstr(v.hints.v[0], "git commit --amend"));
 	assert_int_equal(v.nr_new_commits, 3);
 	assert_int_equal(v.details.nr, 1);
 	assert_true(details_have(&v, "wip stuff"));
@@ -204,7 +207,7 @@ static void test_policy__forbid_paths(void **state)
 	check(&v, "[verify]\nforbid_paths = *.pem\n", id_of("base"),
 	      id_of("forbidden"), "refs/heads/main");
 	assert_rejected(&v, "a new commit adds or changes a forbidden path");
-	assert_true(details_have(&v, "conf/server.pem"));
+	assert_true(details_have(&v, "conf/server.pem (matches '*.pem')"));
 	verdict_release(&v);
 	/* the full path matches too */
 	check(&v, "[verify]\nforbid_paths = conf/*\n", id_of("base"),
@@ -238,8 +241,9 @@ static void test_policy__max_file_size(void **state)
 	check(&v, "[verify]\nmax_file_size = 2K\n", id_of("base"),
 	      id_of("big"), "refs/heads/main");
 	assert_rejected(&v,
-			"a new blob is larger than max_file_size (2048 bytes)");
-	assert_true(details_have(&v, "big.bin (3000 bytes)"));
+			"a new blob is larger than max_file_size (2 KiB)");
+	assert_true(details_have(&v, "big.bin: 2.9 KiB (3000 bytes)"));
+	assert_true(v.hints.nr == 1);
 	verdict_release(&v);
 	check(&v, "[verify]\nmax_file_size = 3000\n", id_of("base"),
 	      id_of("big"), "refs/heads/main");
@@ -272,7 +276,8 @@ static void test_policy__several_rules(void **state)
 	(void)state;
 	check(&v, "[verify]\ncommit_message = ^feat\nmax_file_size = 1K\n",
 	      id_of("base"), id_of("badsubj"), "refs/heads/main");
-	assert_rejected(&v, "commit subject does not match commit_message");
+	assert_rejected(&v, "commit subject does not match commit_message"
+			" '^feat'");
 	verdict_release(&v);
 }
 

@@ -190,33 +190,41 @@ static void test_state__cache_bad_keys(void **state)
 	}
 }
 
+static int take(const char *name, unsigned timeout)
+{
+	struct state_lock_opts o = STATE_LOCK_OPTS_INIT;
+
+	o.timeout = timeout;
+	return state_lock(&st, name, &o);
+}
+
 static void test_state__lock(void **state)
 {
 	long long start;
 	int fd, fd2;
 
 	(void)state;
-	fd = state_lock(&st, "prod", 0);
+	fd = take("prod", 0);
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 
-	assert_int_equal(state_lock(&st, "prod", 0), ERR_TIMEOUT);
+	assert_int_equal(take("prod", 0), ERR_TIMEOUT);
 	assert_string_equal(error_last(),
 			    "lock 'prod' is held by another deploy "
 			    "(waited 0 s)");
 
 	start = now_ms();
-	assert_int_equal(state_lock(&st, "prod", 1), ERR_TIMEOUT);
+	assert_int_equal(take("prod", 1), ERR_TIMEOUT);
 	assert_true(now_ms() - start >= 1000);
 	assert_true(now_ms() - start < 3000);
 
 	/* Another name is another lock. */
-	fd2 = state_lock(&st, "staging", 0);
+	fd2 = take("staging", 0);
 	assert_true(fd2 >= 0);
 	state_unlock(fd2);
 
 	state_unlock(fd);
-	fd = state_lock(&st, "prod", 0);
+	fd = take("prod", 0);
 	assert_true(fd >= 0);
 	state_unlock(fd);
 	state_unlock(-1);
@@ -229,7 +237,7 @@ static void test_state__lock_bad_names(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		assert_int_equal(state_lock(&st, bad[i], 0), ERR_INVALID);
+		assert_int_equal(take(bad[i], 0), ERR_INVALID);
 }
 
 /*
@@ -251,7 +259,7 @@ static void test_state__lock_released_when_holder_dies(void **state)
 	if (!pid) {
 		close(ready[0]);
 		close(go[1]);
-		if (state_lock(&st, "prod", 0) < 0)
+		if (take("prod", 0) < 0)
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(2);
@@ -264,17 +272,70 @@ static void test_state__lock_released_when_holder_dies(void **state)
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 
-	assert_int_equal(state_lock(&st, "prod", 0), ERR_TIMEOUT);
+	assert_int_equal(take("prod", 0), ERR_TIMEOUT);
 
 	/* Let it die, and wait for the lock (without reaping first). */
 	close(go[1]);
-	fd = state_lock(&st, "prod", 10);
+	fd = take("prod", 10);
 	assert_true(fd >= 0);
 	state_unlock(fd);
 
 	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
 	assert_true(WIFEXITED(wstatus));
 	assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+static void remember(const char *holder, void *payload)
+{
+	char **seen = payload;
+
+	free(*seen);
+	*seen = strdup(holder ? holder : "(none)");
+}
+
+/* The holder line is there for others while the lock is held. */
+static void test_state__lock_holder(void **state)
+{
+	struct state_lock_opts o = STATE_LOCK_OPTS_INIT;
+	char *holder = NULL, *seen = NULL;
+	int fd;
+
+	(void)state;
+	assert_int_equal(state_lock_holder(&st, "never", &holder), 0);
+	assert_null(holder);
+
+	o.holder = "deploy\tabc\talice\n(not kept)";
+	fd = state_lock(&st, "prod", &o);
+	assert_true(fd >= 0);
+	assert_int_equal(state_lock_holder(&st, "prod", &holder), 0);
+	assert_non_null(holder);
+	assert_string_equal(holder, "deploy\tabc\talice");
+	free(holder);
+
+	/* a waiter is told who holds it, once */
+	o.holder = "second";
+	o.timeout = 1;
+	o.on_wait = remember;
+	o.payload = &seen;
+	assert_int_equal(state_lock(&st, "prod", &o), ERR_TIMEOUT);
+	assert_non_null(seen);
+	assert_string_equal(seen, "deploy\tabc\talice");
+	free(seen);
+	seen = NULL;
+
+	state_unlock(fd);
+	assert_int_equal(state_lock_holder(&st, "prod", &holder), 0);
+	assert_null(holder);
+
+	/* the next holder replaces the line */
+	o.timeout = 0;
+	fd = state_lock(&st, "prod", &o);
+	assert_true(fd >= 0);
+	assert_null(seen);
+	assert_int_equal(state_lock_holder(&st, "prod", &holder), 0);
+	assert_string_equal(holder, "second");
+	free(holder);
+	state_unlock(fd);
 }
 
 int main(void)
@@ -290,6 +351,7 @@ int main(void)
 		T(test_state__lock),
 		T(test_state__lock_bad_names),
 		T(test_state__lock_released_when_holder_dies),
+		T(test_state__lock_holder),
 #undef T
 	};
 

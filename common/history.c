@@ -1,0 +1,244 @@
+#include "history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "errors.h"
+#include "fsutil.h"
+#include "timeutil.h"
+
+#define NR_FIELDS 9
+
+static const char *const action_names[] = {
+	[HISTORY_DEPLOY] = "deploy",
+	[HISTORY_ROLLBACK] = "rollback",
+};
+
+static const char *const result_names[] = {
+	[HISTORY_OK] = "ok",
+	[HISTORY_FAILED] = "failed",
+	[HISTORY_SKIPPED] = "skipped",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *history_action_name(enum history_action action)
+{
+	if ((size_t)action >= ARRAY_SIZE(action_names))
+		BUG("history_action_name: %d", (int)action);
+	return action_names[action];
+}
+
+const char *history_result_name(enum history_result result)
+{
+	if ((size_t)result >= ARRAY_SIZE(result_names))
+		BUG("history_result_name: %d", (int)result);
+	return result_names[result];
+}
+
+/* The index of `word` in `names`, or -1. */
+static int lookup(const char *const *names, size_t nr, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(names[i], word))
+			return (int)i;
+	return -1;
+}
+
+/* Append one field, tabs and control characters made spaces. */
+static void add_field(struct buf *b, const char *s, bool last)
+{
+	size_t i;
+
+	if (!s || !*s)
+		s = "-";
+	for (i = 0; s[i] && i < HISTORY_FIELD_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf_addch(b, (c < 0x20 || c == 0x7f) ? ' ' : (char)c);
+	}
+	buf_addch(b, last ? '\n' : '\t');
+}
+
+static int history_path(struct buf *out, struct state *st)
+{
+	if (!st->dir)
+		BUG("history used before state_open()");
+	buf_addf(out, "%s/history", st->dir);
+	return buf_error(out);
+}
+
+int history_add(struct state *st, const struct history_record *rec)
+{
+	struct buf line = BUF_INIT;
+	struct buf path = BUF_INIT;
+	char stamp[TIMEUTIL_TEXT_MAX], dur[32];
+	int fd = -1, r;
+
+	timeutil_format(stamp, rec->time, TIMEUTIL_ISO);
+	snprintf(dur, sizeof(dur), "%.1f", rec->duration);
+	buf_init(&line, HISTORY_MAX_LINE);
+	add_field(&line, stamp, false);
+	add_field(&line, rec->env, false);
+	add_field(&line, history_action_name(rec->action), false);
+	add_field(&line, rec->commit, false);
+	add_field(&line, rec->release, false);
+	add_field(&line, rec->user, false);
+	add_field(&line, history_result_name(rec->result), false);
+	add_field(&line, dur, false);
+	add_field(&line, rec->reason, true);
+	if (buf_error(&line)) {
+		r = error_set(ERR_TOOBIG, "history record too long");
+		goto out;
+	}
+	if ((r = history_path(&path, st)) < 0)
+		goto out;
+	fd = open(path.ptr, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+		  O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = error_set_errno(ERR_SYS, "cannot open '%s'", path.ptr);
+		goto out;
+	}
+	/* one write: records of concurrent deploys never interleave */
+	r = fsutil_write_all(fd, line.ptr, line.len);
+out:
+	if (fd >= 0 && close(fd) < 0 && !r)
+		r = error_set_errno(ERR_SYS, "cannot write '%s'", path.ptr);
+	buf_release(&line);
+	buf_release(&path);
+	return r;
+}
+
+static int parse_record(struct history_record *rec, char *line)
+{
+	char *f[NR_FIELDS];
+	char *p = line;
+	int action, result;
+	size_t i;
+
+	for (i = 0; i < NR_FIELDS; i++) {
+		f[i] = p;
+		p = strchr(p, i < NR_FIELDS - 1 ? '\t' : '\n');
+		if (!p) {
+			if (i < NR_FIELDS - 1)
+				return -1;
+		} else {
+			*p++ = '\0';
+		}
+		if (!strcmp(f[i], "-"))
+			f[i][0] = '\0';
+	}
+	memset(rec, 0, sizeof(*rec));
+	action = lookup(action_names, ARRAY_SIZE(action_names), f[2]);
+	result = lookup(result_names, ARRAY_SIZE(result_names), f[6]);
+	if (action < 0 || result < 0 || timeutil_parse_iso(&rec->time,
+							    f[0]) < 0) {
+		error_clear();
+		return -1;
+	}
+	rec->env = f[1];
+	rec->action = (enum history_action)action;
+	rec->commit = f[3];
+	rec->release = f[4];
+	rec->user = f[5];
+	rec->result = (enum history_result)result;
+	rec->duration = strtod(f[7], NULL);
+	rec->reason = f[8];
+	return 0;
+}
+
+int history_read(struct state *st, history_fn fn, void *payload)
+{
+	struct buf path = BUF_INIT;
+	char *line = NULL;
+	bool skipping = false;
+	FILE *fp;
+	int r;
+
+	if ((r = history_path(&path, st)) < 0)
+		goto out;
+	fp = fopen(path.ptr, "re");
+	if (!fp) {
+		r = errno == ENOENT ? 0 :
+		    error_set_errno(ERR_SYS, "cannot read '%s'", path.ptr);
+		goto out;
+	}
+	line = xmalloc(HISTORY_MAX_LINE + 2);
+	/* bounded lines: a longer one (never written by us) is skipped */
+	while (fgets(line, HISTORY_MAX_LINE + 2, fp)) {
+		struct history_record rec;
+		bool whole = strchr(line, '\n') != NULL;
+
+		if (skipping || !whole) {
+			skipping = !whole;
+			continue;
+		}
+		if (parse_record(&rec, line) < 0)
+			continue;
+		if ((r = fn(&rec, payload)) != 0)
+			break;
+	}
+	fclose(fp);
+out:
+	free(line);
+	buf_release(&path);
+	return r;
+}
+
+struct last_scan {
+	const char *env;
+	struct history_last *out;
+};
+
+/* Copy `src` into *dst, its strings into `keep` (only this record's). */
+static void keep_record(struct history_record *dst,
+			const struct history_record *src, struct strvec *keep)
+{
+	strvec_clear(keep);
+	*dst = *src;
+	dst->env = strvec_push(keep, src->env);
+	dst->commit = strvec_push(keep, src->commit);
+	dst->release = strvec_push(keep, src->release);
+	dst->user = strvec_push(keep, src->user);
+	dst->reason = strvec_push(keep, src->reason);
+}
+
+static int scan_last(const struct history_record *rec, void *payload)
+{
+	struct last_scan *l = payload;
+
+	if (strcmp(rec->env, l->env))
+		return 0;
+	if (rec->result == HISTORY_OK)
+		keep_record(&l->out->ok, rec, &l->out->keep_ok);
+	keep_record(&l->out->any, rec, &l->out->keep_any);
+	return 0;
+}
+
+int history_last(struct state *st, const char *env, struct history_last *out)
+{
+	struct last_scan l;
+
+	memset(out, 0, sizeof(*out));
+	strvec_init(&out->keep_ok);
+	strvec_init(&out->keep_any);
+	l.env = env;
+	l.out = out;
+	return history_read(st, scan_last, &l);
+}
+
+void history_last_release(struct history_last *l)
+{
+	strvec_clear(&l->keep_ok);
+	strvec_clear(&l->keep_any);
+	memset(l, 0, sizeof(*l));
+	strvec_init(&l->keep_ok);
+	strvec_init(&l->keep_any);
+}

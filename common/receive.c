@@ -1,0 +1,317 @@
+#include "receive.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact.h"
+#include "buf.h"
+#include "deploy.h"
+#include "errors.h"
+#include "policy.h"
+#include "report.h"
+#include "testrun.h"
+#include "timeutil.h"
+
+/* The push option that approves a manual environment's deploy. */
+#define OPTION_DEPLOY "deploy"
+
+void receive_plan(struct receive_plan *out, const struct config *cfg,
+		  const struct push *push, const struct push_update *u)
+{
+	const char *branch = push_branch_name(u->ref);
+
+	out->env = branch && !u->is_delete ?
+		   config_env_for_branch(cfg, branch) : NULL;
+	if (!out->env)
+		out->when = RECEIVE_NONE;
+	else if (out->env->mode == CONFIG_MODE_AUTO ||
+		 push_has_option(push, OPTION_DEPLOY))
+		out->when = RECEIVE_NOW;
+	else
+		out->when = RECEIVE_WAIT;
+}
+
+static void warn_options(const struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->push.options.nr; i++)
+		if (strcmp(g->push.options.v[i], OPTION_DEPLOY))
+			report_warn("ignoring unknown push option '%s'",
+				    report_str(g->push.options.v[i]));
+}
+
+static void show_rejection(const struct push_update *u,
+			   const struct verdict *v)
+{
+	size_t i;
+
+	report_info("REJECTED %s: %s", report_str(u->ref),
+		    report_line(v->reason));
+	for (i = 0; i < v->details.nr; i++)
+		report_info("  %s", report_str(v->details.v[i]));
+	for (i = 0; i < v->hints.nr; i++)
+		report_info("  fix: %s", report_line(v->hints.v[i]));
+}
+
+/* The deploy gate for an update that deploys on this push. */
+static int check_gate(struct verdict *v, struct gate *g,
+		      const struct push_update *u)
+{
+	struct receive_plan plan;
+	struct policy_deploy pd;
+	struct repo_oid id, tip;
+	int r;
+
+	receive_plan(&plan, &g->cfg, &g->push, u);
+	if (plan.when != RECEIVE_NOW)
+		return 0;
+	if ((r = repo_oid_from_hex(&id, u->new_hex)) < 0 ||
+	    (r = repo_peel_commit(g->repo, &tip, &id)) < 0)
+		return r;
+	memset(&pd, 0, sizeof(pd));
+	pd.env = plan.env;
+	pd.repo = g->repo;
+	pd.st = &g->st;
+	pd.commit = &tip;
+	pd.user = g->push.user;
+	return policy_check_deploy(v, &pd);
+}
+
+/* The [verify] rules and the gate for every update; true if all passed. */
+static bool check_rules(struct gate *g, bool *failed)
+{
+	bool all_ok = true;
+	size_t i;
+
+	for (i = 0; i < g->push.nr; i++) {
+		const struct push_update *u = &g->push.updates[i];
+		struct verdict v = VERDICT_INIT;
+
+		failed[i] = false;
+		if (policy_check_update(&v, &g->cfg, g->repo, u) < 0 ||
+		    (!v.rejected && check_gate(&v, g, u) < 0)) {
+			report_info("REJECTED %s: cannot check: %s",
+				    report_str(u->ref),
+				    report_str(error_last()));
+			failed[i] = true;
+		} else if (v.rejected) {
+			show_rejection(u, &v);
+			failed[i] = true;
+		} else if (v.nr_new_commits) {
+			report_info("%s: %zu new commit%s checked",
+				    report_str(u->ref), v.nr_new_commits,
+				    v.nr_new_commits == 1 ? "" : "s");
+		}
+		if (failed[i])
+			all_ok = false;
+		verdict_release(&v);
+	}
+	return all_ok;
+}
+
+/* Build and test one tip; true if it passed. */
+static bool test_tip(struct gate *g, const struct push_update *u)
+{
+	struct testrun_opts o = TESTRUN_OPTS_INIT;
+	struct receive_plan plan;
+	enum testrun_result res;
+	struct repo_oid id;
+	double start = timeutil_now();
+
+	if (repo_oid_from_hex(&id, u->new_hex) < 0)
+		goto fail;
+	receive_plan(&plan, &g->cfg, &g->push, u);
+	o.cfg = &g->cfg;
+	o.repo = g->repo;
+	o.st = &g->st;
+	o.commit = &id;
+	o.ref = u->ref;
+	o.env = plan.env ? plan.env->name : NULL;
+	o.user = g->push.user;
+	o.keep_artifact = plan.when == RECEIVE_NOW;
+	report_info("testing %s at %.12s", report_str(u->ref), u->new_hex);
+	if (testrun_run(&res, &o) < 0)
+		goto fail;
+	switch (res) {
+	case TESTRUN_PASSED:
+		report_info("tests passed for %s in %.1f s",
+			    report_str(u->ref), timeutil_now() - start);
+		return true;
+	case TESTRUN_CACHED:
+		report_info("tests passed before on the same tree (cached)");
+		return true;
+	case TESTRUN_SKIPPED:
+		return true;
+	case TESTRUN_FAILED:
+		report_info("REJECTED %s: tests failed", report_str(u->ref));
+		return false;
+	case TESTRUN_BUILD_FAILED:
+		report_info("REJECTED %s: build failed", report_str(u->ref));
+		return false;
+	case TESTRUN_TIMEOUT:
+		report_info("REJECTED %s: tests timed out after %u s (test_timeout)",
+			    report_str(u->ref), g->cfg.test_timeout);
+		return false;
+	}
+fail:
+	report_info("REJECTED %s: cannot test: %s", report_str(u->ref),
+		    report_str(error_last()));
+	return false;
+}
+
+/* The builds kept for the tips of the push, no longer needed. */
+static void drop_kept(struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->push.nr; i++)
+		if (!g->push.updates[i].is_delete)
+			artifact_drop_kept(&g->st, g->push.updates[i].new_hex);
+}
+
+bool receive_verify(struct gate *g)
+{
+	bool *failed = xcalloc(g->push.nr ? g->push.nr : 1, sizeof(*failed));
+	size_t i, nr_failed = 0;
+	bool ok;
+
+	warn_options(g);
+	ok = check_rules(g, failed);
+	for (i = 0; ok && i < g->push.nr; i++) {
+		const struct push_update *u = &g->push.updates[i];
+
+		if (policy_needs_test(&g->cfg, u) && !test_tip(g, u)) {
+			failed[i] = true;
+			ok = false;
+		}
+	}
+	for (i = 0; i < g->push.nr; i++) {
+		if (failed[i])
+			nr_failed++;
+		else if (ok)
+			report_info("ok %s", report_str(g->push.updates[i].ref));
+	}
+	if (!ok && nr_failed < g->push.nr)
+		report_info("%zu of %zu refs rejected: nothing was updated",
+			    nr_failed, g->push.nr);
+	if (!ok)
+		drop_kept(g);
+	free(failed);
+	return ok;
+}
+
+/* A manual environment's candidate: what it waits for. */
+static void show_waiting(struct gate *g, const struct config_env *env,
+			 const struct push_update *u)
+{
+	struct strvec missing = STRVEC_INIT;
+	struct buf names = BUF_INIT;
+	struct repo_oid id;
+	bool met = true;
+	size_t i;
+
+	if (repo_oid_from_hex(&id, u->new_hex) < 0 ||
+	    policy_requires_met(&met, &missing, env, g->repo, &g->st,
+				&id) < 0) {
+		error_clear();
+		met = true;
+	}
+	if (met) {
+		report_info("'%s' waits for approval of %.12s: git push -o deploy, or: pushgate deploy %s %.12s",
+			    env->name, u->new_hex, env->name, u->new_hex);
+		goto out;
+	}
+	for (i = 0; i < missing.nr; i++)
+		buf_addf(&names, "%s'%s'", i ? (i + 1 == missing.nr ?
+				" and " : ", ") : "", missing.v[i]);
+	report_info("'%s' waits for %.12s to be live on %s first: pushgate deploy %s %.12s",
+		    env->name, u->new_hex, names.ptr, missing.v[0],
+		    u->new_hex);
+out:
+	buf_release(&names);
+	strvec_clear(&missing);
+}
+
+size_t receive_deploy(struct gate *g)
+{
+	size_t i, nr_failed = 0;
+
+	for (i = 0; i < g->push.nr; i++) {
+		const struct push_update *u = &g->push.updates[i];
+		struct receive_plan plan;
+		struct deploy_outcome out;
+		struct deploy_opts o;
+
+		memset(&out, 0, sizeof(out));
+		receive_plan(&plan, &g->cfg, &g->push, u);
+		if (plan.when == RECEIVE_WAIT)
+			show_waiting(g, plan.env, u);
+		if (plan.when != RECEIVE_NOW)
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.cfg = &g->cfg;
+		o.env = plan.env;
+		o.repo = g->repo;
+		o.st = &g->st;
+		o.user = g->push.user;
+		o.from_push = true;
+		if (repo_oid_from_hex(&o.commit, u->new_hex) < 0 ||
+		    deploy_run(&out, &o) < 0 || out.result == DEPLOY_FAILED)
+			nr_failed++;
+		deploy_outcome_release(&out);
+	}
+	/* builds kept for deploys that were skipped or never ran */
+	drop_kept(g);
+	return nr_failed;
+}
+
+int receive_check_deploy(struct gate *g, const struct config_env *env,
+			 const struct repo_oid *commit, const char *user)
+{
+	struct verdict v = VERDICT_INIT;
+	struct policy_deploy pd = { env, g->repo, &g->st, commit, user };
+	struct testrun_opts to = TESTRUN_OPTS_INIT;
+	enum testrun_result tr;
+	struct buf ref = BUF_INIT;
+	size_t i;
+	int r = 1;
+
+	if (policy_check_deploy(&v, &pd) < 0) {
+		report_error("cannot check '%s': %s", env->name,
+			     report_str(error_last()));
+		goto out;
+	}
+	if (v.rejected) {
+		report_error("%s", report_line(v.reason));
+		for (i = 0; i < v.hints.nr; i++)
+			report_info("fix: %s", report_line(v.hints.v[i]));
+		goto out;
+	}
+	buf_addf(&ref, "refs/heads/%s", env->branch);
+	to.cfg = &g->cfg;
+	to.repo = g->repo;
+	to.st = &g->st;
+	to.commit = commit;
+	to.ref = ref.ptr;
+	to.env = env->name;
+	to.user = user;
+	if (testrun_run(&tr, &to) < 0) {
+		report_error("cannot test: %s", report_str(error_last()));
+	} else if (tr == TESTRUN_FAILED || tr == TESTRUN_BUILD_FAILED ||
+		   tr == TESTRUN_TIMEOUT) {
+		report_error("cannot deploy to '%s': %s", env->name,
+			     tr == TESTRUN_FAILED ? "the tests failed" :
+			     tr == TESTRUN_BUILD_FAILED ? "the build failed" :
+			     "the tests timed out");
+	} else {
+		if (tr == TESTRUN_CACHED)
+			report_info("tests passed before on the same tree"
+				    " (cached)");
+		r = 0;
+	}
+out:
+	buf_release(&ref);
+	verdict_release(&v);
+	return r;
+}

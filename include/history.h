@@ -1,0 +1,75 @@
+#ifndef HISTORY_H
+#define HISTORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "state.h"
+#include "strvec.h"
+
+/*
+ * The deployment history, $GIT_DIR/pushgate/history: one record per
+ * deploy or rollback, one tab-separated line each (time, environment,
+ * action, commit, release, user, result, duration, reason). Tabs and
+ * control characters in a field become spaces; fields are clipped to
+ * HISTORY_FIELD_MAX bytes. Records are appended with one write each, so
+ * concurrent writers never interleave; readers skip lines that do not
+ * parse (or that a newer pushgate wrote with a word this one does not
+ * know).
+ */
+
+#define HISTORY_FIELD_MAX 1000
+#define HISTORY_MAX_LINE 8192
+
+enum history_action {
+	HISTORY_DEPLOY = 0,
+	HISTORY_ROLLBACK
+};
+
+enum history_result {
+	HISTORY_OK = 0,		/* live on every host */
+	HISTORY_FAILED,		/* nothing changed, or rolled back */
+	HISTORY_SKIPPED		/* a newer push owned the environment */
+};
+
+struct history_record {
+	int64_t time;		/* seconds since the epoch, UTC */
+	const char *env;
+	enum history_action action;
+	const char *commit;	/* full hex id */
+	const char *release;	/* release id, or "" */
+	const char *user;	/* or "" */
+	enum history_result result;
+	double duration;	/* seconds */
+	const char *reason;	/* why it failed (or a note), or "" */
+};
+
+/* "deploy", "rollback"; "ok", "failed", "skipped". */
+const char *history_action_name(enum history_action action);
+const char *history_result_name(enum history_result result);
+
+/* Append one record. */
+int history_add(struct state *st, const struct history_record *rec);
+
+/* Called per record, oldest first; a non-zero return stops the read. */
+typedef int (*history_fn)(const struct history_record *rec, void *payload);
+
+/*
+ * Read every record (the strings are borrowed for the call). Returns 0,
+ * the callback's non-zero value, or ERR_SYS.
+ */
+int history_read(struct state *st, history_fn fn, void *payload);
+
+/* The newest record of one environment, and its newest successful one. */
+struct history_last {
+	struct history_record ok;	/* ok.commit NULL: none */
+	struct history_record any;	/* any.commit NULL: none */
+	struct strvec keep_ok;		/* own the strings of each */
+	struct strvec keep_any;
+};
+
+/* Fill *out for `env`; free it with history_last_release(). */
+int history_last(struct state *st, const char *env, struct history_last *out);
+void history_last_release(struct history_last *l);
+
+#endif
