@@ -3,7 +3,8 @@
 #   make                 build build/{pre-receive,post-receive,pushgate}
 #   make check           install missing packages, build, run every test
 #   make check SANITIZE=1  the same with ASan + UBSan (in build-san/)
-#   make lint            banned functions, include levels, lone headers
+#   make lint            banned functions, include levels, lone headers,
+#                        shellcheck
 #   make bench           benchmarks (tests/bench/), figures on stdout
 #   make demo            a throwaway repository deploying a sample app
 #   make install PREFIX=/usr/local DESTDIR=
