@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # lib.sh - helpers for pushgate's end-to-end tests (git's t/test-lib.sh in
 # miniature). Each tests/integration/tNNNN-topic.sh starts with
 #
@@ -30,6 +31,14 @@
 #
 # PUSHGATE_BUILD (absolute; set by `make check`, default SRCDIR/build) holds
 # the binaries and is put first on PATH; PUSHGATE_SRCDIR is the source tree.
+#
+# Besides the framework (test_expect_success, test_must_fail,
+# test_expect_code, test_grep, test_cmp, test_wait_for, test_atexit), it
+# holds the helpers the scripts share, each defined once here: repositories
+# and commits (setup_repo, write_hooks_ini, setup_clone, commit_file,
+# refs_of, rev_of, no_ref, git_short, fingerprint), running things (push,
+# pg) and what they said (accepted, rejected, no_crash, pg_no_crash,
+# no_pwned). deploy-lib.sh adds those of the deploy tests.
 
 set -eu
 
@@ -364,4 +373,118 @@ push()
 		echo "---"
 	} >&2
 	return "$push_status_"
+}
+
+# --- what a push or a pushgate run said -------------------------------
+
+# accepted REF: the last push printed "ok REF" as its own line.
+accepted()
+{
+	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
+}
+
+# rejected REF: the last push rejected REF with a reason, and git says so
+# (and the hook did not get there by crashing: see no_crash).
+rejected()
+{
+	test_grep "^remote: pushgate: REJECTED $1[: ]" "$TMP/push.err" &&
+	test_grep "\[remote rejected\]" "$TMP/push.err" &&
+	no_crash "$TMP/push.err"
+}
+
+# no_crash [FILE...]: no sanitizer report or BUG() in the FILEs (default:
+# $TMP/push.err, the last push's output).
+no_crash()
+{
+	test "$#" -gt 0 || set -- "$TMP/push.err"
+	for no_crash_file_ in "$@"
+	do
+		test_grep ! -i "sanitizer\|runtime error\|BUG" \
+			"$no_crash_file_" || return 1
+	done
+}
+
+# pg ARGS...: `pushgate ARGS`, stdout into $TMP/pg.out and stderr into
+# $TMP/pg.err; returns pushgate's exit status. Both are also copied to the
+# test's output.
+pg()
+{
+	pg_status_=0
+	pushgate "$@" >"$TMP/pg.out" 2>"$TMP/pg.err" || pg_status_=$?
+	{
+		echo "--- pushgate $*: exit $pg_status_"
+		cat "$TMP/pg.out" "$TMP/pg.err"
+		echo "---"
+	} >&2
+	return "$pg_status_"
+}
+
+# pg_no_crash: the last pg run printed no sanitizer report or BUG(), on
+# stdout or stderr.
+pg_no_crash()
+{
+	no_crash "$TMP/pg.out" "$TMP/pg.err"
+}
+
+# no_pwned [DIR...]: no file PWNED* was created by a shell that executed
+# a file name, ref name or message meant as data: none anywhere under
+# $TMP (which holds the repositories, clones and deploy paths) or the
+# current directory, nor directly in /, /tmp, the source tree or a DIR.
+no_pwned()
+{
+	{
+		find "$TMP" "$PWD" -name "PWNED*" &&
+		find / /tmp "$PUSHGATE_SRCDIR" "$@" -maxdepth 1 -name "PWNED*"
+	} >"$TMP/pwned"
+	test_grep ! . "$TMP/pwned"
+}
+
+# --- repositories and commits ----------------------------------------
+
+# refs_of NAME: every ref of $TMP/NAME.git with its value.
+refs_of()
+{
+	git --git-dir="$TMP/$1.git" for-each-ref \
+		--format="%(refname) %(objectname)"
+}
+
+# rev_of NAME REF: the value of REF in $TMP/NAME.git (fails if missing).
+rev_of()
+{
+	git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2"
+}
+
+# no_ref NAME REF: $TMP/NAME.git has no REF.
+no_ref()
+{
+	! git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2" >/dev/null
+}
+
+# git_short REV: the short id git itself prints for REV in the current
+# repository (git rev-parse --short: 7 digits or more), a prefix of the
+# longer ids pushgate prints. (deploy-lib.sh's short gives pushgate's
+# 12 digits.)
+git_short()
+{
+	git rev-parse --short "$1"
+}
+
+# fingerprint PUBFILE: the SHA256 fingerprint of a public key file, as
+# OpenSSH prints it.
+fingerprint()
+{
+	ssh-keygen -l -E sha256 -f "$1" | cut -d' ' -f2
+}
+
+# --- comparing files ---------------------------------------------------
+
+# test_cmp EXPECTED ACTUAL: the two files are the same (both shown if
+# not).
+test_cmp()
+{
+	test "$#" -eq 2 || test_bug_ "usage: test_cmp EXPECTED ACTUAL"
+	cmp "$1" "$2" || {
+		echo "--- $1" && cat "$1" && echo "--- $2" && cat "$2"
+		return 1
+	}
 }

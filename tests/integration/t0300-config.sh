@@ -11,19 +11,6 @@
 
 example=$PUSHGATE_SRCDIR/hooks.ini.example
 
-# accepted REF: the last push printed "ok REF" as its own line.
-accepted()
-{
-	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
-}
-
-# refs_of NAME: every ref of $TMP/NAME.git with its value.
-refs_of()
-{
-	git --git-dir="$TMP/$1.git" for-each-ref \
-		--format="%(refname) %(objectname)"
-}
-
 # pushes_fail_closed: with the current (broken) hooks.ini of cfg.git,
 # a fast-forward, a new branch, a new tag and a branch deletion are all
 # rejected and no ref of the repository changes. Runs in $TMP/cfg-work.
