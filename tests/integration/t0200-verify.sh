@@ -48,6 +48,8 @@ test_expect_success 'protected: a non-fast-forward is refused' '
 	test_must_fail push --force origin main &&
 	rejected refs/heads/main &&
 	test_grep "fast-forward" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-protected-rewind "$TMP/remote" &&
 	test "$(rev_of prot refs/heads/main)" = "$old" &&
 	git reset -q --hard "$old"
 '
@@ -58,6 +60,8 @@ test_expect_success 'protected: deleting it is refused' '
 	test_must_fail push origin :main &&
 	rejected refs/heads/main &&
 	test_grep "delete" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-protected-delete "$TMP/remote" &&
 	test "$(rev_of prot refs/heads/main)" = "$old"
 '
 
@@ -187,6 +191,8 @@ test_expect_success 'commit_message: a bad subject is rejected, naming commit an
 	rejected refs/heads/main &&
 	test_grep "commit_message" "$TMP/push.err" &&
 	test_grep "$(git_short HEAD)[0-9a-f]* Bad subject here" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-commit-message "$TMP/remote" &&
 	test "$(refs_of msg)" = "$before" &&
 	git reset -q --hard origin/main
 '
@@ -260,6 +266,8 @@ test_expect_success 'max_file_size 1K: 1025 bytes rejected, size and path shown'
 	test_grep "data/over.bin" "$TMP/push.err" &&
 	test_grep "1025" "$TMP/push.err" &&
 	test_grep ! "exact.bin" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-max-file-size "$TMP/remote" &&
 	test "$(refs_of size)" = "$before" &&
 	git reset -q --hard origin/main
 '
@@ -336,6 +344,8 @@ test_expect_success 'forbid_paths: base-name glob *.pem deep in a directory' '
 	rejected refs/heads/main &&
 	test_grep "forbid" "$TMP/push.err" &&
 	test_grep "config/deep/er/still/server.pem" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-forbid-paths "$TMP/remote" &&
 	test "$(refs_of paths)" = "$before" &&
 	git reset -q --hard origin/main
 '

@@ -121,6 +121,7 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 	test_grep "pushgate check \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate trust \[--yes\] ENV" "$TMP/pg.out" &&
 	test_grep "Exit codes: 0 success, 1 .*, 2 usage" "$TMP/pg.out" &&
+	test_cmp_expected pushgate-help "$TMP/pg.out" &&
 	cp "$TMP/pg.out" help &&
 	pg -h &&
 	cmp help "$TMP/pg.out" &&
@@ -163,6 +164,7 @@ test_expect_success 'history: a bad -n is a usage error' '
 test_expect_success 'wrong arguments for each verb: exit 2 with its usage' '
 	usage_fails 2 deploy &&
 	test_grep "usage: pushgate deploy" "$TMP/pg.err" &&
+	test_cmp_expected pushgate-deploy-usage "$TMP/pg.err" &&
 	usage_fails 2 deploy staging develop extra &&
 	usage_fails 2 deploy --bogus staging &&
 	usage_fails 2 rollback &&
