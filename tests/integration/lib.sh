@@ -502,7 +502,9 @@ test_cmp()
 remote_lines()
 {
 	test "$#" -le 1 || test_bug_ "usage: remote_lines [FILE]"
-	grep '^remote:' "${1:-$TMP/push.err}" || :
+	remote_lines_status_=0
+	grep '^remote:' "${1:-$TMP/push.err}" || remote_lines_status_=$?
+	test "$remote_lines_status_" -le 1
 }
 
 # test_normalise_: stdin to stdout with what changes from run to run
