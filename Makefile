@@ -3,10 +3,14 @@
 #   make                 build build/{pre-receive,post-receive,pushgate}
 #   make check           install missing packages, build, run every test
 #   make check SANITIZE=1  the same with ASan + UBSan (in build-san/)
-#   make lint            banned functions, include levels, lone headers
+#   make lint            banned functions, include levels, lone headers,
+#                        shellcheck
 #   make bench           benchmarks (tests/bench/), figures on stdout
 #   make demo            a throwaway repository deploying a sample app
 #   make install PREFIX=/usr/local DESTDIR=
+#
+# DEVELOPER=1 makes every warning an error. CC, CFLAGS, LDFLAGS, PREFIX and
+# DESTDIR are the caller's.
 
 PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
@@ -18,7 +22,8 @@ CFLAGS ?= -O2 -g
 
 PKGS = libgit2 libssh2 inih
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings
+	-Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings \
+	-Wimplicit-fallthrough -Wundef -Wold-style-definition
 HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
@@ -45,31 +50,59 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	$(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(SAN) $(LDFLAGS)
 
+# Every common/*.c, hooks/*.c and tests/unit/test_*.c is picked up: a new
+# module or unit test needs no change here.
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)
 LIB = $(B)/libpushgate.a
 PROGRAMS = $(B)/pre-receive $(B)/post-receive $(B)/pushgate
+HOOK_OBJ = $(PROGRAMS:$(B)/%=$(B)/obj/hooks/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_OBJ = $(UNIT_SRC:tests/unit/%.c=$(B)/obj/tests/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# Header dependencies: each object's compile writes OBJ.d, listing the
+# headers it read (-MMD), with an empty rule for each (-MP) so that a
+# removed header does not stop the build. $(B)/flags changes whenever the
+# flags do, and every object and program depends on it, so a build with
+# other flags (DEVELOPER=1, a new warning, CFLAGS=...) rebuilds them.
+DEP_FLAGS = -MMD -MP
+DEPS = $(COMMON_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+FLAGS_FILE = $(B)/flags
+shq = '$(subst ','\'',$(1))'
 
 all: $(PROGRAMS)
 
-$(B)/obj/%.o: common/%.c $(wildcard include/*.h) | $(B)/obj
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(FLAGS_FILE): FORCE | $(B)/obj
+	@printf '%s\n' $(call shq,$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS)) \
+		$(call shq,$(ALL_LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)) >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 
-$(B)/obj $(B)/tests:
+$(B)/obj/%.o: common/%.c $(FLAGS_FILE) | $(B)/obj
+	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(B)/obj/hooks/%.o: hooks/%.c $(FLAGS_FILE) | $(B)/obj/hooks
+	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(B)/obj/tests/%.o: tests/unit/%.c $(FLAGS_FILE) | $(B)/obj/tests
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit $(DEP_FLAGS) \
+		-c -o $@ $<
+
+$(B)/obj $(B)/obj/hooks $(B)/obj/tests $(B)/tests:
 	mkdir -p $@
 
 $(LIB): $(COMMON_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/%: hooks/%.c $(LIB)
+$(PROGRAMS): $(B)/%: $(B)/obj/hooks/%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) | $(B)/tests
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) \
-		$(ALL_LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
+$(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/%.o $(LIB) | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) \
+		$(CMOCKA_LIBS)
+
+-include $(DEPS)
 
 deps:
 	@sh tests/deps.sh
@@ -105,5 +138,5 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all check unit deps lint bench demo install clean
+.PHONY: all check unit deps lint bench demo install clean FORCE
 .SECONDARY:

@@ -40,7 +40,7 @@ done
 
 # Tools.
 for pair in pkg-config:pkg-config cc:gcc make:make git:git tar:tar \
-	ssh-keygen:openssh-client
+	ssh-keygen:openssh-client shellcheck:shellcheck
 do
 	tool=${pair%%:*}
 	package=${pair#*:}

@@ -8,6 +8,9 @@
 #      in push.c, repo.c and workspace.c
 #   d. every include/*.h compiles on its own, and twice (include guard)
 #   e. no // comments in C files
+#   f. shellcheck finds nothing in the shell scripts (POSIX sh, sourced
+#      files followed); a warning that is wrong for one line is disabled
+#      on that line with a comment saying why
 #
 # Prints one line per problem and exits 1 if there is any.
 
@@ -237,6 +240,28 @@ do
 		sed 's/^/    /' "$tmp/cc.out"
 	fi
 done
+
+# (f) shellcheck on every shell script, as POSIX sh (-s sh). The
+# integration scripts source lib.sh and deploy-lib.sh, the benchmarks
+# history.sh: -x follows their `# shellcheck source=PATH` directives, whose
+# paths are relative to the top of the tree, where this runs.
+set --
+for f in install.sh .ci/run tests/*.sh tests/integration/*.sh \
+	tests/bench/*.sh tests/fixtures/*.sh
+do
+	test -f "$f" && set -- "$@" "$f"
+done
+if ! command -v shellcheck >/dev/null 2>&1
+then
+	problem "shellcheck not found (install it: sh tests/deps.sh)"
+elif ! shellcheck -s sh -x -f gcc -- "$@" >"$tmp/shellcheck.out" \
+	2>&1
+then
+	sed 's/^/lint: /' "$tmp/shellcheck.out"
+	n=$(grep -c . "$tmp/shellcheck.out" || :)
+	test "$n" -gt 0 || n=1
+	problems=$((problems + n))
+fi
 
 if test "$problems" -gt 0
 then

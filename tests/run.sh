@@ -19,7 +19,9 @@
 #
 # Environment: PUSHGATE_BUILD (default SRCDIR/build), PUSHGATE_TEST_TIMEOUT
 # (seconds per binary or script; default 300 for a binary, 900 for a
-# script), PUSHGATE_TEST_KEEP=1 (keep the scripts' temporary directories).
+# script), PUSHGATE_TEST_KEEP=1 (keep the scripts' temporary directories),
+# PUSHGATE_TEST_UPDATE_EXPECTED=1 (rewrite tests/fixtures/*.expected from
+# what the tests print instead of comparing: lib.sh's test_cmp_expected).
 
 set -eu
 

@@ -13,18 +13,6 @@
 # It defines functions and the variable hostile_names only, and runs no
 # test. (Not named tNNNN-*.sh: tests/run.sh does not run it.)
 
-# no_crash [FILE...]: no sanitizer report or BUG() in the FILEs (default:
-# $TMP/push.err, the last push's output).
-no_crash()
-{
-	test "$#" -gt 0 || set -- "$TMP/push.err"
-	for no_crash_file_ in "$@"
-	do
-		test_grep ! -i "sanitizer\|runtime error\|BUG" \
-			"$no_crash_file_" || return 1
-	done
-}
-
 # short REV: the 12 digits pushgate prints for REV (a full id, used as
 # is, or a name the current repository resolves).
 short()
@@ -245,16 +233,4 @@ check_hostile_tree()
 			return 1
 		}
 	done
-}
-
-# no_pwned [DIR...]: no file PWNED* was created by a shell that executed
-# a name: none in $TMP (which holds the repositories, clones and deploy
-# paths) nor directly in / or a DIR.
-no_pwned()
-{
-	{
-		find "$TMP" -name "PWNED*" &&
-		find / "$@" -maxdepth 1 -name "PWNED*"
-	} >"$TMP/pwned"
-	test_grep ! . "$TMP/pwned"
 }

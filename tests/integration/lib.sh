@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # lib.sh - helpers for pushgate's end-to-end tests (git's t/test-lib.sh in
 # miniature). Each tests/integration/tNNNN-topic.sh starts with
 #
@@ -30,6 +31,21 @@
 #
 # PUSHGATE_BUILD (absolute; set by `make check`, default SRCDIR/build) holds
 # the binaries and is put first on PATH; PUSHGATE_SRCDIR is the source tree.
+#
+# Besides the framework (test_expect_success, test_must_fail,
+# test_expect_code, test_grep, test_cmp, test_cmp_expected, test_wait_for,
+# test_atexit), it holds the helpers the scripts share, each defined once
+# here: repositories and commits (setup_repo, write_hooks_ini,
+# setup_clone, commit_file, refs_of, rev_of, no_ref, git_short,
+# fingerprint), running things (push, pg) and what they said (accepted,
+# rejected, remote_lines, no_crash, pg_no_crash, no_pwned). deploy-lib.sh
+# adds those of the deploy tests.
+#
+# Messages users see are compared verbatim with tests/fixtures/NAME.expected
+# by test_cmp_expected NAME FILE, after ids, times, durations, temporary
+# paths and ports are replaced by fixed tokens. After a deliberate change
+# of such a message, PUSHGATE_TEST_UPDATE_EXPECTED=1 make check rewrites
+# the files; review them with git diff.
 
 set -eu
 
@@ -364,4 +380,211 @@ push()
 		echo "---"
 	} >&2
 	return "$push_status_"
+}
+
+# --- what a push or a pushgate run said -------------------------------
+
+# accepted REF: the last push printed "ok REF" as its own line.
+accepted()
+{
+	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
+}
+
+# rejected REF: the last push rejected REF with a reason, and git says so
+# (and the hook did not get there by crashing: see no_crash).
+rejected()
+{
+	test_grep "^remote: pushgate: REJECTED $1[: ]" "$TMP/push.err" &&
+	test_grep "\[remote rejected\]" "$TMP/push.err" &&
+	no_crash "$TMP/push.err"
+}
+
+# no_crash [FILE...]: no sanitizer report or BUG() in the FILEs (default:
+# $TMP/push.err, the last push's output).
+no_crash()
+{
+	test "$#" -gt 0 || set -- "$TMP/push.err"
+	for no_crash_file_ in "$@"
+	do
+		test_grep ! -i "sanitizer\|runtime error\|BUG" \
+			"$no_crash_file_" || return 1
+	done
+}
+
+# pg ARGS...: `pushgate ARGS`, stdout into $TMP/pg.out and stderr into
+# $TMP/pg.err; returns pushgate's exit status. Both are also copied to the
+# test's output.
+pg()
+{
+	pg_status_=0
+	pushgate "$@" >"$TMP/pg.out" 2>"$TMP/pg.err" || pg_status_=$?
+	{
+		echo "--- pushgate $*: exit $pg_status_"
+		cat "$TMP/pg.out" "$TMP/pg.err"
+		echo "---"
+	} >&2
+	return "$pg_status_"
+}
+
+# pg_no_crash: the last pg run printed no sanitizer report or BUG(), on
+# stdout or stderr.
+pg_no_crash()
+{
+	no_crash "$TMP/pg.out" "$TMP/pg.err"
+}
+
+# no_pwned [DIR...]: no file PWNED* was created by a shell that executed
+# a file name, ref name or message meant as data: none anywhere under
+# $TMP (which holds the repositories, clones and deploy paths) or the
+# current directory, nor directly in /, /tmp, the source tree or a DIR.
+no_pwned()
+{
+	{
+		find "$TMP" "$PWD" -name "PWNED*" &&
+		find / /tmp "$PUSHGATE_SRCDIR" "$@" -maxdepth 1 -name "PWNED*"
+	} >"$TMP/pwned"
+	test_grep ! . "$TMP/pwned"
+}
+
+# --- repositories and commits ----------------------------------------
+
+# refs_of NAME: every ref of $TMP/NAME.git with its value.
+refs_of()
+{
+	git --git-dir="$TMP/$1.git" for-each-ref \
+		--format="%(refname) %(objectname)"
+}
+
+# rev_of NAME REF: the value of REF in $TMP/NAME.git (fails if missing).
+rev_of()
+{
+	git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2"
+}
+
+# no_ref NAME REF: $TMP/NAME.git has no REF.
+no_ref()
+{
+	! git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2" >/dev/null
+}
+
+# git_short REV: the short id git itself prints for REV in the current
+# repository (git rev-parse --short: 7 digits or more), a prefix of the
+# longer ids pushgate prints. (deploy-lib.sh's short gives pushgate's
+# 12 digits.)
+git_short()
+{
+	git rev-parse --short "$1"
+}
+
+# fingerprint PUBFILE: the SHA256 fingerprint of a public key file, as
+# OpenSSH prints it.
+fingerprint()
+{
+	ssh-keygen -l -E sha256 -f "$1" | cut -d' ' -f2
+}
+
+# --- comparing files ---------------------------------------------------
+
+# test_cmp EXPECTED ACTUAL: the two files are the same (both shown if
+# not).
+test_cmp()
+{
+	test "$#" -eq 2 || test_bug_ "usage: test_cmp EXPECTED ACTUAL"
+	cmp "$1" "$2" || {
+		echo "--- $1" && cat "$1" && echo "--- $2" && cat "$2"
+		return 1
+	}
+}
+
+# remote_lines [FILE]: the "remote:" lines of FILE (default: the last
+# push's $TMP/push.err), which is what the hooks said; git's own lines
+# are left out.
+remote_lines()
+{
+	test "$#" -le 1 || test_bug_ "usage: remote_lines [FILE]"
+	remote_lines_status_=0
+	grep '^remote:' "${1:-$TMP/push.err}" || remote_lines_status_=$?
+	test "$remote_lines_status_" -le 1
+}
+
+# test_normalise_: stdin to stdout with what changes from run to run
+# replaced by a fixed token, for test_cmp_expected:
+#	$TMP, $PUSHGATE_BUILD, $PUSHGATE_SRCDIR   those directories, where
+#	             they are a whole path or its start
+#	<release>    a release id, 20261126T051500Z-1a2b3c4d5e6f
+#	<time>       a date and time, 2026-11-26T05:15:00Z or 2026-11-26 05:15:00
+#	<commit>     a full commit id (40 or 64 hex digits)
+#	<short>      the 12 hex digits pushgate prints for a commit
+#	<seconds> s  a duration with a fraction, "3.1 s", "0.03 s"
+#	<port>       the port of 127.0.0.1:N, [127.0.0.1]:N, [::1]:N, port N
+# and the spaces git pads "remote:" lines with are dropped.
+test_normalise_()
+{
+	test_normalise_tmp_=$(test_sed_quote_ "$TMP") &&
+	test_normalise_build_=$(test_sed_quote_ "$PUSHGATE_BUILD") &&
+	test_normalise_src_=$(test_sed_quote_ "$PUSHGATE_SRCDIR") &&
+	test_normalise_h_='[0-9a-f]' &&
+	test_normalise_d_='[0-9]' &&
+	test_normalise_b_='[^0-9A-Za-z_]' &&
+	test_normalise_p_='[^0-9A-Za-z_./-]' &&
+	sed -E \
+		-e "s/(^|$test_normalise_p_)$test_normalise_tmp_(\/|$test_normalise_p_|\$)/\\1\$TMP\\2/g" \
+		-e "s/(^|$test_normalise_p_)$test_normalise_build_(\/|$test_normalise_p_|\$)/\\1\$PUSHGATE_BUILD\\2/g" \
+		-e "s/(^|$test_normalise_p_)$test_normalise_src_(\/|$test_normalise_p_|\$)/\\1\$PUSHGATE_SRCDIR\\2/g" \
+		-e '/^remote:/s/ +$//' \
+		-e "s/$test_normalise_d_{8}T$test_normalise_d_{6}Z-$test_normalise_h_{12}/<release>/g" \
+		-e "s/$test_normalise_d_{4}-$test_normalise_d_{2}-$test_normalise_d_{2}[T ]$test_normalise_d_{2}:$test_normalise_d_{2}:$test_normalise_d_{2}(\\.$test_normalise_d_+)?Z?/<time>/g" \
+		-e ':commit' \
+		-e "s/(^|$test_normalise_b_)($test_normalise_h_{64}|$test_normalise_h_{40})($test_normalise_b_|\$)/\\1<commit>\\3/" \
+		-e 't commit' \
+		-e ':short' \
+		-e "s/(^|$test_normalise_b_)$test_normalise_h_{12}($test_normalise_b_|\$)/\\1<short>\\2/" \
+		-e 't short' \
+		-e "s/(^|$test_normalise_b_)$test_normalise_d_+\\.$test_normalise_d_+ s($test_normalise_b_|\$)/\\1<seconds> s\\2/g" \
+		-e "s/(127\\.0\\.0\\.1|\\[127\\.0\\.0\\.1\\]|\\[::1\\]):$test_normalise_d_+/\\1:<port>/g" \
+		-e "s/(^|$test_normalise_b_)port $test_normalise_d_+/\\1port <port>/g"
+}
+
+# test_sed_quote_ STRING: STRING as a sed regular expression (ERE) that
+# matches it literally, with "/" escaped for s/// as well.
+test_sed_quote_()
+{
+	printf '%s\n' "$1" | sed -e 's/[]\/$*.^|[(){}+?]/\\&/g'
+}
+
+# test_cmp_expected NAME FILE: FILE, normalised (see test_normalise_ for
+# the ids, times, paths and ports that change from run to run), is
+# exactly tests/fixtures/NAME.expected; if not, the differences are shown
+# (diff -u EXPECTED ACTUAL). For the messages users see (STYLE.md section
+# 10). With PUSHGATE_TEST_UPDATE_EXPECTED=1 in the environment the
+# expected file is (re)written from FILE instead, to be reviewed with git
+# diff before it is committed:
+#	PUSHGATE_TEST_UPDATE_EXPECTED=1 make check
+test_cmp_expected()
+{
+	test "$#" -eq 2 || test_bug_ "usage: test_cmp_expected NAME FILE"
+	case "$1" in
+	'' | *[!a-z0-9-]*) test_bug_ "test_cmp_expected: bad name '$1'" ;;
+	esac
+	test_cmp_expected_want_=$PUSHGATE_SRCDIR/tests/fixtures/$1.expected
+	test_cmp_expected_got_=$TMP/$1.actual
+	test_normalise_ <"$2" >"$test_cmp_expected_got_" || return 1
+	if test "${PUSHGATE_TEST_UPDATE_EXPECTED:-0}" = 1
+	then
+		cp -- "$test_cmp_expected_got_" "$test_cmp_expected_want_" &&
+		echo "test_cmp_expected: wrote $test_cmp_expected_want_" >&2
+		return
+	fi
+	if ! test -f "$test_cmp_expected_want_"
+	then
+		echo "test_cmp_expected: no $test_cmp_expected_want_" \
+			"(PUSHGATE_TEST_UPDATE_EXPECTED=1 writes it); got:" >&2
+		cat -- "$test_cmp_expected_got_" >&2
+		return 1
+	fi
+	diff -u -- "$test_cmp_expected_want_" "$test_cmp_expected_got_" >&2 &&
+		return 0
+	echo "test_cmp_expected: $2 differs from tests/fixtures/$1.expected" \
+		"(above; PUSHGATE_TEST_UPDATE_EXPECTED=1 rewrites it)" >&2
+	return 1
 }

@@ -7,55 +7,6 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
-# accepted REF: the last push printed "ok REF" as its own line.
-accepted()
-{
-	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
-}
-
-# rejected REF: the last push rejected REF with a reason, and git says so
-# (and the hook did not get there by crashing).
-rejected()
-{
-	test_grep "^remote: pushgate: REJECTED $1[: ]" "$TMP/push.err" &&
-	test_grep "\[remote rejected\]" "$TMP/push.err" &&
-	test_grep ! -i "sanitizer\|runtime error" "$TMP/push.err"
-}
-
-# refs_of NAME: every ref of $TMP/NAME.git with its value.
-refs_of()
-{
-	git --git-dir="$TMP/$1.git" for-each-ref \
-		--format="%(refname) %(objectname)"
-}
-
-# rev_of NAME REF: the value of REF in $TMP/NAME.git (fails if missing).
-rev_of()
-{
-	git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2"
-}
-
-# no_ref NAME REF: $TMP/NAME.git has no REF.
-no_ref()
-{
-	! git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2" >/dev/null
-}
-
-# short REV: the short id git prints for REV (a prefix of any longer one).
-short()
-{
-	git rev-parse --short "$1"
-}
-
-# test_cmp_ A B: files A and B are the same (both shown if not).
-test_cmp_()
-{
-	cmp "$1" "$2" || {
-		echo "--- $1" && cat "$1" && echo "--- $2" && cat "$2"
-		return 1
-	}
-}
-
 # big_file PATH BYTES: a file of exactly BYTES bytes.
 big_file()
 {
@@ -97,6 +48,8 @@ test_expect_success 'protected: a non-fast-forward is refused' '
 	test_must_fail push --force origin main &&
 	rejected refs/heads/main &&
 	test_grep "fast-forward" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-protected-rewind "$TMP/remote" &&
 	test "$(rev_of prot refs/heads/main)" = "$old" &&
 	git reset -q --hard "$old"
 '
@@ -107,6 +60,8 @@ test_expect_success 'protected: deleting it is refused' '
 	test_must_fail push origin :main &&
 	rejected refs/heads/main &&
 	test_grep "delete" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-protected-delete "$TMP/remote" &&
 	test "$(rev_of prot refs/heads/main)" = "$old"
 '
 
@@ -235,7 +190,9 @@ test_expect_success 'commit_message: a bad subject is rejected, naming commit an
 	test_must_fail push origin main &&
 	rejected refs/heads/main &&
 	test_grep "commit_message" "$TMP/push.err" &&
-	test_grep "$(short HEAD)[0-9a-f]* Bad subject here" "$TMP/push.err" &&
+	test_grep "$(git_short HEAD)[0-9a-f]* Bad subject here" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-commit-message "$TMP/remote" &&
 	test "$(refs_of msg)" = "$before" &&
 	git reset -q --hard origin/main
 '
@@ -245,9 +202,9 @@ test_expect_success 'commit_message: a bad commit in the middle of three is caug
 	before=$(refs_of msg) &&
 	commit_file c.txt 1 "feat: one" &&
 	commit_file c.txt 2 "WIP in the middle" &&
-	bad=$(short HEAD) &&
+	bad=$(git_short HEAD) &&
 	commit_file c.txt 3 "fix: three" &&
-	tip=$(short HEAD) &&
+	tip=$(git_short HEAD) &&
 	test_must_fail push origin main &&
 	rejected refs/heads/main &&
 	test_grep "$bad[0-9a-f]* WIP in the middle" "$TMP/push.err" &&
@@ -309,6 +266,8 @@ test_expect_success 'max_file_size 1K: 1025 bytes rejected, size and path shown'
 	test_grep "data/over.bin" "$TMP/push.err" &&
 	test_grep "1025" "$TMP/push.err" &&
 	test_grep ! "exact.bin" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-max-file-size "$TMP/remote" &&
 	test "$(refs_of size)" = "$before" &&
 	git reset -q --hard origin/main
 '
@@ -385,6 +344,8 @@ test_expect_success 'forbid_paths: base-name glob *.pem deep in a directory' '
 	rejected refs/heads/main &&
 	test_grep "forbid" "$TMP/push.err" &&
 	test_grep "config/deep/er/still/server.pem" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected verify-forbid-paths "$TMP/remote" &&
 	test "$(refs_of paths)" = "$before" &&
 	git reset -q --hard origin/main
 '
@@ -524,7 +485,7 @@ test_expect_success 'multi-ref push: one bad ref rejects all, refs unchanged' '
 	test_grep ! "pushgate: ok " "$TMP/push.err" &&
 	test "$(grep -c "\[remote rejected\]" "$TMP/push.err")" -eq 5 &&
 	refs_of multi >after &&
-	test_cmp_ before after
+	test_cmp before after
 '
 
 test_expect_success 'a rejected push leaves no new object and a clean repository' '
@@ -562,7 +523,7 @@ test_expect_success 'an annotated tag is checked through its commit' '
 	git checkout -q -b tagged main &&
 	commit_file t.txt t "bad subject under a tag" &&
 	git tag -a -m "ok: a fine tag message" vbad HEAD &&
-	bad=$(short HEAD) &&
+	bad=$(git_short HEAD) &&
 	git checkout -q main &&
 	test_must_fail push origin vbad &&
 	rejected refs/tags/vbad &&

@@ -11,19 +11,6 @@
 
 example=$PUSHGATE_SRCDIR/hooks.ini.example
 
-# accepted REF: the last push printed "ok REF" as its own line.
-accepted()
-{
-	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
-}
-
-# refs_of NAME: every ref of $TMP/NAME.git with its value.
-refs_of()
-{
-	git --git-dir="$TMP/$1.git" for-each-ref \
-		--format="%(refname) %(objectname)"
-}
-
 # pushes_fail_closed: with the current (broken) hooks.ini of cfg.git,
 # a fast-forward, a new branch, a new tag and a branch deletion are all
 # rejected and no ref of the repository changes. Runs in $TMP/cfg-work.
@@ -99,15 +86,17 @@ test_expect_success 'a misspelled key rejects every push, with did-you-mean' '
 	protected = main
 	comit_message = ^x
 	EOF
+	test_cmp_expected check-misspelled-key "$TMP/check.err" &&
 	cd cfg-work &&
 	pushes_fail_closed
 '
 
 test_expect_success 'a misspelled section name: did-you-mean' '
-	bad_config 1 "verfy.*did you mean .*verify" <<-\EOF
+	bad_config 1 "verfy.*did you mean .*verify" <<-\EOF &&
 	[verfy]
 	protected = main
 	EOF
+	test_cmp_expected check-misspelled-section "$TMP/check.err"
 '
 
 test_expect_success 'a misspelled key in an environment: did-you-mean' '
@@ -122,11 +111,12 @@ test_expect_success 'a misspelled key in an environment: did-you-mean' '
 '
 
 test_expect_success 'a bad size is an error' '
-	bad_config 3 "max_file_size" <<-\EOF
+	bad_config 3 "max_file_size" <<-\EOF &&
 	[verify]
 
 	max_file_size = 10X
 	EOF
+	test_cmp_expected check-bad-size "$TMP/check.err"
 '
 
 test_expect_success 'a bad boolean is an error' '
@@ -151,12 +141,13 @@ test_expect_success 'a bad test_timeout is an error' '
 '
 
 test_expect_success 'an environment without branch is an error' '
-	bad_config 3 "branch" <<-\EOF
+	bad_config 3 "branch" <<-\EOF &&
 	[verify]
 	protected = main
 	[environment "staging"]
 	path = /srv/app
 	EOF
+	test_cmp_expected check-environment-without-branch "$TMP/check.err"
 '
 
 test_expect_success 'two environments on the same branch are an error' '
@@ -218,7 +209,8 @@ test_expect_success 'every error is reported, not only the first' '
 	protect_tags = perhaps
 	EOF
 	test_grep "hooks.ini:4: .*protect_tags" "$TMP/check.err" &&
-	test_grep "hooks.ini:4: .*protect_tags" "$TMP/push.err"
+	test_grep "hooks.ini:4: .*protect_tags" "$TMP/push.err" &&
+	test_cmp_expected check-every-error "$TMP/check.err"
 '
 
 test_expect_success 'fixing the configuration accepts pushes again' '
@@ -236,7 +228,8 @@ test_expect_success 'a group-writable hooks.ini is refused, with the chmod hint'
 	pushes_fail_closed &&
 	test_grep "^remote: pushgate: .*chmod go-w" "$TMP/push.err" &&
 	test_expect_code 2 pushgate -C "$TMP/cfg.git" check 2>"$TMP/check.err" &&
-	test_grep "chmod go-w" "$TMP/check.err"
+	test_grep "chmod go-w" "$TMP/check.err" &&
+	test_cmp_expected check-group-writable "$TMP/check.err"
 '
 
 test_expect_success 'a world-writable hooks.ini is refused too' '

@@ -13,27 +13,6 @@
 OUT=$TMP/out
 mkdir "$OUT"
 
-# accepted REF: the last push printed "ok REF" as its own line.
-accepted()
-{
-	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
-}
-
-# rejected REF: the last push rejected REF with a reason, and git says so
-# (and the hook did not get there by crashing).
-rejected()
-{
-	test_grep "^remote: pushgate: REJECTED $1[: ]" "$TMP/push.err" &&
-	test_grep "\[remote rejected\]" "$TMP/push.err" &&
-	test_grep ! -i "sanitizer\|runtime error" "$TMP/push.err"
-}
-
-# rev_of REF: the value of REF in gate.git.
-rev_of()
-{
-	git --git-dir="$TMP/gate.git" rev-parse -q --verify "$1"
-}
-
 # gate_config [LINE...]: gate.git's hooks.ini: the LINEs in [verify], plus
 # test_branches = feature/* and an environment "staging" deploying develop
 # (locally, under $TMP: nothing to do with the tests here).
@@ -117,7 +96,7 @@ test_expect_success 'a passing test accepts the push, its output streamed' '
 test_expect_success 'a failing test rejects, its output shown to the pusher' '
 	cd gate-work &&
 	git checkout -q -b develop origin/develop &&
-	before=$(rev_of refs/heads/develop) &&
+	before=$(rev_of gate refs/heads/develop) &&
 	ci_commit ci.sh "break ci" <<-EOF &&
 	echo "FAIL-OUT one"
 	echo "FAIL-ERR two" >&2
@@ -128,7 +107,7 @@ test_expect_success 'a failing test rejects, its output shown to the pusher' '
 	rejected refs/heads/develop &&
 	test_grep "^remote: pushgate:   | FAIL-OUT one" "$TMP/push.err" &&
 	test_grep "^remote: pushgate:   | FAIL-ERR two" "$TMP/push.err" &&
-	test "$(rev_of refs/heads/develop)" = "$before" &&
+	test "$(rev_of gate refs/heads/develop)" = "$before" &&
 	no_checkout_left
 '
 
@@ -153,7 +132,7 @@ test_expect_success 'only environment branches and test_branches are tested' '
 	test_must_fail push origin develop:feature/x &&
 	rejected refs/heads/feature/x &&
 	test_grep "FAIL-OUT one" "$TMP/push.err" &&
-	! rev_of refs/heads/feature/x &&
+	! rev_of gate refs/heads/feature/x &&
 	push origin :topic &&
 	no_checkout_left
 '
@@ -180,7 +159,7 @@ test_expect_success 'build runs before test, in the same checkout' '
 
 test_expect_success 'a failing build rejects without running test' '
 	cd gate-work &&
-	before=$(rev_of refs/heads/develop) &&
+	before=$(rev_of gate refs/heads/develop) &&
 	ci_commit build.sh "break the build" <<-EOF &&
 	echo "BUILD-BROKEN"
 	exit 2
@@ -192,7 +171,7 @@ test_expect_success 'a failing build rejects without running test' '
 	rejected refs/heads/develop &&
 	test_grep "^remote: pushgate:   | BUILD-BROKEN" "$TMP/push.err" &&
 	! test -e "$OUT/test-ran" &&
-	test "$(rev_of refs/heads/develop)" = "$before" &&
+	test "$(rev_of gate refs/heads/develop)" = "$before" &&
 	no_checkout_left &&
 	git reset -q --hard origin/develop
 '
@@ -200,7 +179,7 @@ test_expect_success 'a failing build rejects without running test' '
 test_expect_success 'test_timeout kills the test and all its processes' '
 	gate_config "test = sh ./ci.sh" "test_timeout = 2" &&
 	cd gate-work &&
-	before=$(rev_of refs/heads/develop) &&
+	before=$(rev_of gate refs/heads/develop) &&
 	ci_commit ci.sh "a test that hangs" <<-EOF &&
 	echo \$\$ >"$OUT/test.pid"
 	(trap "" TERM; exec sleep 600) &
@@ -216,7 +195,7 @@ test_expect_success 'test_timeout kills the test and all its processes' '
 	rejected refs/heads/develop &&
 	test_grep "timed out" "$TMP/push.err" &&
 	test_grep "^remote: pushgate:   | HANGING" "$TMP/push.err" &&
-	test "$(rev_of refs/heads/develop)" = "$before" &&
+	test "$(rev_of gate refs/heads/develop)" = "$before" &&
 	test -s "$OUT/test.pid" &&
 	test -s "$OUT/child.pid" &&
 	test_wait_for 10 pid_gone "$(cat "$OUT/test.pid")" &&
@@ -278,7 +257,7 @@ test_expect_success 'a changed test or build command invalidates the cache' '
 
 test_expect_success 'a failure is not cached' '
 	cd gate-work &&
-	before=$(rev_of refs/heads/develop) &&
+	before=$(rev_of gate refs/heads/develop) &&
 	ci_commit ci.sh "failing, counting ci" <<-EOF &&
 	echo fail >>"$OUT/fails"
 	exit 1
@@ -287,7 +266,7 @@ test_expect_success 'a failure is not cached' '
 	test_must_fail push origin develop &&
 	test_grep ! "cached" "$TMP/push.err" &&
 	test "$(count "$OUT/fails")" -eq 2 &&
-	test "$(rev_of refs/heads/develop)" = "$before" &&
+	test "$(rev_of gate refs/heads/develop)" = "$before" &&
 	git reset -q --hard origin/develop
 '
 

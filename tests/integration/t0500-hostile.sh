@@ -19,22 +19,6 @@ c1_byte=$(printf '\233')
 c1_csi=$(printf '\302\233')
 zero=0000000000000000000000000000000000000000
 
-# accepted REF: the last push printed "ok REF" as its own line.
-accepted()
-{
-	test_grep "^remote: pushgate: ok $1 *\$" "$TMP/push.err"
-}
-
-# no_pwned: none of the commands hidden in names and messages ran.
-no_pwned()
-{
-	find "$TMP" "$PWD" \( -name PWNED -o -name PWNED2 \) >"$TMP/pwned" &&
-	test_grep ! . "$TMP/pwned" &&
-	! test -e "$PUSHGATE_SRCDIR/PWNED" &&
-	! test -e /PWNED &&
-	! test -e /tmp/PWNED
-}
-
 # no_raw_controls FILE: FILE holds no raw ESC, BEL or CR byte.
 no_raw_controls()
 {

@@ -83,6 +83,8 @@ test_expect_success 'first push: release layout, REVISION, relative current' '
 	test "$(readlink "$d/current")" = "releases/$id1" &&
 	test "$(list_releases "$d")" = "$id1" &&
 	test_grep "(release $id1)" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected deploy-local-first-push "$TMP/remote" &&
 	test "$(cat "$d/current/index.html")" = "<h1>one</h1>" &&
 	ls -A "$d/current" | sort >actual &&
 	printf "%s\n" REVISION index.html >expect &&

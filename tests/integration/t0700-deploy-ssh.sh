@@ -34,12 +34,6 @@ H1='' H2='' H3='' P3='' FP1='' FP2='' KNOWN_HOSTS='' SSHD_KEY='' SSHD_USER=''
 SSHD_PORT1='' SSHD_PORT2='' SSHD_HOSTKEY1='' SSHD_HOSTKEY2=''
 SSHD_KNOWN_HOSTS='' SSHD_IPV6=''
 
-# fingerprint PUBFILE: the SHA256 fingerprint of a public key file.
-fingerprint()
-{
-	ssh-keygen -l -E sha256 -f "$1" | cut -d' ' -f2
-}
-
 # ssh_env REPO ENV PATH KNOWN_HOSTS HOSTS [LINE...]: $TMP/REPO.git's
 # hooks.ini: environment ENV deploying main to PATH on HOSTS over SSH
 # with the servers' client key, plus the LINEs.

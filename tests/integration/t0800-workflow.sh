@@ -36,21 +36,6 @@ as()
 	)
 }
 
-# pg ARGS...: `pushgate ARGS`, stdout into $TMP/pg.out and stderr into
-# $TMP/pg.err; returns pushgate's exit status. Both are also copied to the
-# test's output.
-pg()
-{
-	pg_status_=0
-	pushgate "$@" >"$TMP/pg.out" 2>"$TMP/pg.err" || pg_status_=$?
-	{
-		echo "--- pushgate $*: exit $pg_status_"
-		cat "$TMP/pg.out" "$TMP/pg.err"
-		echo "---"
-	} >&2
-	return "$pg_status_"
-}
-
 # waits_first ENV REV REQ: the last push says ENV waits for REV to be
 # live on REQ first, and how to get it there.
 waits_first()
@@ -72,30 +57,10 @@ waits()
 	no_crash "$TMP/push.err"
 }
 
-# rejected REF: the last push rejected REF, and git says so.
-rejected()
-{
-	test_grep "^remote: pushgate: REJECTED $1[: ]" "$TMP/push.err" &&
-	test_grep "\[remote rejected\]" "$TMP/push.err" &&
-	no_crash "$TMP/push.err"
-}
-
 # live_rev DIR: the commit of the live release of DIR (its REVISION).
 live_rev()
 {
 	cat -- "$1/current/REVISION"
-}
-
-# rev_of REPO REF: the value of REF in $TMP/REPO.git (fails if missing).
-rev_of()
-{
-	git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2"
-}
-
-# no_ref REPO REF: $TMP/REPO.git has no REF.
-no_ref()
-{
-	! git --git-dir="$TMP/$1.git" rev-parse -q --verify "$2" >/dev/null
 }
 
 # later_than T: the clock is past second T (of the epoch).
@@ -688,7 +653,7 @@ test_expect_success 'status: before any deploy' '
 	test_grep "^production (branch main, manual, 1 host)" "$TMP/pg.out" &&
 	test_grep "^  live: *nothing deployed yet" "$TMP/pg.out" &&
 	test_grep "^  host local *nothing deployed" "$TMP/pg.out" &&
-	no_crash "$TMP/pg.out" "$TMP/pg.err"
+	pg_no_crash
 '
 
 test_expect_success 'status: live release, who, last result, 2 commits waiting' '

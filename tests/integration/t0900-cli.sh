@@ -17,28 +17,6 @@ SSHD_SH=$PUSHGATE_SRCDIR/tests/sshd.sh
 DEPLOY=$TMP/deploy
 mkdir "$DEPLOY"
 
-# pg ARGS...: `pushgate ARGS`, stdout into $TMP/pg.out and stderr into
-# $TMP/pg.err; returns pushgate's exit status. Both are also copied to the
-# test's output.
-pg()
-{
-	pg_status_=0
-	pushgate "$@" >"$TMP/pg.out" 2>"$TMP/pg.err" || pg_status_=$?
-	{
-		echo "--- pushgate $*: exit $pg_status_"
-		cat "$TMP/pg.out" "$TMP/pg.err"
-		echo "---"
-	} >&2
-	return "$pg_status_"
-}
-
-# no_crash: the last pushgate run printed no sanitizer report or BUG().
-no_crash()
-{
-	test_grep ! -i "sanitizer\|runtime error\|BUG" "$TMP/pg.out" &&
-	test_grep ! -i "sanitizer\|runtime error\|BUG" "$TMP/pg.err"
-}
-
 # one_line: the last pushgate run wrote exactly one line to stderr.
 one_line()
 {
@@ -58,14 +36,7 @@ usage_fails()
 	test_expect_code "$usage_fails_code_" pg -C "$TMP/cli.git" "$@" &&
 	test_grep "^pushgate: error: " "$TMP/pg.err" &&
 	test_grep ! . "$TMP/pg.out" &&
-	no_crash
-}
-
-# fingerprint PUBFILE: the SHA256 fingerprint of a public key file, as
-# OpenSSH prints it.
-fingerprint()
-{
-	ssh-keygen -l -E sha256 -f "$1" | cut -d' ' -f2
+	pg_no_crash
 }
 
 # local_block NAME PATH: an environment NAME deploying branch NAME to
@@ -150,6 +121,7 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 	test_grep "pushgate check \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate trust \[--yes\] ENV" "$TMP/pg.out" &&
 	test_grep "Exit codes: 0 success, 1 .*, 2 usage" "$TMP/pg.out" &&
+	test_cmp_expected pushgate-help "$TMP/pg.out" &&
 	cp "$TMP/pg.out" help &&
 	pg -h &&
 	cmp help "$TMP/pg.out" &&
@@ -192,6 +164,7 @@ test_expect_success 'history: a bad -n is a usage error' '
 test_expect_success 'wrong arguments for each verb: exit 2 with its usage' '
 	usage_fails 2 deploy &&
 	test_grep "usage: pushgate deploy" "$TMP/pg.err" &&
+	test_cmp_expected pushgate-deploy-usage "$TMP/pg.err" &&
 	usage_fails 2 deploy staging develop extra &&
 	usage_fails 2 deploy --bogus staging &&
 	usage_fails 2 rollback &&
@@ -243,7 +216,7 @@ test_expect_success '-C a directory that does not exist: one clear line, non-zer
 		one_line &&
 		test_grep "^pushgate: error: .*/nonexistent" "$TMP/pg.err" &&
 		test_grep ! . "$TMP/pg.out" &&
-		no_crash || return 1
+		pg_no_crash || return 1
 	done
 '
 
@@ -251,7 +224,7 @@ test_expect_success '-C a directory that is not a repository: one clear line, no
 	test_must_fail pg -C "$TMP/plain" status &&
 	one_line &&
 	test_grep "^pushgate: error: .*plain" "$TMP/pg.err" &&
-	no_crash
+	pg_no_crash
 '
 
 test_expect_success 'inside the bare repository, without -C' '
@@ -295,7 +268,7 @@ test_expect_success 'check: a bad hooks.ini: exit 2, hooks.ini:LINE for each err
 		"$TMP/pg.err" &&
 	test_grep "^pushgate: error: hooks.ini:6: .*keep" "$TMP/pg.err" &&
 	test_grep ! "ok" "$TMP/pg.out" &&
-	no_crash &&
+	pg_no_crash &&
 	for verb in status history "deploy staging" "rollback staging" \
 		"trust staging" "check staging"
 	do
@@ -329,7 +302,7 @@ test_expect_success 'check: a local path that cannot be created: exit 1' '
 	test_expect_code 1 pg -C "$TMP/cli.git" check &&
 	test_grep "^staging: local: ok" "$TMP/pg.out" &&
 	test_grep "^broken: local: FAILED: " "$TMP/pg.out" &&
-	no_crash &&
+	pg_no_crash &&
 	pg -C "$TMP/cli.git" check staging &&
 	test_grep ! "broken" "$TMP/pg.out" &&
 	test_expect_code 1 pg -C "$TMP/cli.git" check broken
@@ -355,7 +328,7 @@ test_expect_success 'check: a local and an SSH environment, every host ok: exit 
 		ssh_block production "$H1" "$SSHD_KNOWN_HOSTS"
 	} | write_hooks_ini cli &&
 	pg -C "$TMP/cli.git" check &&
-	no_crash &&
+	pg_no_crash &&
 	test_grep "^hooks.ini: ok (present, 2 environments)" "$TMP/pg.out" &&
 	test_grep "^staging: local: ok (local, $DEPLOY/staging writable, tar present)" \
 		"$TMP/pg.out" &&
@@ -378,7 +351,7 @@ test_expect_success 'check: an unknown host key: exit 1, with its fingerprint an
 		ssh_block down "$H2" "$SSHD_KNOWN_HOSTS"
 	} | write_hooks_ini cli &&
 	test_expect_code 1 pg -C "$TMP/cli.git" check fresh &&
-	no_crash &&
+	pg_no_crash &&
 	test_grep "^fresh: $H1: FAILED: .*unknown host key" "$TMP/pg.out" &&
 	test_grep "^fresh: $H1: FAILED: .*$FP1" "$TMP/pg.out" &&
 	test_grep "^fresh: $H1: FAILED: .*pushgate trust fresh" "$TMP/pg.out" &&
@@ -402,7 +375,7 @@ test_expect_success 'check: a changed host key: exit 1, naming pushgate trust' '
 
 test_expect_success 'trust: answered n: the key is shown, not added, exit 1' '
 	echo n | test_expect_code 1 pg -C "$TMP/cli.git" trust fresh &&
-	no_crash &&
+	pg_no_crash &&
 	test_grep "^$H1: ssh-ed25519 $FP1 (unknown)" "$TMP/pg.out" &&
 	test_grep "\[y/N\]" "$TMP/pg.err" &&
 	test_grep "^$H1: not trusted" "$TMP/pg.out" &&
@@ -418,7 +391,7 @@ test_expect_success 'trust: no answer (end of input) adds nothing, exit 1' '
 
 test_expect_success 'trust: answered y: added, exit 0, and check passes' '
 	echo y | pg -C "$TMP/cli.git" trust fresh &&
-	no_crash &&
+	pg_no_crash &&
 	test_grep "^$H1: ssh-ed25519 $FP1 (unknown)" "$TMP/pg.out" &&
 	test_grep "^$H1: added to $TMP/kh/fresh" "$TMP/pg.out" &&
 	has_key "$TMP/kh/fresh" "$SSHD_PORT1" "$SSHD_HOSTKEY1" &&
@@ -442,7 +415,7 @@ test_expect_success 'trust --yes: added without asking, other lines kept' '
 	printf "# my hosts\n%s\n" "$other" >"$TMP/kh/fresh2" &&
 	test_expect_code 1 pg -C "$TMP/cli.git" check fresh2 &&
 	pg -C "$TMP/cli.git" trust --yes fresh2 </dev/null &&
-	no_crash &&
+	pg_no_crash &&
 	test_grep ! "y/N" "$TMP/pg.err" &&
 	test_grep "^$H1: ssh-ed25519 $FP1 (unknown)" "$TMP/pg.out" &&
 	test_grep "^$H1: added to " "$TMP/pg.out" &&
@@ -471,7 +444,7 @@ test_expect_success 'check: a host that is down: exit 1, the others still ok' '
 	pg -C "$TMP/cli.git" check down &&
 	sh "$SSHD_SH" stop-one "$TMP/sshd" 2 &&
 	test_expect_code 1 pg -C "$TMP/cli.git" check down &&
-	no_crash &&
+	pg_no_crash &&
 	test_grep "^down: $H2: FAILED: " "$TMP/pg.out" &&
 	test_expect_code 1 pg -C "$TMP/cli.git" check &&
 	test_grep "^down: $H2: FAILED: " "$TMP/pg.out" &&
@@ -483,7 +456,7 @@ test_expect_success 'check: a host that is down: exit 1, the others still ok' '
 test_expect_success 'trust: a host that is down: exit 1' '
 	test_expect_code 1 pg -C "$TMP/cli.git" trust --yes down </dev/null &&
 	test_grep "^$H2: FAILED: " "$TMP/pg.out" &&
-	no_crash
+	pg_no_crash
 '
 
 test_done
