@@ -1,0 +1,196 @@
+/*
+ * Unit tests for history (records written and read back, hostile fields,
+ * lines a reader must skip, the last records of an environment) and
+ * hookenv (the PUSHGATE_* variables).
+ */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "history.h"
+#include "hookenv.h"
+#include "state.h"
+
+#define A40 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B40 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static char git_dir[256];
+static struct state st = STATE_INIT;
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(git_dir, sizeof(git_dir), "/tmp/test_history-XXXXXX");
+	if (!mkdtemp(git_dir))
+		return -1;
+	return state_open(&st, git_dir) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	state_release(&st);
+	return fsutil_remove_tree(git_dir) < 0 ? -1 : 0;
+}
+
+struct seen {
+	struct strvec lines;
+};
+
+static int remember(const struct history_record *r, void *payload)
+{
+	struct seen *s = payload;
+
+	strvec_pushf(&s->lines, "%lld|%s|%s|%s|%s|%s|%s|%.1f|%s",
+		     (long long)r->time, r->env,
+		     history_action_name(r->action), r->commit, r->release,
+		     r->user, history_result_name(r->result), r->duration,
+		     r->reason);
+	return 0;
+}
+
+static void add(const char *env, enum history_action a, const char *commit,
+		const char *release, const char *user,
+		enum history_result res, const char *reason)
+{
+	struct history_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.time = 1795670100;
+	r.env = env;
+	r.action = a;
+	r.commit = commit;
+	r.release = release;
+	r.user = user;
+	r.result = res;
+	r.duration = 1.25;
+	r.reason = reason;
+	assert_ok(history_add(&st, &r));
+}
+
+static void append_raw(const char *text)
+{
+	char path[300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/history", st.dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_ok(fsutil_write_all(fd, text, strlen(text)));
+	close(fd);
+}
+
+static void test_history__round_trip(void **state)
+{
+	struct seen s = { STRVEC_INIT };
+
+	(void)state;
+	add("staging", HISTORY_DEPLOY, A40, "R1", "alice", HISTORY_OK, "");
+	add("prod", HISTORY_ROLLBACK, B40, "", "", HISTORY_FAILED,
+	    "web1:\thealthcheck\nfailed\x1b[31m");
+	add("prod", HISTORY_DEPLOY, B40, "R2", "bob", HISTORY_SKIPPED,
+	    "a newer push owns the environment");
+	assert_ok(history_read(&st, remember, &s));
+	assert_int_equal(s.lines.nr, 3);
+	assert_string_equal(s.lines.v[0], "1795670100|staging|deploy|" A40
+			    "|R1|alice|ok|1.2|");
+	/* tabs and control characters became spaces: one line, 9 fields */
+	assert_string_equal(s.lines.v[1], "1795670100|prod|rollback|" B40
+			    "|||failed|1.2|web1: healthcheck failed [31m");
+	assert_string_equal(s.lines.v[2], "1795670100|prod|deploy|" B40
+			    "|R2|bob|skipped|1.2|a newer push owns the"
+			    " environment");
+	strvec_clear(&s.lines);
+}
+
+static void test_history__skips_what_it_cannot_read(void **state)
+{
+	struct seen s = { STRVEC_INIT };
+	char *long_line = malloc(HISTORY_MAX_LINE + 100);
+
+	(void)state;
+	memset(long_line, 'x', HISTORY_MAX_LINE + 98);
+	long_line[HISTORY_MAX_LINE + 98] = '\n';
+	long_line[HISTORY_MAX_LINE + 99] = '\0';
+	append_raw("not a record\n");
+	append_raw("2026-11-26T05:15:00Z\tstaging\tfrobnicate\t" A40
+		   "\tR\tu\tok\t1.0\t-\n");
+	append_raw("2026-11-26T05:15:00Z\tstaging\tdeploy\t" A40
+		   "\tR\tu\tmaybe\t1.0\t-\n");
+	append_raw("yesterday\tstaging\tdeploy\t" A40 "\tR\tu\tok\t1.0\t-\n");
+	append_raw(long_line);
+	add("staging", HISTORY_DEPLOY, A40, "R1", "alice", HISTORY_OK, "");
+	assert_ok(history_read(&st, remember, &s));
+	assert_int_equal(s.lines.nr, 1);
+	assert_non_null(strstr(s.lines.v[0], "|R1|alice|ok|"));
+	strvec_clear(&s.lines);
+	free(long_line);
+}
+
+static void test_history__last(void **state)
+{
+	struct history_last l;
+
+	(void)state;
+	assert_ok(history_last(&st, "staging", &l));
+	assert_null(l.ok.commit);
+	assert_null(l.any.commit);
+	history_last_release(&l);
+
+	add("staging", HISTORY_DEPLOY, A40, "R1", "alice", HISTORY_OK, "");
+	add("prod", HISTORY_DEPLOY, A40, "P1", "alice", HISTORY_OK, "");
+	add("staging", HISTORY_DEPLOY, B40, "R2", "bob", HISTORY_FAILED,
+	    "boom");
+	assert_ok(history_last(&st, "staging", &l));
+	assert_string_equal(l.ok.release, "R1");
+	assert_string_equal(l.ok.user, "alice");
+	assert_string_equal(l.any.release, "R2");
+	assert_string_equal(l.any.reason, "boom");
+	assert_int_equal(l.any.result, HISTORY_FAILED);
+	history_last_release(&l);
+}
+
+static void test_history__hookenv(void **state)
+{
+	struct hookenv he = HOOKENV_INIT;
+	struct strvec env = STRVEC_INIT;
+	struct buf sh = BUF_INIT;
+
+	(void)state;
+	he.env = "staging";
+	he.commit = A40;
+	he.release = "/srv/app/releases/R1";
+	he.user = "o'brien";
+	hookenv_strvec(&env, &he);
+	assert_int_equal(env.nr, 6);
+	assert_string_equal(env.v[0], "PUSHGATE_ENV=staging");
+	assert_string_equal(env.v[2], "PUSHGATE_REF=");
+	assert_string_equal(env.v[4], "PUSHGATE_PREVIOUS=");
+	assert_string_equal(env.v[5], "PUSHGATE_USER=o'brien");
+	hookenv_shell(&sh, &he);
+	assert_int_equal(buf_error(&sh), 0);
+	assert_non_null(strstr(sh.ptr, "PUSHGATE_USER='o'\\''brien'"));
+	assert_non_null(strstr(sh.ptr, "PUSHGATE_REF='' "));
+	assert_non_null(strstr(sh.ptr, "; export PUSHGATE_ENV PUSHGATE_COMMIT"
+			       " PUSHGATE_REF PUSHGATE_RELEASE"
+			       " PUSHGATE_PREVIOUS PUSHGATE_USER; "));
+	strvec_clear(&env);
+	buf_release(&sh);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_history__round_trip),
+		T(test_history__skips_what_it_cannot_read),
+		T(test_history__last),
+		T(test_history__hookenv),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
