@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "fleet.h"
+#include "proc.h"
 #include "report.h"
 #include "sink.h"
 #include "strvec.h"
@@ -79,6 +80,8 @@ static void *worker_start(size_t index, void *payload)
 
 	w->d = payload;
 	w->index = index;
+	/* what the parent started finishes: ^C is the parent's to handle */
+	proc_ignore_signals();
 	repo_library_limit_memory();
 	return w;
 }

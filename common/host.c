@@ -107,11 +107,6 @@ int host_trust_key(struct ssh_hostkey *key, const struct config_env *env,
 	return r;
 }
 
-const char *host_label(const struct host *h)
-{
-	return h->label;
-}
-
 void host_result_release(struct host_result *res)
 {
 	free(res->output);

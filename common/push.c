@@ -11,7 +11,8 @@
 static const char zero_hex[PUSH_HEX_LEN + 1] =
 	"0000000000000000000000000000000000000000";
 
-bool push_refname_is_valid(const char *ref)
+/* Is `ref` a valid full reference name (libgit2's rules)? */
+static bool refname_is_valid(const char *ref)
 {
 	int valid = 0;
 
@@ -61,7 +62,7 @@ static int parse_line(struct push_update *u, const char *line, size_t len,
 	memcpy(u->new_hex, line + PUSH_HEX_LEN + 1, PUSH_HEX_LEN);
 	u->new_hex[PUSH_HEX_LEN] = '\0';
 	u->ref = xstrndup(ref, reflen);
-	if (!push_refname_is_valid(u->ref)) {
+	if (!refname_is_valid(u->ref)) {
 		free(u->ref);
 		u->ref = NULL;
 		return error_set(ERR_INVALID,

@@ -142,11 +142,6 @@ void repo_free(struct repo *repo)
 	free(repo);
 }
 
-struct git_repository *repo_libgit2(struct repo *repo)
-{
-	return repo->git;
-}
-
 const char *repo_path(const struct repo *repo)
 {
 	return repo->path;

@@ -9,8 +9,9 @@
 #include "fsutil.h"
 #include "sink.h"
 
-int workspace_export(struct repo *repo, const struct repo_oid *commit,
-		     const char *dir)
+/* Export `commit`'s tree into the existing empty directory `dir`. */
+static int export(struct repo *repo, const struct repo_oid *commit,
+		  const char *dir)
 {
 	struct fsutil_writer fw;
 	struct sink sink;
@@ -35,7 +36,7 @@ int workspace_create(struct workspace *ws, struct state *st,
 	if ((r = state_mkdtemp(st, &dir, "checkout")) < 0)
 		return r;
 	ws->dir = buf_detach(&dir, NULL);
-	if ((r = workspace_export(repo, commit, ws->dir)) < 0) {
+	if ((r = export(repo, commit, ws->dir)) < 0) {
 		/* removing the partial checkout must not hide why it failed */
 		error_save(&saved);
 		workspace_remove(ws);

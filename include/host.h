@@ -48,9 +48,6 @@ int host_trust_key(struct ssh_hostkey *key, const struct config_env *env,
 /* Disconnect and free (NULL is fine). */
 void host_free(struct host *h);
 
-/* The host as written in hooks.ini ("local", "deploy@web1"). Borrowed. */
-const char *host_label(const struct host *h);
-
 /* What a command did. */
 struct host_result {
 	int status;		/* exit status, 128 + signal, -1 unknown */

@@ -64,9 +64,6 @@ bool push_has_option(const struct push *push, const char *name);
 /* The short name of a branch ref ("main" for refs/heads/main) or NULL. */
 const char *push_branch_name(const char *ref);
 
-/* True if `ref` is a valid full reference name (libgit2's rules). */
-bool push_refname_is_valid(const char *ref);
-
 /* Free the updates, options and user; the push is left empty. */
 void push_release(struct push *push);
 

@@ -15,7 +15,6 @@
  */
 
 struct repo;
-struct git_repository;
 
 #define REPO_OID_RAWSZ 20
 #define REPO_OID_HEXSZ 40
@@ -48,9 +47,6 @@ int repo_open(struct repo **out, const char *path);
 
 /* Close the repository and free `repo` (NULL is fine). */
 void repo_free(struct repo *repo);
-
-/* The libgit2 handle, for workspace only. Borrowed. */
-struct git_repository *repo_libgit2(struct repo *repo);
 
 /* Absolute path of the repository directory ($GIT_DIR). Borrowed. */
 const char *repo_path(const struct repo *repo);

@@ -24,10 +24,6 @@ struct workspace {
 int workspace_create(struct workspace *ws, struct state *st,
 		     struct repo *repo, const struct repo_oid *commit);
 
-/* Export `commit`'s tree into the existing empty directory `dir`. */
-int workspace_export(struct repo *repo, const struct repo_oid *commit,
-		     const char *dir);
-
 /* Remove the checkout directory (if any) and free `ws`. */
 void workspace_remove(struct workspace *ws);
 
