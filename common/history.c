@@ -242,3 +242,84 @@ void history_last_release(struct history_last *l)
 	strvec_init(&l->keep_ok);
 	strvec_init(&l->keep_any);
 }
+
+struct newest {
+	const char *env;
+	size_t max;
+	size_t total;		/* matching records, first pass */
+	size_t seen;		/* matching records so far, second pass */
+	struct history_record *keep;	/* the last `max`, oldest first */
+	struct strvec *strings;		/* their strings, one vector each */
+	size_t nr;
+};
+
+static bool wanted(const struct newest *n, const struct history_record *r)
+{
+	return !n->env || !strcmp(r->env, n->env);
+}
+
+static int count(const struct history_record *r, void *payload)
+{
+	struct newest *n = payload;
+
+	if (wanted(n, r))
+		n->total++;
+	return 0;
+}
+
+static int collect(const struct history_record *r, void *payload)
+{
+	struct newest *n = payload;
+
+	if (!wanted(n, r) || n->seen++ < n->total - n->max || n->nr >= n->max)
+		return 0;
+	keep_record(&n->keep[n->nr], r, &n->strings[n->nr]);
+	n->nr++;
+	return 0;
+}
+
+int history_newest(struct state *st, const char *env, size_t max,
+		   history_fn fn, void *payload)
+{
+	struct newest n;
+	size_t i;
+	int r;
+
+	memset(&n, 0, sizeof(n));
+	n.env = env;
+	if ((r = history_read(st, count, &n)) != 0)
+		return r;
+	n.max = max < n.total ? max : n.total;
+	n.keep = xcalloc(n.max ? n.max : 1, sizeof(*n.keep));
+	n.strings = xcalloc(n.max ? n.max : 1, sizeof(*n.strings));
+	for (i = 0; i < n.max; i++)
+		strvec_init(&n.strings[i]);
+	/* records appended meanwhile come after the ones counted */
+	r = history_read(st, collect, &n);
+	for (i = n.nr; !r && i-- > 0;)
+		r = fn(&n.keep[i], payload);
+	for (i = 0; i < n.max; i++)
+		strvec_clear(&n.strings[i]);
+	free(n.strings);
+	free(n.keep);
+	return r;
+}
+
+#define ROW "%-20s  %-12s  %-8s  %-12.12s  %-29s  %-10s  %-7s  "
+
+void history_format_header(struct buf *out)
+{
+	buf_addf(out, ROW "%7s  %s", "TIME", "ENV", "ACTION", "COMMIT",
+		 "RELEASE", "USER", "RESULT", "TOOK", "REASON");
+}
+
+void history_format(struct buf *out, const struct history_record *r)
+{
+	char when[TIMEUTIL_TEXT_MAX];
+
+	timeutil_format(when, r->time, TIMEUTIL_HUMAN);
+	buf_addf(out, ROW "%6.1fs  %s", when, r->env,
+		 history_action_name(r->action), r->commit,
+		 r->release[0] ? r->release : "-", r->user[0] ? r->user : "-",
+		 history_result_name(r->result), r->duration, r->reason);
+}

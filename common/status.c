@@ -194,3 +194,26 @@ void status_print(const struct status_env *s, struct repo *repo)
 	show_waiting(s, repo);
 	show_hosts(s);
 }
+
+size_t status_check(const struct config_env *env)
+{
+	size_t k, bad = 0;
+
+	for (k = 0; k < env->nr_hosts; k++) {
+		const struct config_host *h = &env->hosts[k];
+		struct target *t = NULL;
+
+		if (deploy_target_open(&t, env, k) < 0 ||
+		    target_check(t) < 0) {
+			report_out("%s: %s: FAILED: %s", env->name, h->label,
+				   report_str(error_last()));
+			bad++;
+		} else {
+			report_out("%s: %s: ok (%s, %s writable, tar present)",
+				   env->name, h->label, h->local ? "local" :
+				   "host key and login ok", env->path);
+		}
+		target_close(t);
+	}
+	return bad;
+}

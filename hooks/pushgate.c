@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@
 #include "report.h"
 #include "repo.h"
 #include "status.h"
-#include "timeutil.h"
 
 #define PUSHGATE_VERSION "0.2.0"
 #define HISTORY_DEFAULT 20
@@ -319,82 +317,46 @@ static int cmd_status(struct cli *c)
 	return drift ? 1 : 0;
 }
 
-struct lines {
-	const char *env;
-	struct strvec v;
-};
-
-static int collect(const struct history_record *rec, void *payload)
+static int print_record(const struct history_record *rec, void *payload)
 {
-	struct lines *l = payload;
-	char when[TIMEUTIL_TEXT_MAX];
+	struct buf line = BUF_INIT;
 
-	if (l->env && strcmp(rec->env, l->env))
-		return 0;
-	timeutil_format(when, rec->time, TIMEUTIL_HUMAN);
-	strvec_pushf(&l->v, "%-20s  %-12s  %-8s  %.12s  %-29s  %-10s  %-7s  %6.1fs  %s",
-		     when, rec->env, history_action_name(rec->action),
-		     rec->commit, rec->release[0] ? rec->release : "-",
-		     rec->user[0] ? rec->user : "-",
-		     history_result_name(rec->result), rec->duration,
-		     rec->reason);
+	(void)payload;
+	history_format(&line, rec);
+	report_out("%s", report_line(line.ptr));
+	buf_release(&line);
 	return 0;
 }
 
 static int cmd_history(struct cli *c)
 {
-	struct lines l = { c->env ? c->env->name : NULL, STRVEC_INIT };
-	uint64_t n = c->n ? c->n : HISTORY_DEFAULT;
-	size_t i, shown = 0;
-	int r = 0;
+	struct buf header = BUF_INIT;
+	int r;
 
-	if (history_read(&c->g.st, collect, &l) < 0) {
+	history_format_header(&header);
+	report_out("%s", header.ptr);
+	buf_release(&header);
+	r = history_newest(&c->g.st, c->env ? c->env->name : NULL,
+			   c->n ? (size_t)c->n : HISTORY_DEFAULT, print_record,
+			   NULL);
+	if (r < 0)
 		report_error("cannot read the history: %s",
 			     report_str(error_last()));
-		r = 1;
-	} else {
-		report_out("%-20s  %-12s  %-8s  %-12s  %-29s  %-10s  %-7s  %7s  %s",
-			   "TIME", "ENV", "ACTION", "COMMIT", "RELEASE",
-			   "USER", "RESULT", "TOOK", "REASON");
-		for (i = l.v.nr; i-- > 0 && shown < n; shown++)
-			report_out("%s", report_line(l.v.v[i]));
-	}
-	strvec_clear(&l.v);
-	return r;
+	return r < 0 ? 1 : 0;
 }
 
 /* ---- check and trust ---------------------------------------------- */
 
 static int cmd_check(struct cli *c)
 {
-	size_t i, k, bad = 0;
+	size_t i, bad = 0;
 
 	report_out("hooks.ini: ok (%s, %zu environment%s)",
 		   c->g.cfg.present ? "present" : "absent: no rules",
 		   c->g.cfg.nr_envs, c->g.cfg.nr_envs == 1 ? "" : "s");
-	for (i = 0; i < c->g.cfg.nr_envs; i++) {
-		const struct config_env *env = &c->g.cfg.envs[i];
-
-		if (c->env && c->env != env)
-			continue;
-		for (k = 0; k < env->nr_hosts; k++) {
-			struct target *t = NULL;
-
-			if (deploy_target_open(&t, env, k) < 0 ||
-			    target_check(t) < 0) {
-				report_out("%s: %s: FAILED: %s", env->name,
-					   env->hosts[k].label,
-					   report_str(error_last()));
-				bad++;
-			} else {
-				report_out("%s: %s: ok (%s, %s writable, tar present)",
-					   env->name, env->hosts[k].label,
-					   env->hosts[k].local ? "local" :
-					   "host key and login ok", env->path);
-			}
-			target_close(t);
-		}
-	}
+	for (i = 0; i < c->g.cfg.nr_envs; i++)
+		if (!c->env || c->env == &c->g.cfg.envs[i])
+			bad += status_check(&c->g.cfg.envs[i]);
 	return bad ? 1 : 0;
 }
 

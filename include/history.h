@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "state.h"
 #include "strvec.h"
 
@@ -59,6 +60,24 @@ typedef int (*history_fn)(const struct history_record *rec, void *payload);
  * the callback's non-zero value, or ERR_SYS.
  */
 int history_read(struct state *st, history_fn fn, void *payload);
+
+/*
+ * The newest `max` records of `env` (NULL: of every environment),
+ * newest first, to `fn` (a non-zero return stops). Holds `max` records
+ * in memory, whatever the length of the history.
+ */
+int history_newest(struct state *st, const char *env, size_t max,
+		   history_fn fn, void *payload);
+
+/* The header of the table history_format() lines make. */
+void history_format_header(struct buf *out);
+
+/*
+ * One record as a line of that table (time, environment, action, commit,
+ * release, user, result, duration, reason), unescaped: the caller
+ * escapes it for display.
+ */
+void history_format(struct buf *out, const struct history_record *r);
 
 /* The newest record of one environment, and its newest successful one. */
 struct history_last {

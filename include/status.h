@@ -54,6 +54,13 @@ int status_collect(struct status_env *out, struct repo *repo,
 
 void status_env_release(struct status_env *s);
 
+/*
+ * `pushgate check` of every target of `env`: one line each on stdout
+ * ("ENV: HOST: ok (...)" or "ENV: HOST: FAILED: why"). Returns how many
+ * failed.
+ */
+size_t status_check(const struct config_env *env);
+
 /* Waiting commits `pushgate status` lists per environment. */
 #define STATUS_WAITING_SHOWN 10
 

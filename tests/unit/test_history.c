@@ -153,6 +153,46 @@ static void test_history__last(void **state)
 	history_last_release(&l);
 }
 
+static int newest(const struct history_record *r, void *payload)
+{
+	struct seen *s = payload;
+
+	strvec_pushf(&s->lines, "%s %s", r->env, r->release);
+	return 0;
+}
+
+static void test_history__newest(void **state)
+{
+	struct seen s = { STRVEC_INIT };
+	char id[8];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof(id), "R%02d", i);
+		add(i % 3 ? "staging" : "prod", HISTORY_DEPLOY, A40, id, "u",
+		    HISTORY_OK, "");
+	}
+	assert_ok(history_newest(&st, "staging", 3, newest, &s));
+	assert_int_equal(s.lines.nr, 3);
+	assert_string_equal(s.lines.v[0], "staging R29");
+	assert_string_equal(s.lines.v[1], "staging R28");
+	assert_string_equal(s.lines.v[2], "staging R26");
+	strvec_clear(&s.lines);
+	assert_ok(history_newest(&st, NULL, 2, newest, &s));
+	assert_int_equal(s.lines.nr, 2);
+	assert_string_equal(s.lines.v[0], "staging R29");
+	assert_string_equal(s.lines.v[1], "staging R28");
+	strvec_clear(&s.lines);
+	/* more asked than there are */
+	assert_ok(history_newest(&st, "prod", 100, newest, &s));
+	assert_int_equal(s.lines.nr, 10);
+	assert_string_equal(s.lines.v[9], "prod R00");
+	strvec_clear(&s.lines);
+	assert_ok(history_newest(&st, "nowhere", 5, newest, &s));
+	assert_int_equal(s.lines.nr, 0);
+}
+
 static void test_history__hookenv(void **state)
 {
 	struct hookenv he = HOOKENV_INIT;
@@ -188,6 +228,7 @@ int main(void)
 		T(test_history__round_trip),
 		T(test_history__skips_what_it_cannot_read),
 		T(test_history__last),
+		T(test_history__newest),
 		T(test_history__hookenv),
 #undef T
 	};
