@@ -138,9 +138,23 @@ int host_run(struct host *h, int *status_out, char **output_out,
 	*status_out = -1;
 	if (output_out)
 		*output_out = NULL;
-	if (!h->local)
-		return ssh_run(h->ssh, status_out, output_out, cmd, timeout,
-			       fn, payload);
+	if (!h->local) {
+		struct ssh_run_opts so = SSH_RUN_OPTS_INIT;
+		struct ssh_result sr = SSH_RESULT_INIT;
+
+		so.command = cmd;
+		so.timeout = timeout;
+		so.on_output = fn;
+		so.payload = payload;
+		r = ssh_run(&sr, h->ssh, &so);
+		*status_out = sr.status;
+		if (output_out) {
+			*output_out = sr.output;
+			sr.output = NULL;
+		}
+		ssh_result_release(&sr);
+		return r;
+	}
 	proc_safe_env(&env, NULL);
 	po.argv = argv;
 	po.env = (const char *const *)env.v;

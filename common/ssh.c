@@ -8,7 +8,9 @@
 
 #include <libssh2.h>
 
+#include "buf.h"
 #include "errors.h"
+#include "exitmark.h"
 #include "sshconn.h"
 
 /*
@@ -36,9 +38,11 @@ struct ssh_channel {
 	struct sshconn_deadline dl;
 	ssh_output_fn on_output;
 	void *payload;
+	struct exitmark *mark;	/* ssh_run()'s, looked for in stdout */
 	char *ring;		/* the last SSH_OUTPUT_CAP bytes of output */
 	size_t ring_start, ring_len;
 	int error;		/* the failure of an earlier step, or 0 */
+	bool eof;		/* the server sent the end of the output */
 	bool eof_sent;
 	bool remote_closed;	/* the command is gone: drop further input */
 	size_t wlen;		/* bytes waiting in wbuf */
@@ -186,6 +190,39 @@ static void channel_output(struct ssh_channel *ch, const char *data,
 	}
 }
 
+/* An exitmark_fn: output that is not the marker. */
+static void mark_output(const char *data, size_t len, void *payload)
+{
+	channel_output(payload, data, len);
+}
+
+/*
+ * The command's stdout: through the filter of its exit marker, if it has
+ * one. Once the marker is found, the command has exited, and what is
+ * left is a drain: SSH_DRAIN_TIME at most, and not past the command's
+ * deadline; its end is no error (a quiet deadline).
+ */
+static void channel_stdout(struct ssh_channel *ch, const char *data,
+			   size_t len)
+{
+	struct sshconn_deadline drain;
+	bool was_found;
+
+	if (!ch->mark) {
+		channel_output(ch, data, len);
+		return;
+	}
+	was_found = ch->mark->found;
+	exitmark_filter(ch->mark, data, len, mark_output, ch);
+	if (was_found || !ch->mark->found)
+		return;
+	drain = sshconn_deadline(SSH_DRAIN_TIME, false);
+	if (ch->dl.at && ch->dl.at < drain.at)
+		drain.at = ch->dl.at;
+	drain.quiet = true;
+	ch->dl = drain;
+}
+
 static char *channel_output_detach(struct ssh_channel *ch)
 {
 	char *out = xmalloc(ch->ring_len + 1);
@@ -221,7 +258,12 @@ static int channel_drain(struct ssh_channel *ch, bool *progress)
 						    ch->rbuf,
 						    sizeof(ch->rbuf));
 			if (n > 0) {
-				channel_output(ch, ch->rbuf, (size_t)n);
+				if (streams[i])
+					channel_output(ch, ch->rbuf,
+						       (size_t)n);
+				else
+					channel_stdout(ch, ch->rbuf,
+						       (size_t)n);
 				*progress = true;
 				continue;
 			}
@@ -440,6 +482,7 @@ static int channel_finish(struct ssh_channel *ch, int *status)
 		if (!progress && (r = sshconn_wait(s->conn, &ch->dl)) < 0)
 			return r;
 	}
+	ch->eof = true;
 	/*
 	 * The server sends the exit status before its close, not always
 	 * before its EOF: wait for the close, then send ours.
@@ -592,21 +635,55 @@ int ssh_channel_close(struct ssh_channel *ch, int *status_out,
 	return r;
 }
 
-int ssh_run(struct ssh *s, int *status_out, char **output_out,
-	    const char *command, unsigned timeout, ssh_output_fn on_output,
-	    void *payload)
+int ssh_run(struct ssh_result *result, struct ssh *s,
+	    const struct ssh_run_opts *opts)
 {
+	struct exitmark mark;
+	struct buf cmd = BUF_INIT;
 	struct ssh_channel *ch = NULL;
-	int r;
+	int status = -1, r;
 
-	if (status_out)
-		*status_out = -1;
-	if (output_out)
-		*output_out = NULL;
-	if ((r = channel_open(&ch, s, command, timeout, on_output,
-			      payload)) < 0)
+	result->status = -1;
+	result->output = NULL;
+	result->output_held = false;
+	if ((r = exitmark_init(&mark)) < 0)
 		return r;
-	return ssh_channel_close(ch, status_out, output_out);
+	buf_init(&cmd, strlen(opts->command) + EXITMARK_WRAP_MAX);
+	if ((r = exitmark_wrap(&cmd, &mark, opts->command)) < 0 ||
+	    (r = channel_open(&ch, s, cmd.ptr, opts->timeout, opts->on_output,
+			      opts->payload)) < 0)
+		goto out;
+	ch->mark = &mark;
+	r = channel_finish(ch, &status);
+	if (r < 0)
+		channel_abort(ch);
+	if (mark.found && (!r || r == ERR_TIMEOUT)) {
+		/*
+		 * The command exited: its own status counts, and a timeout
+		 * now only ended the drain.
+		 */
+		result->output_held = !ch->eof;
+		status = mark.status;
+		r = 0;
+	} else {
+		/* No marker: what the filter held back was output. */
+		exitmark_flush(&mark, mark_output, ch);
+	}
+	if (!r)
+		result->status = status;
+	result->output = channel_output_detach(ch);
+	channel_release(ch);
+out:
+	buf_release(&cmd);
+	return r;
+}
+
+void ssh_result_release(struct ssh_result *result)
+{
+	free(result->output);
+	result->status = -1;
+	result->output = NULL;
+	result->output_held = false;
 }
 
 /* Channels first (given up on), then the connection. */

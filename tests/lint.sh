@@ -121,13 +121,15 @@ problems=$((problems + $(grep -c . "$tmp/awk.out" || :)))
 
 # (b) Include levels, in tens: L1 is 10-19 and so on. Within L1, buf
 # sits below strvec and fsutil, which build their strings with it; the
-# parts of ssh sit below it: knownhosts, then sshconn (the connection).
+# parts of ssh sit below it: exitmark, knownhosts, then sshconn (the
+# connection).
 level()
 {
 	case "$1" in
 	errors) echo 0 ;;
 	buf) echo 10 ;;
 	strvec|fsutil|timeutil) echo 15 ;;
+	exitmark) echo 16 ;;
 	knownhosts) echo 17 ;;
 	sshconn) echo 18 ;;
 	config|push|repo|state|proc|ssh|archive|report) echo 20 ;;
