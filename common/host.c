@@ -132,6 +132,8 @@ static int run_local(struct host_result *res, const char *cmd,
 	po.on_output = fn;
 	po.payload = payload;
 	po.capture_cap = capture ? HOST_OUTPUT_CAP : 0;
+	/* a daemon an operator's command starts keeps running, as over SSH */
+	po.leave_running = true;
 	r = proc_run(&pr, &po);
 	strvec_clear(&env);
 	if (r < 0)
@@ -142,12 +144,36 @@ static int run_local(struct host_result *res, const char *cmd,
 				 "command timed out after %u s", timeout);
 	}
 	res->status = pr.status;
+	res->output_held = pr.output_held;
 	if (capture) {
 		res->output = pr.output ? pr.output : xstrdup("");
 		pr.output = NULL;
 	}
 	proc_result_release(&pr);
 	return 0;
+}
+
+static int run_ssh(struct host *h, struct host_result *res, const char *cmd,
+		   unsigned timeout, bool capture, host_output_fn fn,
+		   void *payload)
+{
+	struct ssh_run_opts so = SSH_RUN_OPTS_INIT;
+	struct ssh_result sr = SSH_RESULT_INIT;
+	int r;
+
+	so.command = cmd;
+	so.timeout = timeout;
+	so.on_output = fn;
+	so.payload = payload;
+	r = ssh_run(&sr, h->ssh, &so);
+	res->status = sr.status;
+	res->output_held = sr.output_held;
+	if (capture && !r) {
+		res->output = sr.output ? sr.output : xstrdup("");
+		sr.output = NULL;
+	}
+	ssh_result_release(&sr);
+	return r;
 }
 
 int host_run(struct host *h, struct host_result *res, const char *cmd,
@@ -159,8 +185,7 @@ int host_run(struct host *h, struct host_result *res, const char *cmd,
 	res->output_held = false;
 	if (h->local)
 		return run_local(res, cmd, timeout, capture, fn, payload);
-	return ssh_run(h->ssh, &res->status, capture ? &res->output : NULL,
-		       cmd, timeout, fn, payload);
+	return run_ssh(h, res, cmd, timeout, capture, fn, payload);
 }
 
 /* The last non-empty line of `output` (a failure's best explanation). */

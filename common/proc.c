@@ -283,13 +283,26 @@ static long long min_time(long long a, long long b)
 }
 
 /*
+ * After the child's own exit, processes it started still hold the output
+ * pipe: stop reading, and have the caller kill the group unless they are
+ * to be left running.
+ */
+static int drain_cut(struct run *run)
+{
+	run->result->output_held = true;
+	if (!run->opts->leave_running)
+		run->kill_group = true;
+	return 0;
+}
+
+/*
  * Pump the pipes until the child has exited and its output reached EOF,
  * with these bounds:
  * - the deadline: SIGTERM to the group, then up to PROC_KILL_GRACE
  *   seconds of draining before the caller sends SIGKILL;
  * - after the child's own exit, processes it left behind may hold the
  *   output pipe open: drain it for at most PROC_DRAIN_TIME seconds (and
- *   not past the deadline), then the caller kills the group.
+ *   not past the deadline), then drain_cut().
  * Times are absolute milliseconds on CLOCK_MONOTONIC, -1 for none.
  */
 /* The signal that asked us to stop (proc_catch_signals()), or 0. */
@@ -363,13 +376,17 @@ static int pump(struct run *run)
 		if (run->exited && !grace && drain_end < 0)
 			drain_end = now + PROC_DRAIN_TIME * 1000;
 		if (deadline >= 0 && now >= deadline) {
-			run->kill_group = true;
+			if (grace) {
+				run->kill_group = true;
+				return 0;
+			}
 			/*
 			 * Past the deadline after the child's own exit is
 			 * only a cut drain, not a timeout.
 			 */
-			if (grace || run->exited)
-				return 0;
+			if (run->exited)
+				return drain_cut(run);
+			run->kill_group = true;
 			run->result->timed_out = true;
 			kill(-run->pid, SIGTERM);
 			kill(-run->pid, SIGCONT);	/* if stopped */
@@ -378,10 +395,8 @@ static int pump(struct run *run)
 			deadline = now + PROC_KILL_GRACE * 1000;
 			continue;
 		}
-		if (drain_end >= 0 && now >= drain_end) {
-			run->kill_group = true;
-			return 0;
-		}
+		if (drain_end >= 0 && now >= drain_end)
+			return drain_cut(run);
 
 		if (run->out_fd >= 0) {
 			out_i = (int)n;
@@ -483,6 +498,7 @@ int proc_run(struct proc_result *result, const struct proc_opts *opts)
 	result->output = NULL;
 	result->output_len = 0;
 	result->truncated = false;
+	result->output_held = false;
 	if (!opts->argv || !opts->argv[0])
 		return error_set(ERR_INVALID, "cannot run an empty command");
 	if (opts->argv[0][0] != '/')
@@ -573,6 +589,7 @@ out:
 	} else {
 		result->timed_out = false;
 		result->truncated = false;
+		result->output_held = false;
 	}
 	buf_release(&run.capture);
 	return r;
@@ -586,6 +603,7 @@ void proc_result_release(struct proc_result *result)
 	result->output = NULL;
 	result->output_len = 0;
 	result->truncated = false;
+	result->output_held = false;
 }
 
 void proc_safe_env(struct strvec *out, const char *const *extra)

@@ -17,6 +17,7 @@
 /* Marks in command output that tell pushgate what it asked for. */
 #define CURRENT_MARK "pushgate-current=["
 #define PRESENT_MARK "pushgate-release=present"
+#define LIVE_MARK "pushgate-current-is-there"
 
 struct release_target {
 	struct target base;
@@ -807,11 +808,21 @@ static int rt_current(struct target *t, char **out)
 
 	buf_addstr(&cmd, "true");
 	add_read_current(&cmd, rt->env);
+	/* a `current` whose release is gone is no live release */
+	buf_addstr(&cmd, "; if test -d ");
+	add_path(&cmd, rt->env->path, "current/");
+	buf_addstr(&cmd, "; then echo " LIVE_MARK "; fi");
 	r = run(rt, "read current", &cmd, false, &output);
 	if (!r)
 		r = find_current(&link, output);
-	if (!r && link)
+	if (!r && link && !strstr(output, "\n" LIVE_MARK "\n")) {
+		struct buf b = BUF_INIT;
+
+		buf_addf(&b, "%s (missing)", link);
+		*out = buf_detach(&b, NULL);
+	} else if (!r && link) {
 		*out = xstrdup((id = release_from_link(link)) ? id : link);
+	}
 	free(link);
 	free(output);
 	buf_release(&cmd);

@@ -10,9 +10,9 @@
  * One local child process: an absolute argv, an explicit environment (the
  * caller's environment is never passed on), a working directory, stdin
  * from /dev/null or fed from a buffer, stdout and stderr merged and either
- * streamed to a callback or captured up to a cap, a deadline, and its own
- * process group, killed whole (SIGTERM, then SIGKILL after a grace period)
- * when the deadline passes.
+ * streamed to a callback or captured up to a cap, a deadline counted from
+ * the start to the child's exit, and its own process group, killed whole
+ * (SIGTERM, then SIGKILL after a grace period) when the deadline passes.
  */
 
 /* Seconds between SIGTERM and SIGKILL on timeout. */
@@ -20,8 +20,9 @@
 
 /*
  * Seconds we keep reading after the child itself exited while processes
- * it left behind (in its group) still hold the output pipe open; then
- * the group is killed, so a backgrounded daemon cannot hang the caller.
+ * it started (in its group) still hold the output pipe open. Then we
+ * stop reading, so that a backgrounded daemon cannot hang the caller
+ * (result.output_held), and kill the group unless opts.leave_running.
  */
 #define PROC_DRAIN_TIME 1
 
@@ -38,9 +39,15 @@ struct proc_opts {
 	proc_output_fn on_output;	/* NULL: capture (or discard) */
 	void *payload;
 	size_t capture_cap;		/* bytes kept in result.output */
+	/*
+	 * Processes the child started and left holding the output are not
+	 * killed when the drain ends (a daemon an operator's command starts
+	 * on purpose); only a timeout kills the group. Without it they are.
+	 */
+	bool leave_running;
 };
 
-#define PROC_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0 }
+#define PROC_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, false }
 
 struct proc_result {
 	int status;		/* exit code, or 128 + signal number */
@@ -48,16 +55,23 @@ struct proc_result {
 	char *output;		/* captured output (NUL-terminated) or NULL */
 	size_t output_len;
 	bool truncated;		/* output went past capture_cap */
+	/*
+	 * The child exited, but a process it started still held the output
+	 * open PROC_DRAIN_TIME later: we stopped reading there (status is
+	 * the child's own).
+	 */
+	bool output_held;
 };
 
-#define PROC_RESULT_INIT { 0, false, NULL, 0, false }
+#define PROC_RESULT_INIT { 0, false, NULL, 0, false, false }
 
 /*
  * Run the child to completion. Returns 0 when it ran (whatever its exit
- * status: see result->status and result->timed_out), ERR_SYS when it could
- * not be started (exec failure is reported from the child through a
- * close-on-exec pipe). When the call returns, no process of the child's
- * process group is left running if it timed out.
+ * status: see result->status, result->timed_out and result->output_held),
+ * ERR_SYS when it could not be started (exec failure is reported from the
+ * child through a close-on-exec pipe). When the call returns, no process
+ * of the child's process group is left running if it timed out, nor, if
+ * the output was held and opts->leave_running is false, any that held it.
  */
 int proc_run(struct proc_result *result, const struct proc_opts *opts);
 

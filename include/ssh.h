@@ -17,7 +17,7 @@ struct ssh_channel;
 
 /* Longest fingerprint text: "SHA256:" + 43 base64 characters. */
 #define SSH_FINGERPRINT_MAX 64
-/* Bytes of command output kept by ssh_run() / ssh_channel_close(). */
+/* Bytes of command output kept by ssh_run() and ssh_channel_close(). */
 #define SSH_OUTPUT_CAP (64 * 1024)
 
 struct ssh_opts {
@@ -73,27 +73,78 @@ const struct ssh_hostkey *ssh_last_hostkey(void);
 void ssh_free(struct ssh *s);
 
 /*
- * Run `command` (a complete remote shell command line, built by the
- * caller from single-quoted parts) and wait for it, up to `timeout`
- * seconds (0: none). *status_out gets the exit status (128 + signal
- * if it died by one; -1 if none was reported). Output goes to `on_output`
- * if given, and the last SSH_OUTPUT_CAP bytes are kept in *output_out if
- * that is non-NULL (caller frees). ERR_TIMEOUT closes the channel.
+ * Seconds ssh_run() keeps reading after the command itself exited while
+ * a process it started still holds its output open; then it stops
+ * waiting (result.output_held). The same as PROC_DRAIN_TIME for a local
+ * command.
  */
-int ssh_run(struct ssh *s, int *status_out, char **output_out,
-	    const char *command, unsigned timeout, ssh_output_fn on_output,
-	    void *payload);
+#define SSH_DRAIN_TIME 1
+
+struct ssh_run_opts {
+	/*
+	 * A complete remote shell command line, built by the caller from
+	 * single-quoted parts; the remote user's login shell (a POSIX
+	 * shell) runs it.
+	 */
+	const char *command;
+	unsigned timeout;	/* s from its start to its exit; 0: none */
+	ssh_output_fn on_output;	/* all output as it comes, or NULL */
+	void *payload;
+};
+
+#define SSH_RUN_OPTS_INIT { NULL, 0, NULL, NULL }
+
+struct ssh_result {
+	/*
+	 * The command's own exit status (128 + signal if it died by one);
+	 * -1 when ssh_run() failed.
+	 */
+	int status;
+	/*
+	 * The last SSH_OUTPUT_CAP bytes of output (stdout and stderr),
+	 * NUL-terminated; set once the command started, also when
+	 * ssh_run() then failed; freed by ssh_result_release().
+	 */
+	char *output;
+	/*
+	 * The command exited, but a process it started still held its
+	 * output open SSH_DRAIN_TIME later: we stopped reading and closed
+	 * the channel there, leaving that process running.
+	 */
+	bool output_held;
+};
+
+#define SSH_RESULT_INIT { -1, NULL, false }
+
+/*
+ * Run opts->command and wait until it exits, up to opts->timeout
+ * seconds. The command runs in a subshell followed by a marker with a
+ * random nonce and the subshell's status (see exitmark.h), which tells that
+ * the command itself exited even while a process it started (`server
+ * &`) keeps its output open; the marker never shows in the output. The
+ * output is then read for at most SSH_DRAIN_TIME more. Without a marker
+ * (the shell was killed), the status is the one the channel reports.
+ * Returns 0 when the command ran (whatever its status), ERR_TIMEOUT
+ * "remote command timed out after N s" (the channel is closed), and
+ * ERR_SYS / ERR_GENERIC when it could not run or the connection failed.
+ */
+int ssh_run(struct ssh_result *result, struct ssh *s,
+	    const struct ssh_run_opts *opts);
+
+/* Free the output; the result is left as SSH_RESULT_INIT. */
+void ssh_result_release(struct ssh_result *result);
 
 /*
  * Streaming: open an exec channel for `command`, write its stdin with
  * ssh_channel_write() (blocks until all is sent, draining the command's
  * output meanwhile, bounded by `timeout` for the whole channel), then
  * ssh_channel_close() sends EOF, waits for the exit status and frees the
- * channel. Output is kept as for ssh_run(). A tail shorter than one SSH
- * packet (32,700 bytes) may wait for the next write or the close, so
- * that small writes still make full packets. If the command exits
- * without reading all its input, the rest is dropped without an error
- * (like EPIPE for a local child): its exit status tells.
+ * channel. Output is kept as for ssh_run(), but the command runs as it
+ * is (no exit marker): the channel's end is its end. A tail shorter
+ * than one SSH packet (32,700 bytes) may wait for the next write or the
+ * close, so that small writes still make full packets. If the command
+ * exits without reading all its input, the rest is dropped without an
+ * error (like EPIPE for a local child): its exit status tells.
  */
 int ssh_channel_open(struct ssh_channel **out, struct ssh *s,
 		     const char *command, unsigned timeout);

@@ -4,8 +4,8 @@
 #   a. no banned function is called in common/, hooks/ or include/
 #   b. a module includes only headers of strictly lower levels (its own
 #      header excepted); the levels are STYLE.md section 2's
-#   c. <ini.h> only in config.c, <libssh2.h> only in ssh.c, <git2.h> only
-#      in push.c and repo.c
+#   c. <ini.h> only in config.c, <libssh2.h> only in ssh.c, sshconn.c and
+#      knownhosts.c, <git2.h> only in push.c and repo.c
 #   d. every include/*.h compiles on its own, and twice (include guard)
 #   e. no // comments in C files
 #   f. shellcheck finds nothing in the shell scripts (POSIX sh, sourced
@@ -123,7 +123,9 @@ cat "$tmp/awk.out"
 problems=$((problems + $(grep -c . "$tmp/awk.out" || :)))
 
 # (b) Include levels, in tens: L1 is 10-19 and so on. Within L1, buf
-# sits below strvec and fsutil, which build their strings with it.
+# sits below strvec and fsutil, which build their strings with it; the
+# parts of ssh sit below it: exitmark, knownhosts, then sshconn (the
+# connection).
 level()
 {
 	case "$1" in
@@ -131,6 +133,9 @@ level()
 	buf) echo 10 ;;
 	sink) echo 12 ;;
 	strvec|fsutil|timeutil) echo 15 ;;
+	exitmark) echo 16 ;;
+	knownhosts) echo 17 ;;
+	sshconn) echo 18 ;;
 	config|push|repo|state|proc|ssh|archive|report|hookenv|fleet) echo 20 ;;
 	history) echo 22 ;;
 	policy|workspace|host|gate) echo 30 ;;
@@ -206,8 +211,11 @@ do
 				problem "$f: only common/config.c may include $inc"
 			;;
 		'<libssh2.h>'|'<libssh2_'*)
-			test "$f" = common/ssh.c ||
-				problem "$f: only common/ssh.c may include $inc"
+			case "$f" in
+			common/ssh.c|common/sshconn.c|common/knownhosts.c) ;;
+			*) problem "$f: only common/ssh.c, common/sshconn.c and" \
+				"common/knownhosts.c may include $inc" ;;
+			esac
 			;;
 		'<git2.h>'|'<git2/'*)
 			case "$f" in

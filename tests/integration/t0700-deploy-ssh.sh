@@ -284,6 +284,42 @@ test_expect_success 'ssh: healthcheck failure rolls the host back' '
 	check_record health staging HEAD failed
 '
 
+test_expect_success 'ssh: after starting a daemon that keeps the output open: not waited for' '
+	new_repo daemon "$H1" "$DEPLOY/daemon" \
+		"after = sleep 60 & echo \$! >\"$OUT/ssh-daemon.pid\"" \
+		"command_timeout = 30" &&
+	cd daemon-work &&
+	commit_file a.txt one "one" &&
+	start=$(date +%s) &&
+	push origin main &&
+	test "$(($(date +%s) - start))" -lt 20 &&
+	deployed staging HEAD &&
+	test_grep "^remote: pushgate: \[$H1\] after: a process it started kept its output open; not waiting for it" \
+		"$TMP/push.err" &&
+	pid=$(cat "$OUT/ssh-daemon.pid") &&
+	kill -0 "$pid" &&
+	kill "$pid"
+'
+
+test_expect_success 'ssh: a drifted host is put back by pushgate deploy' '
+	cd one-work &&
+	d=$DEPLOY/one &&
+	live=$(live_id "$d") &&
+	other=$(list_releases "$d" | grep -v "^$live\$" | tail -n 1) &&
+	test -n "$other" &&
+	ln -sfn "releases/$other" "$d/current" &&
+	test_expect_code 1 pg -C "$TMP/one.git" status staging &&
+	test_grep "DRIFT: current -> $other, recorded $live" "$TMP/pg.out" &&
+	pg -C "$TMP/one.git" deploy staging &&
+	pg_no_crash &&
+	test_grep "^pushgate: \[$H1\] drifted: current -> $other, recorded $live: putting it back" \
+		"$TMP/pg.err" &&
+	test_grep "^pushgate: put back 1 drifted host of .staging." \
+		"$TMP/pg.err" &&
+	test "$(live_id "$d")" = "$live" &&
+	pg -C "$TMP/one.git" status staging
+'
+
 test_expect_success 'ssh: a deploy path with spaces and shell characters' '
 	weird="$DEPLOY/we ird \$(touch PWNED) \`touch PWNED2\` x;y" &&
 	mkdir -p "$weird/shared" &&
@@ -553,6 +589,28 @@ test_expect_success 'two hosts: once both have the file, both deploy' '
 	test "$(cat "$HOSTS/multi/current/.env")" = "on host 1 only" &&
 	test "$(cat "$VIEW2/multi/current/.env")" = "on host 2 too" &&
 	test -f "$OUT/multi-prepare-before"
+'
+
+test_expect_success 'two hosts: only the drifted one is put back; a gone release is uploaded again' '
+	cd multi-work &&
+	m=$(live_id "$HOSTS/multi") &&
+	rm -rf "$VIEW2/multi/releases/$m" &&
+	test_expect_code 1 pg -C "$TMP/multi.git" status staging &&
+	test_grep "$H3 *DRIFT: current -> releases/$m (missing)" "$TMP/pg.out" &&
+	touch "$OUT/multi-marker" &&
+	pg -C "$TMP/multi.git" deploy staging &&
+	pg_no_crash &&
+	test_grep "\[$H3\] drifted: current -> releases/$m (missing), recorded $m: putting it back" \
+		"$TMP/pg.err" &&
+	test_grep ! "\[$H1\] drifted" "$TMP/pg.err" &&
+	test_grep "\[$H3\] release $m is gone: uploading it again" "$TMP/pg.err" &&
+	test "$(grep -c "\[$H1\] connected" "$TMP/pg.err")" = 1 &&
+	test "$(live_id "$VIEW2/multi")" = "$m" &&
+	check_release "$VIEW2/multi" "$m" HEAD &&
+	test "$(live_id "$HOSTS/multi")" = "$m" &&
+	find "$HOSTS/multi/current" -newer "$OUT/multi-marker" >newer &&
+	test_grep ! . newer &&
+	pg -C "$TMP/multi.git" status staging
 '
 
 test_expect_success 'two hosts: the second host down: nothing switches anywhere' '

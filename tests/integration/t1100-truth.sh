@@ -240,6 +240,25 @@ test_expect_success 'a command failing during a rollback: rollback incomplete, r
 	test_grep "rollback incomplete on local" "$TMP/pg.err"
 '
 
+# --- a process that keeps the output open --------------------------------
+
+test_expect_success 'after starting a daemon that keeps the output open: not waited for' '
+	new_repo daemon \
+		"after = sleep 60 & echo \$! >\"$OUT/daemon.pid\"" \
+		"command_timeout = 30" &&
+	cd daemon-work &&
+	commit_file a.txt one "one" &&
+	start=$(date +%s) &&
+	push origin main &&
+	test "$(($(date +%s) - start))" -lt 20 &&
+	deployed staging HEAD &&
+	test_grep "^remote: pushgate: \[local\] after: a process it started kept its output open; not waiting for it" \
+		"$TMP/push.err" &&
+	pid=$(cat "$OUT/daemon.pid") &&
+	kill -0 "$pid" &&
+	kill "$pid"
+'
+
 # --- the CLI's reader goes away, the CLI is interrupted -------------------
 
 test_expect_success 'a reader that goes away does not stop a deploy halfway' '

@@ -114,6 +114,7 @@ static void test_proc__exit_codes(void **state)
 	assert_ok(run_sh(&res, "exit 0", 0));
 	assert_int_equal(res.status, 0);
 	assert_false(res.timed_out);
+	assert_false(res.output_held);
 	assert_non_null(res.output);
 	assert_string_equal(res.output, "");
 	proc_result_release(&res);
@@ -537,6 +538,7 @@ static void test_proc__background_holding_pipe(void **state)
 	assert_int_equal(res.status, 5);
 	assert_string_equal(res.output, "done\n");
 	assert_true(took < PROC_DRAIN_TIME * 1000 + 1500);
+	assert_true(res.output_held);
 	proc_result_release(&res);
 
 	/* Left holding our pipe, it was killed. */
@@ -550,9 +552,126 @@ static void test_proc__background_holding_pipe(void **state)
 	assert_false(res.timed_out);
 	assert_int_equal(res.status, 5);
 	assert_true(took < PROC_DRAIN_TIME * 1000 + 1500);
+	assert_true(res.output_held);
 	proc_result_release(&res);
 	bg = read_pidfile(pidfile);
 	assert_true(wait_gone(bg, 5000));
+}
+
+/*
+ * Open the FIFO `path` for writing once a reader has it open, waiting
+ * up to `ms`; -1 if none came.
+ */
+static int open_fifo_writer(const char *path, int ms)
+{
+	long long end = now_ms() + ms;
+	int fd;
+
+	while ((fd = open(path, O_WRONLY | O_NONBLOCK)) < 0 &&
+	       errno == ENXIO && now_ms() < end)
+		poll(NULL, 0, 10);
+	return fd;
+}
+
+/* Wait (bounded) until the file `path` holds exactly `text`. */
+static bool wait_content(const char *path, const char *text, int ms)
+{
+	long long end = now_ms() + ms;
+	struct buf b = BUF_INIT;
+	bool same = false;
+	int fd;
+
+	while (!same && now_ms() < end) {
+		buf_reset(&b);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			same = buf_read_fd(&b, fd) == 0 && !strcmp(b.ptr, text);
+			close(fd);
+		}
+		if (!same)
+			poll(NULL, 0, 10);
+	}
+	buf_release(&b);
+	return same;
+}
+
+static void test_proc__leave_running(void **state)
+{
+	char script[1024], pidfile[300], fifo[300], answer[300];
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct proc_opts opts = PROC_OPTS_INIT;
+	struct proc_result res = PROC_RESULT_INIT;
+	long long start, took;
+	pid_t bg;
+	int fd;
+
+	(void)state;
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(answer, sizeof(answer), "%s/answer", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	/*
+	 * A process that holds our pipe, waits for a word from the test and
+	 * writes it back to a file: only a live one can.
+	 */
+	snprintf(script, sizeof(script),
+		 "(read x <'%s'; echo \"$x\" >'%s') & echo $! >'%s'; "
+		 "echo done; exit 5", fifo, answer, pidfile);
+	opts.argv = argv;
+	opts.capture_cap = CAP;
+	opts.timeout = 60;
+	opts.leave_running = true;
+	start = now_ms();
+	assert_ok(proc_run(&res, &opts));
+	took = now_ms() - start;
+	assert_false(res.timed_out);
+	assert_true(res.output_held);
+	assert_int_equal(res.status, 5);
+	assert_string_equal(res.output, "done\n");
+	assert_true(took >= PROC_DRAIN_TIME * 1000);
+	assert_true(took < PROC_DRAIN_TIME * 1000 + 1500);
+	proc_result_release(&res);
+
+	/* It was left running: it answers. */
+	fd = open_fifo_writer(fifo, 5000);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "alive\n", 6), 6);
+	close(fd);
+	assert_true(wait_content(answer, "alive\n", 5000));
+	bg = read_pidfile(pidfile);
+	assert_true(wait_gone(bg, 5000));
+
+	/* Without leave_running, it is killed before it can answer. */
+	assert_int_equal(unlink(answer), 0);
+	opts.leave_running = false;
+	assert_ok(proc_run(&res, &opts));
+	assert_true(res.output_held);
+	assert_int_equal(res.status, 5);
+	proc_result_release(&res);
+	bg = read_pidfile(pidfile);
+	assert_true(wait_gone(bg, 5000));
+	assert_int_equal(open_fifo_writer(fifo, 0), -1);
+	assert_int_equal(access(answer, F_OK), -1);
+}
+
+/* Output does not push the deadline back: it counts from the start. */
+static void test_proc__timeout_counts_from_start(void **state)
+{
+	struct proc_result res = PROC_RESULT_INIT;
+	long long start, took;
+
+	(void)state;
+	start = now_ms();
+	assert_ok(run_sh(&res, "while :; do echo tick; /bin/sleep 0.2; done",
+			 2));
+	took = now_ms() - start;
+	assert_true(res.timed_out);
+	assert_false(res.output_held);
+	assert_int_equal(res.status, 128 + SIGTERM);
+	assert_true(took >= 2000);
+	assert_true(took < 2000 + PROC_KILL_GRACE * 1000);
+	assert_int_equal(strncmp(res.output, "tick\ntick\n", 10), 0);
+	proc_result_release(&res);
 }
 
 static void test_proc__late_output_is_kept(void **state)
@@ -565,6 +684,7 @@ static void test_proc__late_output_is_kept(void **state)
 			 0));
 	assert_string_equal(res.output, "early\nlate\n");
 	assert_int_equal(res.status, 0);
+	assert_false(res.output_held);
 	proc_result_release(&res);
 }
 
@@ -583,6 +703,7 @@ static void test_proc__detached_background_does_not_wait(void **state)
 	assert_ok(run_sh(&res, script, 0));
 	assert_true(now_ms() - start < PROC_DRAIN_TIME * 1000);
 	assert_int_equal(res.status, 0);
+	assert_false(res.output_held);
 	proc_result_release(&res);
 	bg = read_pidfile(pidfile);
 	assert_int_equal(kill(bg, SIGKILL), 0);
@@ -625,6 +746,8 @@ int main(void)
 		T(test_proc__timeout_kills_group),
 		T(test_proc__timeout_sigkill_after_grace),
 		T(test_proc__background_holding_pipe),
+		T(test_proc__leave_running),
+		T(test_proc__timeout_counts_from_start),
 		T(test_proc__late_output_is_kept),
 		T(test_proc__detached_background_does_not_wait),
 		T(test_proc__stdout_closed_early),

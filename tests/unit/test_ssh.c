@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exitmark.h"
 #include "ssh.h"
 
 /*
@@ -221,6 +222,33 @@ static void collect_output(const char *data, size_t len, void *payload)
 	c->total += len;
 }
 
+/*
+ * ssh_run() with the result as most tests want it: the status, and the
+ * output (caller frees) if `out` is not NULL. These commands leave
+ * nothing behind, so the output is never held.
+ */
+static int run(struct ssh *s, int *status, char **out, const char *command,
+	       unsigned timeout, ssh_output_fn fn, void *payload)
+{
+	struct ssh_run_opts opts = SSH_RUN_OPTS_INIT;
+	struct ssh_result res = SSH_RESULT_INIT;
+	int r;
+
+	opts.command = command;
+	opts.timeout = timeout;
+	opts.on_output = fn;
+	opts.payload = payload;
+	r = ssh_run(&res, s, &opts);
+	assert_false(res.output_held);
+	*status = res.status;
+	if (out) {
+		*out = res.output;
+		res.output = NULL;
+	}
+	ssh_result_release(&res);
+	return r;
+}
+
 static void test_ssh__run_echo(void **state)
 {
 	struct ssh_opts opts = opts_for(0);
@@ -237,26 +265,26 @@ static void test_ssh__run_echo(void **state)
 	assert_false(hk->changed);
 	assert_string_equal(hk->type, "ssh-ed25519");
 	assert_string_equal(hk->fingerprint, keygen_fingerprint(0));
-	assert_ok(ssh_run(s, &status, &out, "echo hi", 10, collect_output,
-			  &c));
+	assert_ok(run(s, &status, &out, "echo hi", 10, collect_output,
+		      &c));
 	assert_int_equal(status, 0);
 	assert_string_equal(out, "hi\n");
 	assert_string_equal(c.first, "hi\n");
 	assert_int_equal(c.total, 3);
 	free(out);
 	/* The session runs more commands, without a callback too. */
-	assert_ok(ssh_run(s, &status, &out, "printf '%s' \"$USER\"", 0, NULL,
-			  NULL));
+	assert_ok(run(s, &status, &out, "printf '%s' \"$USER\"", 0, NULL,
+		      NULL));
 	assert_int_equal(status, 0);
 	free(out);
-	assert_ok(ssh_run(s, &status, NULL, "true", 10, NULL, NULL));
+	assert_ok(run(s, &status, NULL, "true", 10, NULL, NULL));
 	assert_int_equal(status, 0);
 
 	/* Big output: all of it to the callback, the tail kept. */
 	memset(&c, 0, sizeof(c));
-	assert_ok(ssh_run(s, &status, &out,
-			  "yes | head -c 3000000; echo end >&2", 10,
-			  collect_output, &c));
+	assert_ok(run(s, &status, &out,
+		      "yes | head -c 3000000; echo end >&2", 10,
+		      collect_output, &c));
 	assert_int_equal(status, 0);
 	assert_int_equal(c.total, 3000004);
 	assert_int_equal(strlen(out), SSH_OUTPUT_CAP);
@@ -273,14 +301,14 @@ static void test_ssh__exit_status(void **state)
 
 	(void)state;
 	assert_ok(ssh_connect(&s, &opts));
-	assert_ok(ssh_run(s, &status, NULL, "exit 3", 10, NULL, NULL));
+	assert_ok(run(s, &status, NULL, "exit 3", 10, NULL, NULL));
 	assert_int_equal(status, 3);
-	assert_ok(ssh_run(s, &status, NULL, "false", 10, NULL, NULL));
+	assert_ok(run(s, &status, NULL, "false", 10, NULL, NULL));
 	assert_int_equal(status, 1);
 	/* Killed by a signal: 128 + its number, as for a local child. */
-	assert_ok(ssh_run(s, &status, NULL, "kill -TERM $$", 10, NULL, NULL));
+	assert_ok(run(s, &status, NULL, "kill -TERM $$", 10, NULL, NULL));
 	assert_int_equal(status, 128 + SIGTERM);
-	assert_ok(ssh_run(s, &status, NULL, "kill -KILL $$", 10, NULL, NULL));
+	assert_ok(run(s, &status, NULL, "kill -KILL $$", 10, NULL, NULL));
 	assert_int_equal(status, 128 + SIGKILL);
 	ssh_free(s);
 }
@@ -294,14 +322,14 @@ static void test_ssh__stderr_captured(void **state)
 
 	(void)state;
 	assert_ok(ssh_connect(&s, &opts));
-	assert_ok(ssh_run(s, &status, &out, "echo to-err >&2; exit 4", 10,
-			  NULL, NULL));
+	assert_ok(run(s, &status, &out, "echo to-err >&2; exit 4", 10,
+		      NULL, NULL));
 	assert_int_equal(status, 4);
 	assert_string_equal(out, "to-err\n");
 	free(out);
-	assert_ok(ssh_run(s, &status, &out,
-			  "echo one; sleep 0.2; echo two >&2; sleep 0.2; "
-			  "echo three", 10, NULL, NULL));
+	assert_ok(run(s, &status, &out,
+		      "echo one; sleep 0.2; echo two >&2; sleep 0.2; "
+		      "echo three", 10, NULL, NULL));
 	assert_int_equal(status, 0);
 	assert_string_equal(out, "one\ntwo\nthree\n");
 	free(out);
@@ -411,7 +439,7 @@ static void test_ssh__stream_to_quitter(void **state)
 	assert_ok(stream(ch, STREAM_SIZE));
 	assert_ok(ssh_channel_close(ch, &status, NULL));
 	assert_int_equal(status, 5);
-	assert_ok(ssh_run(s, &status, NULL, "true", 10, NULL, NULL));
+	assert_ok(run(s, &status, NULL, "true", 10, NULL, NULL));
 	assert_int_equal(status, 0);
 	ssh_free(s);
 }
@@ -455,14 +483,14 @@ static void test_ssh__connection_lost(void **state)
 	assert_ok(ssh_connect(&s, &opts));
 	t = now();
 	/* The shell's parent is the server's process for our session. */
-	r = ssh_run(s, &status, &out, "echo bye; kill -KILL $PPID; sleep 5",
-		    10, NULL, NULL);
+	r = run(s, &status, &out, "echo bye; kill -KILL $PPID; sleep 5",
+		10, NULL, NULL);
 	assert_true(r < 0);
 	assert_true(now() - t < 3.0);
 	assert_int_equal(status, -1);
 	free(out);
 	/* Later calls fail at once. */
-	assert_true(ssh_run(s, &status, NULL, "true", 10, NULL, NULL) < 0);
+	assert_true(run(s, &status, NULL, "true", 10, NULL, NULL) < 0);
 	ssh_free(s);
 }
 
@@ -478,8 +506,8 @@ static void test_ssh__command_timeout(void **state)
 	(void)state;
 	assert_ok(ssh_connect(&s, &opts));
 	t = now();
-	r = ssh_run(s, &status, &out, "echo started; sleep 30", 1, NULL,
-		    NULL);
+	r = run(s, &status, &out, "echo started; sleep 30", 1, NULL,
+		NULL);
 	t = now() - t;
 	assert_int_equal(r, ERR_TIMEOUT);
 	assert_string_equal(error_last(),
@@ -491,7 +519,7 @@ static void test_ssh__command_timeout(void **state)
 
 	/* Endless output does not keep us past the deadline either. */
 	t = now();
-	r = ssh_run(s, &status, NULL, "yes", 1, NULL, NULL);
+	r = run(s, &status, NULL, "yes", 1, NULL, NULL);
 	assert_int_equal(r, ERR_TIMEOUT);
 	assert_true(now() - t < 3.0);
 
@@ -507,9 +535,215 @@ static void test_ssh__command_timeout(void **state)
 	assert_true(t < 3.0);
 
 	/* The session is still usable. */
-	assert_ok(ssh_run(s, &status, &out, "echo ok", 10, NULL, NULL));
+	assert_ok(run(s, &status, &out, "echo ok", 10, NULL, NULL));
 	assert_int_equal(status, 0);
 	assert_string_equal(out, "ok\n");
+	free(out);
+	ssh_free(s);
+}
+
+/*
+ * A command that exits while a process it started keeps its output open
+ * (an `after` that starts a server): its own status after SSH_DRAIN_TIME,
+ * output_held set, and the process left running.
+ */
+static void test_ssh__background_holds_output(void **state)
+{
+	static const char *const holders[] = {
+		"sleep 30",			/* stdout and stderr */
+		"sleep 30 >/dev/null",		/* stderr only */
+		"sleep 30 2>/dev/null",		/* stdout only */
+	};
+	struct ssh_opts opts = opts_for(0);
+	struct ssh_run_opts ro = SSH_RUN_OPTS_INIT;
+	struct ssh_result res = SSH_RESULT_INIT;
+	struct collect c;
+	struct ssh *s = NULL;
+	char cmd[PATH_MAX + 128];
+	size_t i;
+	long pid;
+	double t;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	for (i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s & echo $! >'%s'; echo done; "
+			 "exit 5", holders[i], at("bg.pid"));
+		memset(&c, 0, sizeof(c));
+		ro.command = cmd;
+		ro.timeout = 600;
+		ro.on_output = collect_output;
+		ro.payload = &c;
+		t = now();
+		assert_ok(ssh_run(&res, s, &ro));
+		t = now() - t;
+		assert_true(t >= SSH_DRAIN_TIME - 0.1);
+		assert_true(t < SSH_DRAIN_TIME + 2.0);
+		assert_int_equal(res.status, 5);
+		assert_true(res.output_held);
+		assert_string_equal(res.output, "done\n");
+		assert_string_equal(c.first, "done\n");
+		assert_int_equal(c.total, 5);
+		ssh_result_release(&res);
+		assert_int_equal(res.status, -1);
+		assert_null(res.output);
+		assert_false(res.output_held);
+
+		/* Not waited for, and not killed either. */
+		pid = strtol(slurp(at("bg.pid")), NULL, 10);
+		assert_true(pid > 1);
+		assert_int_equal(kill((pid_t)pid, 0), 0);
+		assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	}
+
+	/* One that floods the output does not keep us either. */
+	memset(&c, 0, sizeof(c));
+	snprintf(cmd, sizeof(cmd), "yes & echo $! >'%s'; exit 3",
+		 at("bg.pid"));
+	ro.command = cmd;
+	t = now();
+	assert_ok(ssh_run(&res, s, &ro));
+	t = now() - t;
+	assert_true(t < SSH_DRAIN_TIME + 2.0);
+	assert_int_equal(res.status, 3);
+	assert_true(res.output_held);
+	assert_true(c.total > 0);
+	assert_int_equal(strlen(res.output), SSH_OUTPUT_CAP);
+	ssh_result_release(&res);
+	pid = strtol(slurp(at("bg.pid")), NULL, 10);
+	assert_true(pid > 1);
+	kill((pid_t)pid, SIGKILL);	/* if the closed output did not */
+
+	/* Output that comes within the drain time is all kept. */
+	ro.command = "(sleep 0.3; echo late) & echo early; exit 2";
+	ro.on_output = NULL;
+	assert_ok(ssh_run(&res, s, &ro));
+	assert_int_equal(res.status, 2);
+	assert_false(res.output_held);
+	assert_string_equal(res.output, "early\nlate\n");
+	ssh_result_release(&res);
+
+	/* The connection still serves commands. */
+	assert_ok(run(s, &status, NULL, "exit 9", 10, NULL, NULL));
+	assert_int_equal(status, 9);
+	ssh_free(s);
+}
+
+/* The exit marker never shows in the output, whatever the output is. */
+static void test_ssh__marker_hidden(void **state)
+{
+	static const struct {
+		const char *command;
+		const char *output;
+		int status;
+	} cases[] = {
+		{ "printf x", "x", 0 },
+		{ "echo hi; exit 3", "hi\n", 3 },
+		{ "printf 'a\\n\\n'", "a\n\n", 0 },
+		{ "", "", 0 },
+		/* output ending in what could start a marker */
+		{ "printf 'x\\037'", "x\037", 0 },
+		{ "printf '\\0370'", "\0370", 0 },
+		/* a marker with the wrong nonce, and near misses */
+		{ "printf '\\037%s 0\\n' 0123456789abcdef0123456789abcdef",
+		  "\0370123456789abcdef0123456789abcdef 0\n", 0 },
+		{ "printf '\\037%s 7\\nafter\\n' "
+		  "0123456789abcdef0123456789abcdef; exit 1",
+		  "\0370123456789abcdef0123456789abcdef 7\nafter\n", 1 },
+		/* command lines as pushgate builds them */
+		{ "exec echo replaced", "replaced\n", 0 },
+		{ "cd / && pwd; echo b # a comment", "/\nb\n", 0 },
+		{ "echo one\necho two\n", "one\ntwo\n", 0 },
+		{ "cat <<EOF\nhere\nEOF", "here\n", 0 },
+		{ "cat", "", 0 },
+		/* no notice of the shell's ("Terminated") either */
+		{ "sh -c 'kill -TERM $$'", "", 128 + SIGTERM },
+	};
+	static const size_t sizes[] = {
+		1, 16383, 16384, 16385, 16384 - EXITMARK_PREFIX_LEN, 65553,
+	};
+	struct ssh_opts opts = opts_for(1);
+	struct collect c;
+	struct ssh *s = NULL;
+	char *out = NULL;
+	size_t i;
+	int status;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		status = -2;
+		assert_ok(run(s, &status, &out, cases[i].command, 10,
+			      collect_output, &c));
+		if (strcmp(out, cases[i].output) ||
+		    status != cases[i].status)
+			fail_msg("'%s': status %d, output '%s'",
+				 cases[i].command, status, out);
+		assert_string_equal(c.first, cases[i].output);
+		assert_int_equal(c.total, strlen(cases[i].output));
+		free(out);
+	}
+
+	/*
+	 * A lot of output, in sizes around the server's reads (16 KiB), all
+	 * of it and nothing more. (test_exitmark.c splits a marker at every
+	 * byte; here it depends on the server's timing.)
+	 */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char cmd[128];
+		size_t k, n = sizes[i];
+
+		snprintf(cmd, sizeof(cmd),
+			 "head -c %zu /dev/zero | tr '\\0' a", n);
+		memset(&c, 0, sizeof(c));
+		assert_ok(run(s, &status, &out, cmd, 10, collect_output, &c));
+		assert_int_equal(status, 0);
+		assert_int_equal(c.total, n);
+		/* the tail: all of it up to the cap */
+		assert_int_equal(strlen(out),
+				 n < SSH_OUTPUT_CAP ? n : SSH_OUTPUT_CAP);
+		for (k = 0; out[k]; k++)
+			if (out[k] != 'a')
+				fail_msg("%zu bytes: byte %zu is %d", n, k,
+					 out[k]);
+		free(out);
+	}
+	memset(&c, 0, sizeof(c));
+	assert_ok(run(s, &status, &out,
+		      "i=0; while test $i -lt 2000; do "
+		      "printf 'line %05d\\n' $i; i=$((i + 1)); done", 30,
+		      collect_output, &c));
+	assert_int_equal(status, 0);
+	assert_int_equal(c.total, 2000 * 11);
+	assert_int_equal(strlen(out), 2000 * 11);
+	assert_string_equal(out + 1999 * 11, "line 01999\n");
+	free(out);
+	ssh_free(s);
+}
+
+/* The time-out counts from the start: output does not push it back. */
+static void test_ssh__timeout_counts_from_start(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char *out = NULL;
+	int status = -2, r;
+	double t;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	t = now();
+	r = run(s, &status, &out, "while :; do echo tick; sleep 0.2; done", 2,
+		NULL, NULL);
+	t = now() - t;
+	assert_int_equal(r, ERR_TIMEOUT);
+	assert_string_equal(error_last(),
+			    "remote command timed out after 2 s");
+	assert_true(t >= 1.9 && t < 4.0);
+	assert_int_equal(status, -1);
+	assert_int_equal(strncmp(out, "tick\ntick\n", 10), 0);
 	free(out);
 	ssh_free(s);
 }
@@ -808,8 +1042,8 @@ static void test_ssh__agent(void **state)
 		opts.identity = NULL;
 		r = ssh_connect(&s, &opts);
 		if (r == 0)
-			r = ssh_run(s, &status, &out, "echo agent", 10, NULL,
-				    NULL);
+			r = run(s, &status, &out, "echo agent", 10, NULL,
+				NULL);
 		ssh_free(s);
 		unsetenv("SSH_AUTH_SOCK");
 	}
@@ -854,6 +1088,9 @@ int main(void)
 		cmocka_unit_test(test_ssh__stream_after_remote_eof),
 		cmocka_unit_test(test_ssh__connection_lost),
 		cmocka_unit_test(test_ssh__command_timeout),
+		cmocka_unit_test(test_ssh__background_holds_output),
+		cmocka_unit_test(test_ssh__marker_hidden),
+		cmocka_unit_test(test_ssh__timeout_counts_from_start),
 		cmocka_unit_test(test_ssh__unknown_host_key),
 		cmocka_unit_test(test_ssh__changed_host_key),
 		cmocka_unit_test(test_ssh__fetch_and_trust),
