@@ -157,11 +157,6 @@ out:
 	return r;
 }
 
-const struct ssh_hostkey *ssh_last_hostkey(void)
-{
-	return &last_hostkey;
-}
-
 /* Remember the last SSH_OUTPUT_CAP bytes and pass them on. */
 static void channel_output(struct ssh_channel *ch, const char *data,
 			   size_t len)

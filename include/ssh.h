@@ -66,8 +66,6 @@ int ssh_fetch_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
  */
 int ssh_trust_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
 
-/* The key presented during the last failed or successful ssh_connect(). */
-const struct ssh_hostkey *ssh_last_hostkey(void);
 
 /* Disconnect and free (channel, then session, then known_hosts). */
 void ssh_free(struct ssh *s);

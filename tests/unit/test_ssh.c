@@ -254,17 +254,17 @@ static void test_ssh__run_echo(void **state)
 	struct ssh_opts opts = opts_for(0);
 	struct collect c = { 0, "" };
 	struct ssh *s = NULL;
-	const struct ssh_hostkey *hk;
+	struct ssh_hostkey hk;
 	char *out = NULL;
 	int status = -2;
 
 	(void)state;
 	assert_ok(ssh_connect(&s, &opts));
-	hk = ssh_last_hostkey();
-	assert_true(hk->known);
-	assert_false(hk->changed);
-	assert_string_equal(hk->type, "ssh-ed25519");
-	assert_string_equal(hk->fingerprint, keygen_fingerprint(0));
+	assert_ok(ssh_fetch_hostkey(&hk, &opts));
+	assert_true(hk.known);
+	assert_false(hk.changed);
+	assert_string_equal(hk.type, "ssh-ed25519");
+	assert_string_equal(hk.fingerprint, keygen_fingerprint(0));
 	assert_ok(run(s, &status, &out, "echo hi", 10, collect_output,
 		      &c));
 	assert_int_equal(status, 0);
@@ -750,6 +750,7 @@ static void test_ssh__timeout_counts_from_start(void **state)
 
 static void test_ssh__unknown_host_key(void **state)
 {
+	struct ssh_hostkey hk;
 	struct ssh_opts opts = opts_for(0);
 	struct ssh *s = NULL;
 	char line[1024], expect[256];
@@ -767,10 +768,10 @@ static void test_ssh__unknown_host_key(void **state)
 		 "unknown host key for '127.0.0.1:%u' (ssh-ed25519 %s)",
 		 port[0], keygen_fingerprint(0));
 	assert_string_equal(error_last(), expect);
-	assert_false(ssh_last_hostkey()->known);
-	assert_false(ssh_last_hostkey()->changed);
-	assert_string_equal(ssh_last_hostkey()->fingerprint,
-			    keygen_fingerprint(0));
+	assert_ok(ssh_fetch_hostkey(&hk, &opts));
+	assert_false(hk.known);
+	assert_false(hk.changed);
+	assert_string_equal(hk.fingerprint, keygen_fingerprint(0));
 
 	/* The key for the same address on another port does not count. */
 	known_line(line, sizeof(line), port[1], 0);
@@ -807,6 +808,7 @@ static void test_ssh__unknown_host_key(void **state)
 
 static void test_ssh__changed_host_key(void **state)
 {
+	struct ssh_hostkey hk;
 	struct ssh_opts opts = opts_for(0);
 	struct ssh *s = NULL;
 	char line[1024], expect[256];
@@ -822,8 +824,9 @@ static void test_ssh__changed_host_key(void **state)
 		 "host key for '127.0.0.1:%u' has changed (ssh-ed25519 %s)",
 		 port[0], keygen_fingerprint(0));
 	assert_string_equal(error_last(), expect);
-	assert_true(ssh_last_hostkey()->changed);
-	assert_false(ssh_last_hostkey()->known);
+	assert_ok(ssh_fetch_hostkey(&hk, &opts));
+	assert_true(hk.changed);
+	assert_false(hk.known);
 }
 
 static void test_ssh__fetch_and_trust(void **state)
@@ -904,6 +907,7 @@ static void test_ssh__fetch_and_trust(void **state)
 
 static void test_ssh__wrong_identity(void **state)
 {
+	struct ssh_hostkey hk;
 	struct ssh_opts opts = opts_for(0);
 	struct ssh *s = NULL;
 	char expect[512];
@@ -917,7 +921,8 @@ static void test_ssh__wrong_identity(void **state)
 	assert_null(s);
 	assert_string_equal(error_last(), expect);
 	assert_null(strstr(error_last(), dir));
-	assert_true(ssh_last_hostkey()->known);
+	assert_ok(ssh_fetch_hostkey(&hk, &opts));
+	assert_true(hk.known);
 
 	opts.identity = at("no-such-key");
 	assert_int_equal(ssh_connect(&s, &opts), ERR_GENERIC);
