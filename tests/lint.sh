@@ -4,8 +4,8 @@
 #   a. no banned function is called in common/, hooks/ or include/
 #   b. a module includes only headers of strictly lower levels (its own
 #      header excepted); the levels are STYLE.md section 2's
-#   c. <ini.h> only in config.c, <libssh2.h> only in ssh.c, <git2.h> only
-#      in push.c, repo.c and workspace.c
+#   c. <ini.h> only in inifile.c, <libssh2.h> only in ssh.c, <git2.h>
+#      only in push.c, repo.c and workspace.c
 #   d. every include/*.h compiles on its own, and twice (include guard)
 #   e. no // comments in C files
 #
@@ -121,13 +121,15 @@ problems=$((problems + $(grep -c . "$tmp/awk.out" || :)))
 
 # (b) Include levels, in tens: L1 is 10-19 and so on. Within L1, buf
 # sits below strvec and fsutil, which build their strings with it.
+# Within L2, config sits above inifile, which reads its syntax.
 level()
 {
 	case "$1" in
 	errors) echo 0 ;;
 	buf) echo 10 ;;
-	strvec|fsutil|timeutil) echo 15 ;;
-	config|push|repo|state|proc|ssh|archive|report) echo 20 ;;
+	strvec|fsutil|timeutil|suggest|confval) echo 15 ;;
+	inifile|push|repo|state|proc|ssh|archive|report) echo 20 ;;
+	config) echo 25 ;;
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|deploy) echo 40 ;;
 	*) echo none ;;
@@ -194,8 +196,8 @@ do
 	do
 		case "$inc" in
 		'<ini.h>')
-			test "$f" = common/config.c ||
-				problem "$f: only common/config.c may include $inc"
+			test "$f" = common/inifile.c ||
+				problem "$f: only common/inifile.c may include $inc"
 			;;
 		'<libssh2.h>'|'<libssh2_'*)
 			test "$f" = common/ssh.c ||
