@@ -1,8 +1,6 @@
 #include "config.h"
 
 #include <fnmatch.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,34 +12,28 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "inifile.h"
+#include "schema.h"
 #include "suggest.h"
 
 /*
- * The schema of hooks.ini is two tables: the kinds of section (kinds[])
- * and the keys (keys[]), each key in one kind of section. Everything
- * else works from them: defaults, parsing and validation of values,
- * unknown and duplicate keys and sections, "did you mean", keys a
- * section must set, and freeing. A new key is a row of keys[] (plus its
- * field); a new kind of section is a row of kinds[] (plus its struct and
- * an array in struct config), and its keys.
+ * hooks.ini is two tables, read by the schema engine: the kinds of
+ * section (kinds[]) and the keys (keys[]), each key in one kind. The
+ * engine does everything a row implies: the default, the check and
+ * storing of the value, unknown, misplaced and duplicate keys and
+ * sections, keys a section must set, and freeing. A new key is a row of
+ * keys[] (and its field); a new kind of section a row of kinds[] (and its
+ * struct, an array of them in struct config), and its keys.
  *
- * inifile reads the syntax and hands over section headers and complete
- * keys with their lines; the checks that need the whole file (such as
- * two environments deploying one branch) run at the end.
+ * What remains here: the `hosts` entries (a type of their own), the
+ * checks that need the whole file (two environments deploying one
+ * branch, `requires` naming unknown environments or making a cycle), and
+ * reading the file.
  */
 
 /* Longest line we accept: a full value plus room for its key. */
 #define LINE_MAX_LEN (CONFIG_MAX_VALUE + 256)
 
-/* Longest name of a [KIND "NAME"] section (SPEC §3 has none; we need one). */
-#define SECTION_NAME_MAX 64
-
-/* Room for "[KIND \"NAME\"]" or "KIND 'NAME'" in a message. */
-#define LABEL_MAX (SECTION_NAME_MAX + 48)
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct parser;
 
 enum kind_id {
 	KIND_CORE,
@@ -50,42 +42,17 @@ enum kind_id {
 	NR_KINDS
 };
 
-/* The section keys go to, besides a kind: */
-#define SEC_NONE (-1)	/* before the first header */
-#define SEC_BAD (-2)	/* a rejected header: its keys are ignored */
-
-/*
- * A kind of section: single ([core]: at most once, its keys are fields of
- * struct config) or named ([environment "NAME"]: any number up to `max`,
- * each an element of an array in struct config, its keys fields of the
- * element).
- */
-struct section_kind {
-	const char *name;
-	bool named;
-	size_t array_off;	/* the array: a pointer in struct config */
-	size_t nr_off;		/* its length: a size_t in struct config */
-	size_t elem_size;
-	size_t name_off;	/* char *: the element's name */
-	size_t line_off;	/* unsigned: the line of its header */
-	unsigned max;		/* elements */
-	size_t name_max;	/* bytes in a name */
-	bool (*name_ok)(const char *name);
-	const char *name_rule;	/* for "invalid KIND name 'x' (RULE)" */
-	void (*check)(struct parser *ps);	/* whole-file checks */
-};
-
-static void check_envs(struct parser *ps);
+static void check_envs(struct schema_parser *sp, void *obj);
 
 #define NAMED(type, array, nr, most, ok, rule, chk) \
 	.named = true, .array_off = offsetof(struct config, array), \
 	.nr_off = offsetof(struct config, nr), .elem_size = sizeof(type), \
 	.name_off = offsetof(type, name), .line_off = offsetof(type, line), \
-	.max = most, .name_max = SECTION_NAME_MAX, .name_ok = ok, \
+	.max = most, .name_max = SCHEMA_NAME_MAX, .name_ok = ok, \
 	.name_rule = rule, .check = chk
 
 /* In the order messages list them ("expected [core], [verify] or ..."). */
-static const struct section_kind kinds[NR_KINDS] = {
+static const struct schema_kind kinds[NR_KINDS] = {
 	[KIND_CORE] = { .name = "core" },
 	[KIND_VERIFY] = { .name = "verify" },
 	[KIND_ENV] = { .name = "environment",
@@ -94,258 +61,116 @@ static const struct section_kind kinds[NR_KINDS] = {
 			     "starting with a letter or digit", check_envs) },
 };
 
-enum key_type {
-	T_BOOL,
-	T_UINT,		/* unsigned, from `min` to `max` */
-	T_SIZE,		/* uint64_t; empty or 0 is "no limit" */
-	T_WORD,		/* an enum: the index of the value in `words` */
-	T_REGEX,	/* the text, compiled into `aux_off` (flag_off: done) */
-	T_CMD,
-	T_BRANCH,
-	T_ABSPATH,
-	T_HOMEPATH,	/* '~' expanded */
-	T_RELPATH,
-	T_GLOBS,
-	T_VARNAMES,
-	T_ENVNAMES,
-	T_RELPATHS,
-	T_USERS,
-	T_HOSTS		/* struct config_host *; `aux_off`: the count */
-};
-
-/* How a type is stored, and so set, shared and freed. */
-enum storage {
-	S_BOOL,
-	S_UINT,
-	S_SIZE,
-	S_WORD,
-	S_STRING,	/* char *, NULL when empty */
-	S_LIST,		/* struct strvec */
-	S_HOSTS
-};
-
 static int env_name_entry(const char *e);
-
-struct type_info {
-	enum storage storage;
-	bool no_tab;		/* names and paths: a tab is a typo */
-	bool quotes_ok;		/* commands and regexes may quote */
-	int (*check)(const char *s);	/* the value, or each list entry */
-};
-
-static const struct type_info types[] = {
-	[T_BOOL] = { .storage = S_BOOL },
-	[T_UINT] = { .storage = S_UINT },
-	[T_SIZE] = { .storage = S_SIZE },
-	[T_WORD] = { .storage = S_WORD },
-	[T_REGEX] = { .storage = S_STRING, .quotes_ok = true },
-	[T_CMD] = { .storage = S_STRING, .quotes_ok = true },
-	[T_BRANCH] = { S_STRING, true, false, confval_branch },
-	[T_ABSPATH] = { S_STRING, true, false, confval_abspath },
-	[T_HOMEPATH] = { S_STRING, true, false, confval_homepath },
-	[T_RELPATH] = { S_STRING, true, false, confval_relpath },
-	[T_GLOBS] = { S_LIST, false, false, confval_glob },
-	[T_VARNAMES] = { S_LIST, false, false, confval_var_name },
-	[T_ENVNAMES] = { S_LIST, false, false, env_name_entry },
-	[T_RELPATHS] = { S_LIST, false, false, confval_relpath_entry },
-	[T_USERS] = { S_LIST, false, false, confval_user },
-	[T_HOSTS] = { .storage = S_HOSTS },
-};
-
-/* A named section must set the key (it has no default). */
-#define KF_REQUIRED (1 << 0)
-
-struct key {
-	const char *name;
-	enum kind_id kind;
-	enum key_type type;
-	unsigned flags;
-	/*
-	 * The default, as hooks.ini would write it, stored by the same code
-	 * as a value read from the file; NULL: empty. Keys with an empty
-	 * default, and lists, may be set to an empty value; the others may
-	 * not ("missing value").
-	 */
-	const char *def;
-	size_t off;		/* in struct config, or the element */
-	size_t aux_off, flag_off;	/* see enum key_type */
-	unsigned min, max;	/* T_UINT */
-	const char *const *words;	/* T_WORD */
-	size_t nr_words;
-};
+static void store_hosts(struct schema_parser *sp, const struct schema_key *k,
+			char *base, unsigned line, const char *v);
+static void release_hosts(const struct schema_key *k, char *base,
+			  bool shared);
 
 static const char *const mode_words[] = { "auto", "manual" };
 
 #define KEY(n, k, t, f, d, st, field) \
 	.name = n, .kind = k, .type = t, .flags = f, .def = d, \
 	.off = offsetof(st, field)
-#define CORE(n, t, d, field) KEY(n, KIND_CORE, t, 0, d, struct config, field)
-#define VERIFY(n, t, d, field) \
-	KEY(n, KIND_VERIFY, t, 0, d, struct config, field)
+#define CORE(n, t, f, d, field) KEY(n, KIND_CORE, t, f, d, struct config, field)
+#define VERIFY(n, t, f, d, field) \
+	KEY(n, KIND_VERIFY, t, f, d, struct config, field)
 #define ENV(n, t, f, d, field) \
 	KEY(n, KIND_ENV, t, f, d, struct config_env, field)
+
 #define RANGE(lo, hi) .min = lo, .max = hi
-#define WORDS(w) .words = w, .nr_words = ARRAY_SIZE(w)
+#define NAME SCHEMA_NO_TAB	/* names and paths: a tab is a typo */
+#define QUOTED SCHEMA_QUOTES_OK	/* commands, regexes: quotes are text */
 
 /* The schema of SPEC §3, in the order of its tables. */
-static const struct key keys[] = {
-	{ CORE("user_vars", T_VARNAMES, "PUSHGATE_USER GL_USER GL_USERNAME "
-	       "REMOTE_USER USER", user_vars) },
-	{ CORE("lock_timeout", T_UINT, "600", lock_timeout), RANGE(0, 86400) },
-	{ VERIFY("protected", T_GLOBS, NULL, protected_branches) },
-	{ VERIFY("protect_tags", T_BOOL, "false", protect_tags) },
-	{ VERIFY("commit_message", T_REGEX, NULL, commit_message),
+static const struct schema_key keys[] = {
+	{ CORE("user_vars", SCHEMA_LIST, 0, "PUSHGATE_USER GL_USER "
+	       "GL_USERNAME REMOTE_USER USER", user_vars),
+	  .check = confval_var_name },
+	{ CORE("lock_timeout", SCHEMA_UINT, 0, "600", lock_timeout),
+	  RANGE(0, 86400) },
+	{ VERIFY("protected", SCHEMA_LIST, 0, NULL, protected_branches),
+	  .check = confval_glob },
+	{ VERIFY("protect_tags", SCHEMA_BOOL, 0, "false", protect_tags) },
+	{ VERIFY("commit_message", SCHEMA_REGEX, QUOTED, NULL,
+		 commit_message),
 	  .aux_off = offsetof(struct config, commit_re),
 	  .flag_off = offsetof(struct config, has_commit_re) },
-	{ VERIFY("max_file_size", T_SIZE, NULL, max_file_size) },
-	{ VERIFY("forbid_paths", T_GLOBS, NULL, forbid_paths) },
-	{ VERIFY("build", T_CMD, NULL, build) },
-	{ VERIFY("test", T_CMD, NULL, test) },
-	{ VERIFY("test_timeout", T_UINT, "900", test_timeout),
+	{ VERIFY("max_file_size", SCHEMA_SIZE, 0, NULL, max_file_size) },
+	{ VERIFY("forbid_paths", SCHEMA_LIST, 0, NULL, forbid_paths),
+	  .check = confval_glob },
+	{ VERIFY("build", SCHEMA_STRING, QUOTED, NULL, build) },
+	{ VERIFY("test", SCHEMA_STRING, QUOTED, NULL, test) },
+	{ VERIFY("test_timeout", SCHEMA_UINT, 0, "900", test_timeout),
 	  RANGE(1, 86400) },
-	{ VERIFY("test_branches", T_GLOBS, NULL, test_branches) },
-	{ ENV("branch", T_BRANCH, KF_REQUIRED, NULL, branch) },
-	{ ENV("hosts", T_HOSTS, 0, "local", hosts),
-	  .aux_off = offsetof(struct config_env, nr_hosts) },
-	{ ENV("path", T_ABSPATH, KF_REQUIRED, NULL, path) },
-	{ ENV("identity", T_HOMEPATH, 0, NULL, identity) },
-	{ ENV("known_hosts", T_HOMEPATH, 0, "~/.ssh/known_hosts",
+	{ VERIFY("test_branches", SCHEMA_LIST, 0, NULL, test_branches),
+	  .check = confval_glob },
+	{ ENV("branch", SCHEMA_STRING, SCHEMA_REQUIRED | NAME, NULL, branch),
+	  .check = confval_branch },
+	{ ENV("hosts", SCHEMA_CUSTOM, 0, "local", hosts),
+	  .aux_off = offsetof(struct config_env, nr_hosts),
+	  .store = store_hosts, .release = release_hosts },
+	{ ENV("path", SCHEMA_STRING, SCHEMA_REQUIRED | NAME, NULL, path),
+	  .check = confval_abspath },
+	{ ENV("identity", SCHEMA_HOMEPATH, NAME, NULL, identity) },
+	{ ENV("known_hosts", SCHEMA_HOMEPATH, NAME, "~/.ssh/known_hosts",
 	      known_hosts) },
-	{ ENV("port", T_UINT, 0, "22", port), RANGE(1, 65535) },
-	{ ENV("mode", T_WORD, 0, "auto", mode), WORDS(mode_words) },
-	{ ENV("requires", T_ENVNAMES, 0, NULL, requires) },
-	{ ENV("approvers", T_USERS, 0, NULL, approvers) },
-	{ ENV("artifact", T_RELPATH, 0, ".", artifact) },
-	{ ENV("config", T_RELPATH, 0, NULL, config_dir) },
-	{ ENV("shared", T_RELPATHS, 0, NULL, shared) },
-	{ ENV("keep", T_UINT, 0, "5", keep), RANGE(1, 1000) },
-	{ ENV("maintenance", T_BOOL, 0, "false", maintenance) },
-	{ ENV("before", T_CMD, 0, NULL, before) },
-	{ ENV("after", T_CMD, 0, NULL, after) },
-	{ ENV("healthcheck", T_CMD, 0, NULL, healthcheck) },
-	{ ENV("healthcheck_retries", T_UINT, 0, "3", healthcheck_retries),
-	  RANGE(1, 100) },
-	{ ENV("on_failure", T_CMD, 0, NULL, on_failure) },
-	{ ENV("connect_timeout", T_UINT, 0, "10", connect_timeout),
+	{ ENV("port", SCHEMA_UINT, 0, "22", port), RANGE(1, 65535) },
+	{ ENV("mode", SCHEMA_WORD, 0, "auto", mode),
+	  .words = mode_words, .nr_words = ARRAY_SIZE(mode_words) },
+	{ ENV("requires", SCHEMA_LIST, 0, NULL, requires),
+	  .check = env_name_entry },
+	{ ENV("approvers", SCHEMA_LIST, 0, NULL, approvers),
+	  .check = confval_user },
+	{ ENV("artifact", SCHEMA_STRING, NAME, ".", artifact),
+	  .check = confval_relpath },
+	{ ENV("config", SCHEMA_STRING, NAME, NULL, config_dir),
+	  .check = confval_relpath },
+	{ ENV("shared", SCHEMA_LIST, 0, NULL, shared),
+	  .check = confval_relpath_entry },
+	{ ENV("keep", SCHEMA_UINT, 0, "5", keep), RANGE(1, 1000) },
+	{ ENV("maintenance", SCHEMA_BOOL, 0, "false", maintenance) },
+	{ ENV("before", SCHEMA_STRING, QUOTED, NULL, before) },
+	{ ENV("after", SCHEMA_STRING, QUOTED, NULL, after) },
+	{ ENV("healthcheck", SCHEMA_STRING, QUOTED, NULL, healthcheck) },
+	{ ENV("healthcheck_retries", SCHEMA_UINT, 0, "3",
+	      healthcheck_retries), RANGE(1, 100) },
+	{ ENV("on_failure", SCHEMA_STRING, QUOTED, NULL, on_failure) },
+	{ ENV("connect_timeout", SCHEMA_UINT, 0, "10", connect_timeout),
 	  RANGE(1, 3600) },
-	{ ENV("command_timeout", T_UINT, 0, "600", command_timeout),
+	{ ENV("command_timeout", SCHEMA_UINT, 0, "600", command_timeout),
 	  RANGE(1, 86400) },
 };
 
 #define NR_KEYS ARRAY_SIZE(keys)
 
-/* T_WORD stores the index into an enum field. */
+/* SCHEMA_WORD stores the index of the word as an int. */
 _Static_assert(sizeof(enum config_mode) == sizeof(int), "enum size");
 
-struct problem {
-	unsigned line;
-	char *msg;
+static struct schema_defaults *defaults;
+
+static const struct schema schema = {
+	.file = "hooks.ini",
+	.kinds = kinds,
+	.nr_kinds = NR_KINDS,
+	.keys = keys,
+	.nr_keys = NR_KEYS,
+	.size = sizeof(struct config),
+	.max_value = CONFIG_MAX_VALUE,
+	.max_list = CONFIG_MAX_LIST,
+	.max_problems = CONFIG_MAX_ERRORS,
+	.defaults = &defaults,
 };
 
-struct parser {
-	struct config *cfg;
-	int sec;		/* kind of the current section, or SEC_* */
-	size_t elem;		/* its element, for a named kind */
-	unsigned sec_line[NR_KINDS];	/* single kinds: header line */
-	unsigned *key_line[NR_KINDS];	/* NR_KEYS per element */
-	bool too_many[NR_KINDS];	/* elements, reported once */
-	const char *default_for;	/* applying a default: whose */
-
-	bool home_done;
-	char *home;
-
-	struct problem probs[CONFIG_MAX_ERRORS];
-	size_t nr_probs;
-	bool too_many_probs;
-};
-
-static void problem(struct parser *ps, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void problem(struct parser *ps, unsigned line, const char *fmt, ...)
+/* A `requires` entry: the name of an environment. */
+static int env_name_entry(const char *e)
 {
-	char msg[1024];
-	va_list ap;
+	struct confval_quote q;
 
-	if (ps->nr_probs >= CONFIG_MAX_ERRORS) {
-		ps->too_many_probs = true;
-		return;
-	}
-	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		snprintf(msg, sizeof(msg), "unprintable error");
-	va_end(ap);
-	ps->probs[ps->nr_probs].line = line;
-	ps->probs[ps->nr_probs].msg = xstrdup(msg);
-	ps->nr_probs++;
-}
-
-/* The value of `k` at `line` failed its check: say why (error_last()). */
-static void invalid(struct parser *ps, const struct key *k, unsigned line)
-{
-	problem(ps, line, "invalid '%s': %s", k->name, error_last());
-	error_clear();
-}
-
-/* The elements of a named kind, and their number. */
-static char *elems(const struct config *cfg, const struct section_kind *sk)
-{
-	char *p;
-
-	memcpy(&p, (const char *)cfg + sk->array_off, sizeof(p));
-	return p;
-}
-
-static size_t *nr_elems(struct config *cfg, const struct section_kind *sk)
-{
-	return (size_t *)((char *)cfg + sk->nr_off);
-}
-
-static char *elem_at(const struct config *cfg, const struct section_kind *sk,
-		     size_t i)
-{
-	return elems(cfg, sk) + i * sk->elem_size;
-}
-
-static char **elem_name(char *elem, const struct section_kind *sk)
-{
-	return (char **)(elem + sk->name_off);
-}
-
-static unsigned *elem_line(char *elem, const struct section_kind *sk)
-{
-	return (unsigned *)(elem + sk->line_off);
-}
-
-/*
- * The defaults, built once per process by store() from the `def` texts:
- * the single kinds' fields in proto_cfg, one element per named kind. A
- * config or an element starts as a copy, so a field that keeps its
- * default shares the memory of the prototype; field_release() frees a
- * field only when it does not.
- */
-static struct config proto_cfg;
-static char *proto_elem[NR_KINDS];
-
-static char *proto_of(enum kind_id kind)
-{
-	return kinds[kind].named ? proto_elem[kind] : (char *)&proto_cfg;
-}
-
-/*
- * A home path's default depends on the process (its HOME), so it cannot
- * be shared: it is applied when the file has been read, to the sections
- * that did not set the key.
- */
-static bool late_default(const struct key *k)
-{
-	return k->def && k->type == T_HOMEPATH;
-}
-
-static bool empty_ok(const struct key *k)
-{
-	return types[k->type].storage == S_LIST ||
-	       (!k->def && !(k->flags & KF_REQUIRED));
+	if (strlen(e) <= kinds[KIND_ENV].name_max && confval_is_name(e))
+		return 0;
+	return error_set(ERR_INVALID, "'%s' is not an environment name",
+			 confval_quote(&q, e));
 }
 
 static void hosts_free(struct config_host *hosts, size_t nr)
@@ -360,172 +185,21 @@ static void hosts_free(struct config_host *hosts, size_t nr)
 	free(hosts);
 }
 
-/* Free the field of `k` in `base` unless shared; leave it empty. */
-static void field_release(const struct key *k, char *base)
+static void release_hosts(const struct schema_key *k, char *base,
+			  bool shared)
 {
-	const char *proto = proto_of(k->kind) + k->off;
-	void *f = base + k->off;
+	struct config_host **hosts = (struct config_host **)(base + k->off);
+	size_t *nr = (size_t *)(base + k->aux_off);
 
-	switch (types[k->type].storage) {
-	case S_STRING:
-		if (*(char **)f != *(char *const *)proto)
-			free(*(char **)f);
-		*(char **)f = NULL;
-		if (k->type == T_REGEX && *(bool *)(base + k->flag_off)) {
-			regfree((regex_t *)(base + k->aux_off));
-			*(bool *)(base + k->flag_off) = false;
-		}
-		break;
-	case S_LIST:
-		if (((struct strvec *)f)->v ==
-		    ((const struct strvec *)proto)->v)
-			strvec_init(f);
-		else
-			strvec_clear(f);
-		break;
-	case S_HOSTS:
-		if (*(struct config_host **)f !=
-		    *(struct config_host *const *)proto)
-			hosts_free(*(struct config_host **)f,
-				   *(size_t *)(base + k->aux_off));
-		*(struct config_host **)f = NULL;
-		*(size_t *)(base + k->aux_off) = 0;
-		break;
-	default:
-		break;
-	}
+	if (!shared)
+		hosts_free(*hosts, *nr);
+	*hosts = NULL;
+	*nr = 0;
 }
 
-/* The home directory: $HOME, else the password database; or NULL. */
-static const char *home_dir(struct parser *ps)
-{
-	const char *h;
-	size_t len;
-
-	if (ps->home_done)
-		return ps->home;
-	ps->home_done = true;
-	h = getenv("HOME");
-	if (!h || h[0] != '/') {
-		struct passwd *pw = getpwuid(getuid());
-
-		h = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir
-							     : NULL;
-	}
-	if (!h)
-		return NULL;
-	len = strlen(h);
-	while (len && h[len - 1] == '/')
-		len--;
-	ps->home = xstrndup(h, len);
-	return ps->home;
-}
-
-/* A `requires` entry: the name of an environment. */
-static int env_name_entry(const char *e)
-{
-	struct confval_quote q;
-
-	if (strlen(e) <= kinds[KIND_ENV].name_max && kinds[KIND_ENV].name_ok(e))
-		return 0;
-	return error_set(ERR_INVALID, "'%s' is not an environment name",
-			 confval_quote(&q, e));
-}
-
-static void store_size(struct parser *ps, const struct key *k,
-		       unsigned line, const char *v, uint64_t *field)
-{
-	struct confval_quote q;
-	uint64_t n;
-
-	if (!*v)
-		return;
-	if (confval_size(v, &n) < 0)
-		invalid(ps, k, line);
-	else if (!n)
-		problem(ps, line, "invalid '%s': '%s' is zero (leave it empty "
-			"for no limit)", k->name, confval_quote(&q, v));
-	else
-		*field = n;
-}
-
-static void store_string(struct parser *ps, const struct key *k,
-			 char *base, unsigned line, const char *v)
-{
-	struct buf b = BUF_INIT;
-	char **field = (char **)(base + k->off);
-	const char *home;
-	int (*check)(const char *) = types[k->type].check;
-
-	if (!*v) {
-		field_release(k, base);
-		return;
-	}
-	if (check && check(v) < 0) {
-		invalid(ps, k, line);
-		return;
-	}
-	field_release(k, base);
-	if (k->type == T_REGEX) {
-		regex_t *re = (regex_t *)(base + k->aux_off);
-		int rc = regcomp(re, v, REG_EXTENDED | REG_NOSUB);
-
-		if (rc) {
-			char msg[256];
-
-			regerror(rc, re, msg, sizeof(msg));
-			problem(ps, line, "invalid '%s': %s", k->name, msg);
-			return;
-		}
-		*(bool *)(base + k->flag_off) = true;
-	}
-	if (k->type != T_HOMEPATH || v[0] != '~') {
-		*field = xstrdup(v);
-		return;
-	}
-	home = home_dir(ps);
-	if (!home && ps->default_for)
-		problem(ps, line, "%s: no home directory for the default '%s' "
-			"(set '%s')", ps->default_for, k->name, k->name);
-	else if (!home)
-		problem(ps, line, "invalid '%s': cannot expand '~' (no home "
-			"directory)", k->name);
-	if (!home)
-		return;
-	if (buf_addf(&b, "%s%s", home, v + 1) < 0)
-		BUG("store_string: %s", error_last());
-	*field = buf_detach(&b, NULL);
-}
-
-static void store_list(struct parser *ps, const struct key *k, char *base,
-		       unsigned line, const char *v)
-{
-	struct strvec list = STRVEC_INIT;
-	bool ok = true;
-	size_t i;
-
-	strvec_split(&list, v);
-	if (list.nr > CONFIG_MAX_LIST) {
-		problem(ps, line, "invalid '%s': too many entries (at most "
-			"%d)", k->name, CONFIG_MAX_LIST);
-		strvec_clear(&list);
-		return;
-	}
-	for (i = 0; i < list.nr; i++)
-		if (types[k->type].check(list.v[i]) < 0) {
-			invalid(ps, k, line);	/* each one, then give up */
-			ok = false;
-		}
-	if (ok) {
-		field_release(k, base);
-		*(struct strvec *)(base + k->off) = list;
-		return;
-	}
-	strvec_clear(&list);
-}
-
-static void store_hosts(struct parser *ps, const struct key *k, char *base,
-			unsigned line, const char *v)
+/* `hosts`: one config_host per word, in the order given. */
+static void store_hosts(struct schema_parser *sp, const struct schema_key *k,
+			char *base, unsigned line, const char *v)
 {
 	struct strvec words = STRVEC_INIT;
 	struct config_host *hosts = NULL;
@@ -534,12 +208,12 @@ static void store_hosts(struct parser *ps, const struct key *k, char *base,
 
 	strvec_split(&words, v);
 	if (!words.nr) {
-		problem(ps, line, "missing value for '%s'", k->name);
+		schema_problem(sp, line, "missing value for '%s'", k->name);
 		goto out;
 	}
 	if (words.nr > CONFIG_MAX_HOSTS) {
-		problem(ps, line, "invalid '%s': too many hosts (at most %d)",
-			k->name, CONFIG_MAX_HOSTS);
+		schema_problem(sp, line, "invalid '%s': too many hosts (at "
+			       "most %d)", k->name, CONFIG_MAX_HOSTS);
 		goto out;
 	}
 	hosts = xcalloc(words.nr, sizeof(*hosts));
@@ -549,9 +223,9 @@ static void store_hosts(struct parser *ps, const struct key *k, char *base,
 		struct confval_quote q;
 
 		if (confval_host(words.v[i], &e) < 0) {
-			problem(ps, line, "invalid '%s' entry '%s': %s",
-				k->name, confval_quote(&q, words.v[i]),
-				error_last());
+			schema_problem(sp, line, "invalid '%s' entry '%s': %s",
+				       k->name, confval_quote(&q, words.v[i]),
+				       error_last());
 			error_clear();
 			ok = false;
 			continue;
@@ -565,7 +239,7 @@ static void store_hosts(struct parser *ps, const struct key *k, char *base,
 	}
 	if (!ok)
 		goto out;
-	field_release(k, base);
+	schema_clear_field(sp, k, base);
 	*(struct config_host **)(base + k->off) = hosts;
 	*(size_t *)(base + k->aux_off) = nr;
 	hosts = NULL;
@@ -575,124 +249,14 @@ out:
 	strvec_clear(&words);
 }
 
-/* Validate the value `v` of key `k` set at `line`, and store it in `base`. */
-static void store(struct parser *ps, const struct key *k, char *base,
-		  unsigned line, const char *v)
-{
-	const struct type_info *t = &types[k->type];
-	void *field = base + k->off;
-	size_t word;
-
-	if (confval_has_ctl(v, !t->no_tab)) {
-		problem(ps, line, "value of '%s' contains a control character",
-			k->name);
-		return;
-	}
-	if (!t->quotes_ok && strpbrk(v, "\"'")) {
-		/* `protected = "main"` would silently protect nothing */
-		problem(ps, line, "invalid '%s': remove the quotes (values in "
-			"hooks.ini are not quoted)", k->name);
-		return;
-	}
-	if (!*v && !empty_ok(k)) {
-		problem(ps, line, "missing value for '%s'", k->name);
-		return;
-	}
-	switch (t->storage) {
-	case S_BOOL:
-		if (confval_bool(v, field) < 0)
-			invalid(ps, k, line);
-		break;
-	case S_UINT:
-		if (confval_uint(v, k->min, k->max, field) < 0)
-			invalid(ps, k, line);
-		break;
-	case S_SIZE:
-		store_size(ps, k, line, v, field);
-		break;
-	case S_WORD:
-		if (confval_word(v, k->words, k->nr_words, &word) < 0)
-			invalid(ps, k, line);
-		else
-			*(int *)field = (int)word;
-		break;
-	case S_STRING:
-		store_string(ps, k, base, line, v);
-		break;
-	case S_LIST:
-		store_list(ps, k, base, line, v);
-		break;
-	case S_HOSTS:
-		store_hosts(ps, k, base, line, v);
-		break;
-	}
-}
-
-/* Build the prototypes (once), checking the tables on the way. */
-static void defaults_build(void)
-{
-	static bool done;
-	struct parser ps;
-	size_t i;
-
-	if (done)
-		return;
-	memset(&ps, 0, sizeof(ps));
-	memset(&proto_cfg, 0, sizeof(proto_cfg));
-	ps.cfg = &proto_cfg;
-	for (i = 0; i < NR_KINDS; i++) {
-		if (kinds[i].named && kinds[i].name_max > SECTION_NAME_MAX)
-			BUG("kind '%s': names too long", kinds[i].name);
-		if (kinds[i].named)
-			proto_elem[i] = xcalloc(1, kinds[i].elem_size);
-	}
-	for (i = 0; i < NR_KEYS; i++) {
-		const struct key *k = &keys[i];
-		char *base = proto_of(k->kind);
-
-		if (types[k->type].storage == S_LIST)
-			strvec_init((struct strvec *)(base + k->off));
-		if ((k->type == T_REGEX && k->def) ||
-		    (!kinds[k->kind].named &&
-		     (late_default(k) || (k->flags & KF_REQUIRED))))
-			BUG("key '%s': unsupported default", k->name);
-		if (k->def && !late_default(k))
-			store(&ps, k, base, 0, k->def);
-		if (ps.nr_probs)
-			BUG("default of '%s': %s", k->name, ps.probs[0].msg);
-	}
-	done = true;
-}
-
 void config_init(struct config *cfg)
 {
-	defaults_build();
-	*cfg = proto_cfg;
+	schema_init(&schema, cfg);
 }
 
 void config_release(struct config *cfg)
 {
-	size_t i, j, e;
-
-	for (i = 0; i < NR_KEYS; i++)
-		if (!kinds[keys[i].kind].named)
-			field_release(&keys[i], (char *)cfg);
-	for (i = 0; i < NR_KINDS; i++) {
-		const struct section_kind *sk = &kinds[i];
-
-		if (!sk->named)
-			continue;
-		for (e = 0; e < *nr_elems(cfg, sk); e++) {
-			char *elem = elem_at(cfg, sk, e);
-
-			for (j = 0; j < NR_KEYS; j++)
-				if (keys[j].kind == i)
-					field_release(&keys[j], elem);
-			free(*elem_name(elem, sk));
-		}
-		free(elems(cfg, sk));
-	}
-	config_init(cfg);
+	schema_release(&schema, cfg);
 }
 
 bool config_key(size_t i, struct config_key_info *out)
@@ -703,7 +267,7 @@ bool config_key(size_t i, struct config_key_info *out)
 	out->section_named = kinds[keys[i].kind].named;
 	out->name = keys[i].name;
 	out->default_text = keys[i].def;
-	out->required = keys[i].flags & KF_REQUIRED;
+	out->required = keys[i].flags & SCHEMA_REQUIRED;
 	return true;
 }
 
@@ -744,271 +308,6 @@ const struct config_env *config_env_for_branch(const struct config *cfg,
 	return NULL;
 }
 
-/*
- * "[core]", "[environment \"NAME\"]" for a section in messages: the
- * current one with its name, or (ps NULL) the kind in general.
- */
-static const char *section_label(const struct parser *ps, enum kind_id kind,
-				 char out[LABEL_MAX])
-{
-	const struct section_kind *sk = &kinds[kind];
-
-	if (!sk->named)
-		snprintf(out, LABEL_MAX, "[%s]", sk->name);
-	else if (ps)
-		snprintf(out, LABEL_MAX, "[%s \"%s\"]", sk->name,
-			 *elem_name(elem_at(ps->cfg, sk, ps->elem), sk));
-	else
-		snprintf(out, LABEL_MAX, "[%s \"NAME\"]", sk->name);
-	return out;
-}
-
-static const struct key *find_key(const char *name, int kind)
-{
-	size_t i;
-
-	for (i = 0; i < NR_KEYS; i++)
-		if ((kind < 0 || (int)keys[i].kind == kind) &&
-		    !strcmp(keys[i].name, name))
-			return &keys[i];
-	return NULL;
-}
-
-/* The lines where the keys of element `e` of `kind` were set (0: not). */
-static unsigned *key_lines(struct parser *ps, int kind, size_t e)
-{
-	return ps->key_line[kind] + (kinds[kind].named ? e * NR_KEYS : 0);
-}
-
-/* The line of key `name` in environment `i`, or 0. */
-static unsigned env_key_line(struct parser *ps, size_t i, const char *name)
-{
-	const struct key *k = find_key(name, KIND_ENV);
-
-	if (!k)
-		BUG("env_key_line: no key '%s'", name);
-	return key_lines(ps, KIND_ENV, i)[k - keys];
-}
-
-static void unknown_key(struct parser *ps, const char *name, unsigned line)
-{
-	const char *cands[NR_KEYS];
-	const struct key *other = find_key(name, -1);
-	const char *best;
-	char here[LABEL_MAX], there[LABEL_MAX];
-	struct confval_quote q;
-	size_t i, nr = 0;
-
-	section_label(ps, ps->sec, here);
-	if (other) {
-		problem(ps, line, "unknown key '%s' in %s (it belongs in %s)",
-			name, here, section_label(NULL, other->kind, there));
-		return;
-	}
-	for (i = 0; i < NR_KEYS; i++)
-		if ((int)keys[i].kind == ps->sec)
-			cands[nr++] = keys[i].name;
-	best = suggest_closest(name, cands, nr);
-	if (best)
-		problem(ps, line, "unknown key '%s' in %s (did you mean '%s'?)",
-			confval_quote(&q, name), here, best);
-	else
-		problem(ps, line, "unknown key '%s' in %s",
-			confval_quote(&q, name), here);
-}
-
-/* inifile: a key and its complete value (NULL: too long). */
-static void on_key(const char *name, const char *value, unsigned line,
-		   void *payload)
-{
-	struct parser *ps = payload;
-	const struct key *k;
-	unsigned *lines;
-	char label[LABEL_MAX];
-	struct confval_quote q;
-
-	if (ps->sec == SEC_BAD)
-		return;
-	if (!*name) {
-		problem(ps, line, "missing key name before '='");
-		return;
-	}
-	if (ps->sec == SEC_NONE) {
-		k = find_key(name, -1);
-		if (k)
-			problem(ps, line, "key '%s' is outside any section (it "
-				"belongs in %s)", name,
-				section_label(NULL, k->kind, label));
-		else
-			problem(ps, line, "key '%s' is outside any section",
-				confval_quote(&q, name));
-		return;
-	}
-	k = find_key(name, ps->sec);
-	if (!k) {
-		unknown_key(ps, name, line);
-		return;
-	}
-	lines = key_lines(ps, ps->sec, ps->elem);
-	if (lines[k - keys]) {
-		problem(ps, line, "duplicate key '%s' in %s (first set at line "
-			"%u)", name, section_label(ps, ps->sec, label),
-			lines[k - keys]);
-		return;
-	}
-	lines[k - keys] = line;
-	if (!value)
-		problem(ps, line, "value of '%s' is too long (more than %d "
-			"bytes)", k->name, CONFIG_MAX_VALUE);
-	else if (kinds[k->kind].named)
-		store(ps, k, elem_at(ps->cfg, &kinds[k->kind], ps->elem), line,
-		      value);
-	else
-		store(ps, k, (char *)ps->cfg, line, value);
-}
-
-/* inifile: a problem with the syntax. */
-static void on_problem(unsigned line, const char *msg, void *payload)
-{
-	problem(payload, line, "%s", msg);
-}
-
-/* A [KIND "NAME"] header at `line`: a new element of a named kind. */
-static void begin_named(struct parser *ps, enum kind_id kind,
-			const char *name, unsigned line)
-{
-	const struct section_kind *sk = &kinds[kind];
-	size_t *nr = nr_elems(ps->cfg, sk), i;
-	struct confval_quote q;
-	char *array, *elem;
-
-	if (strlen(name) > sk->name_max) {
-		problem(ps, line, "%s name '%s' is too long (at most %zu "
-			"characters)", sk->name, confval_quote(&q, name),
-			sk->name_max);
-		return;
-	}
-	if (!sk->name_ok(name)) {
-		problem(ps, line, "invalid %s name '%s' (%s)", sk->name,
-			confval_quote(&q, name), sk->name_rule);
-		return;
-	}
-	for (i = 0; i < *nr; i++) {
-		elem = elem_at(ps->cfg, sk, i);
-		if (!strcmp(*elem_name(elem, sk), name)) {
-			problem(ps, line, "duplicate %s '%s' (first defined at "
-				"line %u)", sk->name, name,
-				*elem_line(elem, sk));
-			return;
-		}
-	}
-	if (*nr >= sk->max) {
-		if (!ps->too_many[kind])
-			problem(ps, line, "too many %ss (at most %u)", sk->name,
-				sk->max);
-		ps->too_many[kind] = true;
-		return;
-	}
-	array = xreallocarray(elems(ps->cfg, sk), *nr + 1, sk->elem_size);
-	memcpy((char *)ps->cfg + sk->array_off, &array, sizeof(array));
-	elem = elem_at(ps->cfg, sk, *nr);
-	memcpy(elem, proto_elem[kind], sk->elem_size);
-	*elem_name(elem, sk) = xstrdup(name);
-	*elem_line(elem, sk) = line;
-	ps->sec = kind;
-	ps->elem = (*nr)++;
-}
-
-/*
- * `[KIND "NAME"]` in `text`, which starts with the kind's name: begin the
- * element, or report a malformed header.
- */
-static void begin_quoted(struct parser *ps, enum kind_id kind,
-			 const char *text, unsigned line)
-{
-	size_t plen = strlen(kinds[kind].name), len;
-	const char *s = text + plen + strspn(text + plen, " \t");
-	struct confval_quote q;
-	char *name;
-
-	len = strlen(s);
-	if (s == text + plen || len < 2 || s[0] != '"' || s[len - 1] != '"' ||
-	    memchr(s + 1, '"', len - 2)) {
-		problem(ps, line, "malformed section '[%s]' (write [%s "
-			"\"NAME\"])", confval_quote(&q, text),
-			kinds[kind].name);
-		return;
-	}
-	name = xstrndup(s + 1, len - 2);
-	begin_named(ps, kind, name, line);
-	free(name);
-}
-
-static void unknown_section(struct parser *ps, const char *text,
-			    unsigned line)
-{
-	const char *names[NR_KINDS], *best, *s;
-	char word[CONFVAL_QUOTE_MAX + 1], label[LABEL_MAX];
-	struct buf all = BUF_INIT;
-	struct confval_quote q;
-	size_t i;
-
-	for (i = 0; i < NR_KINDS; i++)
-		names[i] = kinds[i].name;
-	/* suggest from the first word, so `[ core ]` finds [core] */
-	s = text + strspn(text, " \t");
-	snprintf(word, sizeof(word), "%.*s", (int)strcspn(s, " \t\""), s);
-	best = suggest_closest(word, names, NR_KINDS);
-	if (best) {
-		for (i = 0; names[i] != best; i++)
-			;
-		problem(ps, line, "unknown section '[%s]' (did you mean '%s'?)",
-			confval_quote(&q, text), section_label(NULL, i, label));
-		return;
-	}
-	for (i = 0; i < NR_KINDS; i++)
-		buf_addf(&all, "%s%s", !i ? "" : i + 1 < NR_KINDS ? ", " :
-			 " or ", section_label(NULL, i, label));
-	if (buf_error(&all) < 0)
-		BUG("unknown_section: %s", error_last());
-	problem(ps, line, "unknown section '[%s]' (expected %s)",
-		confval_quote(&q, text), all.ptr);
-	buf_release(&all);
-}
-
-/* inifile: `[TEXT]` at `line` (TEXT NULL: a bad header, reported). */
-static void on_section(const char *text, unsigned line, void *payload)
-{
-	struct parser *ps = payload;
-	size_t i;
-
-	ps->sec = SEC_BAD;
-	if (!text)
-		return;
-	for (i = 0; i < NR_KINDS; i++) {
-		const struct section_kind *sk = &kinds[i];
-		size_t plen = strlen(sk->name);
-
-		if (!sk->named && !strcmp(text, sk->name)) {
-			if (ps->sec_line[i]) {
-				problem(ps, line, "duplicate section '[%s]' "
-					"(first at line %u)", text,
-					ps->sec_line[i]);
-				return;
-			}
-			ps->sec_line[i] = line;
-			ps->sec = (int)i;
-			return;
-		}
-		if (sk->named && !strncmp(text, sk->name, plen) &&
-		    (!text[plen] || text[plen] == ' ' || text[plen] == '\t')) {
-			begin_quoted(ps, i, text, line);
-			return;
-		}
-	}
-	unknown_section(ps, text, line);
-}
-
 static ssize_t env_index(const struct config *cfg, const char *name)
 {
 	size_t i;
@@ -1019,52 +318,61 @@ static ssize_t env_index(const struct config *cfg, const char *name)
 	return -1;
 }
 
-static void report_cycle(struct parser *ps, const size_t *stack,
-			 size_t depth, size_t j)
+/* The line where environment `i` sets `key` (0: it does not). */
+static unsigned env_line(struct schema_parser *sp, size_t i,
+			 const char *key)
+{
+	return schema_key_line(sp, KIND_ENV, i, key);
+}
+
+static void report_cycle(struct schema_parser *sp, const struct config *cfg,
+			 const size_t *stack, size_t depth, size_t j)
 {
 	struct buf b;
 	size_t i = 0;
 
-	buf_init(&b, 2 * CONFIG_MAX_ENVS * (SECTION_NAME_MAX + 4));
+	buf_init(&b, 2 * CONFIG_MAX_ENVS * (SCHEMA_NAME_MAX + 4));
 	while (i < depth && stack[i] != j)
 		i++;
 	for (; i < depth; i++)
-		buf_addf(&b, "%s -> ", ps->cfg->envs[stack[i]].name);
-	buf_addstr(&b, ps->cfg->envs[j].name);
+		buf_addf(&b, "%s -> ", cfg->envs[stack[i]].name);
+	buf_addstr(&b, cfg->envs[j].name);
 	if (buf_error(&b) < 0)
 		BUG("report_cycle: %s", error_last());
-	problem(ps, env_key_line(ps, j, "requires"),
-		"'requires' makes a cycle: %s", b.ptr);
+	schema_problem(sp, env_line(sp, j, "requires"),
+		       "'requires' makes a cycle: %s", b.ptr);
 	buf_release(&b);
 }
 
-static void find_cycles(struct parser *ps, size_t i, unsigned char *color,
-			size_t *stack, size_t depth)
+static void find_cycles(struct schema_parser *sp, const struct config *cfg,
+			size_t i, unsigned char *color, size_t *stack,
+			size_t depth)
 {
-	const struct config_env *env = &ps->cfg->envs[i];
+	const struct config_env *env = &cfg->envs[i];
 	size_t r;
 
 	color[i] = 1;
 	stack[depth] = i;
 	for (r = 0; r < env->requires.nr; r++) {
-		ssize_t j = env_index(ps->cfg, env->requires.v[r]);
+		ssize_t j = env_index(cfg, env->requires.v[r]);
 
 		if (j < 0 || (size_t)j == i)
 			continue;
 		if (color[j] == 1)
-			report_cycle(ps, stack, depth + 1, (size_t)j);
+			report_cycle(sp, cfg, stack, depth + 1, (size_t)j);
 		else if (!color[j])
-			find_cycles(ps, (size_t)j, color, stack, depth + 1);
+			find_cycles(sp, cfg, (size_t)j, color, stack,
+				    depth + 1);
 	}
 	color[i] = 2;
 }
 
-static void check_requires(struct parser *ps, size_t i)
+static void check_requires(struct schema_parser *sp,
+			   const struct config *cfg, size_t i)
 {
-	const struct config *cfg = ps->cfg;
 	const struct config_env *env = &cfg->envs[i];
 	const char *names[CONFIG_MAX_ENVS];
-	unsigned line = env_key_line(ps, i, "requires");
+	unsigned line = env_line(sp, i, "requires");
 	size_t r, k;
 
 	for (k = 0; k < cfg->nr_envs; k++)
@@ -1074,20 +382,21 @@ static void check_requires(struct parser *ps, size_t i)
 		const char *best;
 
 		if (!strcmp(req, env->name)) {
-			problem(ps, line, "environment '%s' requires itself",
-				env->name);
+			schema_problem(sp, line, "environment '%s' requires "
+				       "itself", env->name);
 			continue;
 		}
 		if (env_index(cfg, req) >= 0)
 			continue;
 		best = suggest_closest(req, names, cfg->nr_envs);
 		if (best)
-			problem(ps, line, "environment '%s' requires unknown "
-				"environment '%s' (did you mean '%s'?)",
-				env->name, req, best);
+			schema_problem(sp, line, "environment '%s' requires "
+				       "unknown environment '%s' (did you "
+				       "mean '%s'?)", env->name, req, best);
 		else
-			problem(ps, line, "environment '%s' requires unknown "
-				"environment '%s'", env->name, req);
+			schema_problem(sp, line, "environment '%s' requires "
+				       "unknown environment '%s'", env->name,
+				       req);
 	}
 }
 
@@ -1099,7 +408,9 @@ static bool same_host(const struct config_host *a,
 	return !strcasecmp(a->host, b->host) && a->port == b->port;
 }
 
-static void check_hosts(struct parser *ps, struct config_env *env, size_t i)
+/* Entries without a port get the environment's; none may repeat. */
+static void check_hosts(struct schema_parser *sp, struct config_env *env,
+			size_t i)
 {
 	size_t a, b;
 
@@ -1110,10 +421,10 @@ static void check_hosts(struct parser *ps, struct config_env *env, size_t i)
 		for (b = 0; b < a; b++) {
 			if (!same_host(&env->hosts[a], &env->hosts[b]))
 				continue;
-			problem(ps, env_key_line(ps, i, "hosts"),
-				"invalid 'hosts': '%s' and '%s' are the same "
-				"host", env->hosts[b].label,
-				env->hosts[a].label);
+			schema_problem(sp, env_line(sp, i, "hosts"),
+				       "invalid 'hosts': '%s' and '%s' are "
+				       "the same host", env->hosts[b].label,
+				       env->hosts[a].label);
 			break;
 		}
 	}
@@ -1123,9 +434,9 @@ static void check_hosts(struct parser *ps, struct config_env *env, size_t i)
  * Two environments deploying to one path on one host would prune each
  * other's releases and fight over `current`.
  */
-static void check_shared_target(struct parser *ps, size_t i)
+static void check_shared_target(struct schema_parser *sp,
+				const struct config *cfg, size_t i)
 {
-	struct config *cfg = ps->cfg;
 	const struct config_env *env = &cfg->envs[i];
 	size_t j, a, b;
 
@@ -1141,20 +452,20 @@ static void check_shared_target(struct parser *ps, size_t i)
 				if (!same_host(&env->hosts[a],
 					       &other->hosts[b]))
 					continue;
-				problem(ps, env_key_line(ps, i, "path"),
-					"environments '%s' and '%s' both "
-					"deploy to '%s' on '%s'", other->name,
-					env->name, env->path,
-					env->hosts[a].label);
+				schema_problem(sp, env_line(sp, i, "path"),
+					       "environments '%s' and '%s' "
+					       "both deploy to '%s' on '%s'",
+					       other->name, env->name,
+					       env->path, env->hosts[a].label);
 				return;
 			}
 	}
 }
 
 /* The checks of [environment] sections that need the whole file. */
-static void check_envs(struct parser *ps)
+static void check_envs(struct schema_parser *sp, void *obj)
 {
-	struct config *cfg = ps->cfg;
+	struct config *cfg = obj;
 	unsigned char color[CONFIG_MAX_ENVS] = { 0 };
 	size_t stack[CONFIG_MAX_ENVS];
 	size_t i, j;
@@ -1168,89 +479,36 @@ static void check_envs(struct parser *ps)
 			if (!cfg->envs[j].branch ||
 			    strcmp(cfg->envs[j].branch, env->branch))
 				continue;
-			problem(ps, env_key_line(ps, i, "branch"),
-				"environments '%s' and '%s' both deploy "
-				"branch '%s'", cfg->envs[j].name, env->name,
-				env->branch);
+			schema_problem(sp, env_line(sp, i, "branch"),
+				       "environments '%s' and '%s' both "
+				       "deploy branch '%s'", cfg->envs[j].name,
+				       env->name, env->branch);
 			break;
 		}
-		check_requires(ps, i);
-		check_hosts(ps, env, i);
-		check_shared_target(ps, i);
+		check_requires(sp, cfg, i);
+		check_hosts(sp, env, i);
+		check_shared_target(sp, cfg, i);
 	}
 	for (i = 0; i < cfg->nr_envs; i++)
 		if (!color[i])
-			find_cycles(ps, i, color, stack, 0);
+			find_cycles(sp, cfg, i, color, stack, 0);
 }
 
-/*
- * Every element of a named kind: the keys it must set, and the defaults
- * that could not be applied when it began.
- */
-static void check_elements(struct parser *ps, enum kind_id kind)
+/* inifile's events, handed to the engine. */
+static void on_section(const char *text, unsigned line, void *payload)
 {
-	const struct section_kind *sk = &kinds[kind];
-	char label[LABEL_MAX];
-	size_t e, i;
-
-	for (e = 0; e < *nr_elems(ps->cfg, sk); e++) {
-		char *elem = elem_at(ps->cfg, sk, e);
-		unsigned *lines = key_lines(ps, kind, e);
-		unsigned line = *elem_line(elem, sk);
-
-		snprintf(label, sizeof(label), "%s '%s'", sk->name,
-			 *elem_name(elem, sk));
-		for (i = 0; i < NR_KEYS; i++) {
-			const struct key *k = &keys[i];
-
-			if (k->kind != kind || lines[i])
-				continue;
-			if (k->flags & KF_REQUIRED)
-				problem(ps, line, "%s has no '%s'", label,
-					k->name);
-			if (!late_default(k))
-				continue;
-			ps->default_for = label;
-			store(ps, k, elem, line, k->def);
-			ps->default_for = NULL;
-		}
-	}
+	schema_read_section(payload, text, line);
 }
 
-/* Checks that need the whole file. */
-static void check_config(struct parser *ps)
+static void on_key(const char *name, const char *value, unsigned line,
+		   void *payload)
 {
-	size_t i;
-
-	for (i = 0; i < NR_KINDS; i++)
-		if (kinds[i].named)
-			check_elements(ps, i);
-	for (i = 0; i < NR_KINDS; i++)
-		if (kinds[i].check)
-			kinds[i].check(ps);
+	schema_read_key(payload, name, value, line);
 }
 
-/* Hand the problems over as "hooks.ini:LINE: message", sorted by line. */
-static int report_problems(struct parser *ps, struct strvec *errors)
+static void on_problem(unsigned line, const char *msg, void *payload)
 {
-	size_t i, j;
-
-	for (i = 1; i < ps->nr_probs; i++) {
-		struct problem p = ps->probs[i];
-
-		for (j = i; j > 0 && ps->probs[j - 1].line > p.line; j--)
-			ps->probs[j] = ps->probs[j - 1];
-		ps->probs[j] = p;
-	}
-	for (i = 0; errors && i < ps->nr_probs; i++)
-		strvec_pushf(errors, "hooks.ini:%u: %s", ps->probs[i].line,
-			     ps->probs[i].msg);
-	if (ps->too_many_probs && errors)
-		strvec_push(errors, "hooks.ini: too many errors");
-	if (ps->nr_probs)
-		return error_set(ERR_INVALID, "hooks.ini:%u: %s",
-				 ps->probs[0].line, ps->probs[0].msg);
-	return error_set(ERR_INVALID, "hooks.ini: too many errors");
+	schema_problem(payload, line, "%s", msg);
 }
 
 /* Parse `len` bytes of hooks.ini into *cfg (already initialised). */
@@ -1258,37 +516,22 @@ static int parse_text(struct config *cfg, const char *text, size_t len,
 		      struct strvec *errors)
 {
 	struct inifile_opts opts = INIFILE_OPTS_INIT;
-	struct parser ps;
-	size_t i;
-	int r = 0;
+	struct schema_parser *sp = schema_parser_new(&schema, cfg);
+	int r;
 
-	memset(&ps, 0, sizeof(ps));
-	ps.cfg = cfg;
-	ps.sec = SEC_NONE;
-	for (i = 0; i < NR_KINDS; i++)
-		ps.key_line[i] = xcalloc(kinds[i].named ? kinds[i].max : 1,
-					 NR_KEYS * sizeof(unsigned));
 	cfg->present = true;
-
 	opts.section = on_section;
 	opts.key = on_key;
 	opts.problem = on_problem;
-	opts.payload = &ps;
+	opts.payload = sp;
 	opts.max_line = LINE_MAX_LEN;
 	opts.max_value = CONFIG_MAX_VALUE;
 	if (inifile_parse(text, len, &opts) < 0)
-		error_clear();	/* each problem is in ps.probs already */
-	check_config(&ps);
-
-	if (ps.nr_probs || ps.too_many_probs) {
-		r = report_problems(&ps, errors);
+		error_clear();	/* each problem went to on_problem() */
+	r = schema_finish(sp, errors);
+	if (r < 0)
 		config_release(cfg);
-	}
-	for (i = 0; i < ps.nr_probs; i++)
-		free(ps.probs[i].msg);
-	for (i = 0; i < NR_KINDS; i++)
-		free(ps.key_line[i]);
-	free(ps.home);
+	schema_parser_free(sp);
 	return r;
 }
 

@@ -43,6 +43,8 @@ struct reader {
 	enum line_kind kind;	/* of the line inih is processing */
 	bool have_prev;		/* inih has a key a continuation goes to */
 	bool reported;		/* a problem was reported */
+	unsigned first_line;	/* the first one, for error_last() */
+	char first[256];
 
 	bool pending;		/* a key whose value may go on */
 	unsigned key_line;
@@ -62,6 +64,10 @@ static void report(struct reader *r, unsigned line, const char *fmt, ...)
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		snprintf(msg, sizeof(msg), "unprintable error");
 	va_end(ap);
+	if (!r->reported) {
+		r->first_line = line;
+		memcpy(r->first, msg, sizeof(r->first));
+	}
 	r->reported = true;
 	r->opts->problem(line, msg, r->opts->payload);
 }
@@ -320,5 +326,8 @@ int inifile_parse(const char *text, size_t len,
 
 	buf_release(&r.name);
 	buf_release(&r.val);
-	return r.reported ? ERR_INVALID : 0;
+	if (r.reported)
+		return error_set(ERR_INVALID, "line %u: %s", r.first_line,
+				 r.first);
+	return 0;
 }

@@ -67,8 +67,8 @@ struct inifile_opts {
  * call the callbacks of `opts`, which must all be set, with its events.
  * Every line is read, whatever problems are found. `max_line` must be
  * from 1 to INIFILE_MAX_LINE and `max_value` at least 1. Returns 0, or
- * ERR_INVALID if a problem was reported (the messages went to
- * `opts->problem`).
+ * ERR_INVALID if a problem was reported (every message went to
+ * `opts->problem`; error_last() is "line N: " and the first).
  */
 int inifile_parse(const char *text, size_t len,
 		  const struct inifile_opts *opts);

@@ -128,7 +128,7 @@ level()
 	errors) echo 0 ;;
 	buf) echo 10 ;;
 	strvec|fsutil|timeutil|suggest|confval) echo 15 ;;
-	inifile|push|repo|state|proc|ssh|archive|report) echo 20 ;;
+	inifile|schema|push|repo|state|proc|ssh|archive|report) echo 20 ;;
 	config) echo 25 ;;
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|deploy) echo 40 ;;
