@@ -51,7 +51,7 @@ enum config_env_kind {
 /* One [environment "NAME"] section. Strings are NULL when unset. */
 struct config_env {
 	char *name;
-	enum config_env_kind kind;
+	enum config_env_kind kind;	/* CONFIG_ENV_RELEASE, for now */
 	char *branch;		/* short branch name, e.g. "main" */
 	struct config_host *hosts;
 	size_t nr_hosts;	/* >= 1; default one `local` host */

@@ -23,6 +23,7 @@
 /* Longest host name in a `hosts` entry (DNS). */
 #define CONFVAL_HOST_MAX 253
 
+/* Room for a quoted piece of a value (see confval_quote()). */
 struct confval_quote {
 	char s[CONFVAL_QUOTE_MAX + 4];
 };

@@ -48,6 +48,7 @@ typedef void (*inifile_key_fn)(const char *name, const char *value,
 typedef void (*inifile_problem_fn)(unsigned line, const char *msg,
 				   void *payload);
 
+/* What inifile_parse() calls, with what, and its limits. */
 struct inifile_opts {
 	inifile_section_fn section;
 	inifile_key_fn key;

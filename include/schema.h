@@ -49,18 +49,20 @@ enum schema_type {
 	SCHEMA_CUSTOM		/* a pointer, set by `store`, `release`d */
 };
 
+/* What else a key's row says about its value. */
 enum schema_key_flags {
 	SCHEMA_REQUIRED = 1 << 0,	/* every named section must set it */
 	SCHEMA_NO_TAB = 1 << 1,		/* names and paths: a tab is a typo */
 	SCHEMA_QUOTES_OK = 1 << 2	/* commands, regexes: quotes are text */
 };
 
+/* One file being read: see schema_parser_new(). */
 struct schema_parser;
 struct schema_key;
 
 /*
- * SCHEMA_CUSTOM: check `value` (already free of control characters and
- * quotes, and not empty unless the key allows it), report what is wrong
+ * SCHEMA_CUSTOM: check `value` (already checked for control characters
+ * and quotes, and not empty unless the key allows it), report what is wrong
  * with schema_problem(), and store it into `base` (the struct or the
  * element) after schema_clear_field(). `release` resets the field (and
  * anything at `aux_off`), freeing what it points to unless `shared` (it
@@ -118,6 +120,7 @@ struct schema_kind {
 /* The defaults, built by the engine on first use (opaque). */
 struct schema_defaults;
 
+/* A file: its tables, the struct they fill, and its limits. */
 struct schema {
 	const char *file;	/* for messages: "hooks.ini" */
 	const struct schema_kind *kinds;

@@ -1461,11 +1461,10 @@ static void read_source_lines(const char *name, struct strvec *lines)
 		assert_ok(buf_add(&text, chunk, (size_t)n));
 	assert_int_equal(n, 0);
 	close(fd);
-	for (p = text.ptr; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (!nl)
-			nl = p + strlen(p) - 1;
-		*nl = '\0';
+	for (p = text.ptr; *p; p = nl) {
+		nl = p + strcspn(p, "\n");
+		if (*nl)
+			*nl++ = '\0';
 		strvec_push(lines, p);
 	}
 	buf_release(&path);
