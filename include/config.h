@@ -38,10 +38,11 @@ struct config_host {
 };
 
 /*
- * Where an environment's releases go. The release directories of SPEC
- * §5 on its hosts are the only kind so far; a GitOps repository (§12,
- * chosen by `gitops_remote`) will be the second. `hosts` defaults to one
- * `local` host only for the release kind.
+ * What an environment deploys to. Every environment is a release
+ * environment today: its commits become releases on its `hosts`, which
+ * default to one `local` host (SPEC §3-5). A GitOps kind (SPEC §12) will
+ * be the second, chosen by setting `gitops_remote`; it has no hosts, so
+ * the `local` default applies to the release kind only.
  */
 enum config_env_kind {
 	CONFIG_ENV_RELEASE = 0
@@ -50,7 +51,7 @@ enum config_env_kind {
 /* One [environment "NAME"] section. Strings are NULL when unset. */
 struct config_env {
 	char *name;
-	enum config_env_kind kind;
+	enum config_env_kind kind;	/* CONFIG_ENV_RELEASE, for now */
 	char *branch;		/* short branch name, e.g. "main" */
 	struct config_host *hosts;
 	size_t nr_hosts;	/* >= 1; default one `local` host */
@@ -100,7 +101,13 @@ struct config {
 	size_t nr_envs;
 };
 
-/* Set every field to its default (as if hooks.ini were empty). */
+/*
+ * Set every field to its default (as if hooks.ini were empty). Nothing
+ * needs freeing afterwards: a field that holds its default shares it
+ * with every other config (the defaults are built once per process, from
+ * the texts config_key() shows), and config_release() knows not to free
+ * it.
+ */
 void config_init(struct config *cfg);
 
 /*
@@ -137,5 +144,27 @@ int config_parse_size(const char *s, uint64_t *out);
 
 /* True if `s` matches one of the fnmatch(3) globs (flags 0). */
 bool config_globs_match(const struct strvec *globs, const char *s);
+
+/* One key of the schema, as config_key() shows it. Borrowed strings. */
+struct config_key_info {
+	const char *section;	/* "core", "verify", "environment" */
+	bool section_named;	/* written [SECTION "NAME"], many of them */
+	const char *name;	/* "lock_timeout" */
+	/*
+	 * The default, written as in hooks.ini ("600", "false", "auto", ".",
+	 * "~/.ssh/known_hosts"), or NULL when the key has none: empty, unset
+	 * or, with `required`, one the section must set.
+	 */
+	const char *default_text;
+	bool required;
+};
+
+/*
+ * Fill *out with key `i` of the schema (0 first, in the order of SPEC
+ * §3). Returns false, leaving *out alone, when there is no key `i`:
+ *
+ *	for (i = 0; config_key(i, &k); i++)
+ */
+bool config_key(size_t i, struct config_key_info *out);
 
 #endif

@@ -4,8 +4,8 @@
 #   a. no banned function is called in common/, hooks/ or include/
 #   b. a module includes only headers of strictly lower levels (its own
 #      header excepted); the levels are STYLE.md section 2's
-#   c. <ini.h> only in config.c, <libssh2.h> only in ssh.c, sshconn.c and
-#      knownhosts.c, <git2.h> only in push.c and repo.c
+#   c. <ini.h> only in inifile.c, <libssh2.h> only in ssh.c, sshconn.c
+#      and knownhosts.c, <git2.h> only in push.c and repo.c
 #   d. every include/*.h compiles on its own, and twice (include guard)
 #   e. no // comments in C files
 #   f. shellcheck finds nothing in the shell scripts (POSIX sh, sourced
@@ -125,19 +125,22 @@ problems=$((problems + $(grep -c . "$tmp/awk.out" || :)))
 # (b) Include levels, in tens: L1 is 10-19 and so on. Within L1, buf
 # sits below strvec and fsutil, which build their strings with it; the
 # parts of ssh sit below it: exitmark, knownhosts, then sshconn (the
-# connection).
+# connection). Within L2, config sits above inifile and schema, which
+# read its syntax and apply its tables.
 level()
 {
 	case "$1" in
 	errors) echo 0 ;;
 	buf) echo 10 ;;
 	sink) echo 12 ;;
-	strvec|fsutil|timeutil) echo 15 ;;
+	strvec|fsutil|timeutil|suggest|confval) echo 15 ;;
 	exitmark) echo 16 ;;
 	knownhosts) echo 17 ;;
 	sshconn) echo 18 ;;
-	config|push|repo|state|proc|ssh|archive|report|hookenv|fleet) echo 20 ;;
+	inifile|schema|push|repo|state|proc|ssh|archive|report) echo 20 ;;
+	hookenv|fleet) echo 20 ;;
 	history) echo 22 ;;
+	config) echo 25 ;;
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|target) echo 40 ;;
 	artifact|release) echo 42 ;;
@@ -207,8 +210,8 @@ do
 	do
 		case "$inc" in
 		'<ini.h>')
-			test "$f" = common/config.c ||
-				problem "$f: only common/config.c may include $inc"
+			test "$f" = common/inifile.c ||
+				problem "$f: only common/inifile.c may include $inc"
 			;;
 		'<libssh2.h>'|'<libssh2_'*)
 			case "$f" in

@@ -1443,6 +1443,326 @@ static void test_config__load_example(void **state)
 	free(path);
 }
 
+/* The lines of file `name` at the top of the source tree. */
+static void read_source_lines(const char *name, struct strvec *lines)
+{
+	const char *dir = getenv("PUSHGATE_SRCDIR");
+	struct buf path = BUF_INIT, text;
+	char chunk[4096], *p, *nl;
+	ssize_t n;
+	int fd;
+
+	buf_init(&text, CONFIG_MAX_FILE);
+	assert_ok(buf_addf(&path, "%s/%s", dir && *dir ? dir : ".", name));
+	fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("cannot open %s (set PUSHGATE_SRCDIR)", path.ptr);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		assert_ok(buf_add(&text, chunk, (size_t)n));
+	assert_int_equal(n, 0);
+	close(fd);
+	for (p = text.ptr; *p; p = nl) {
+		nl = p + strcspn(p, "\n");
+		if (*nl)
+			*nl++ = '\0';
+		strvec_push(lines, p);
+	}
+	buf_release(&path);
+	buf_release(&text);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/*
+ * The lines [*begin, *end) of the section that starts with the line
+ * `head` (a prefix of the line if `prefix`) and ends before the next line
+ * that starts with `mark`. False if there is no such section.
+ */
+static bool find_section(const struct strvec *lines, const char *head,
+			 bool prefix, const char *mark, size_t *begin,
+			 size_t *end)
+{
+	size_t i;
+
+	for (i = 0; i < lines->nr; i++)
+		if (prefix ? starts_with(lines->v[i], head)
+			   : !strcmp(lines->v[i], head))
+			break;
+	if (i == lines->nr)
+		return false;
+	*begin = ++i;
+	while (i < lines->nr && !starts_with(lines->v[i], mark))
+		i++;
+	*end = i;
+	return true;
+}
+
+/*
+ * What `text` says the default is: the words after `intro`, up to " (",
+ * "; " or ". " (a value is at least one byte: "Default: . (the whole
+ * checkout)" says "."), without a final period; NULL if it says none.
+ */
+static char *stated_default(const char *text, const char *intro)
+{
+	static const char *const ends[] = { " (", "; ", ". " };
+	const char *p = strstr(text, intro);
+	size_t len, i;
+
+	if (!p)
+		return NULL;
+	p += strlen(intro);
+	len = strlen(p);
+	for (i = 0; *p && i < ARRAY_SIZE(ends); i++) {
+		const char *e = strstr(p + 1, ends[i]);	/* "." is a value */
+
+		if (e && (size_t)(e - p) < len)
+			len = (size_t)(e - p);
+	}
+	if (len > 1 && p[len - 1] == '.')
+		len--;
+	return strndup(p, len);
+}
+
+/*
+ * The default of `k` as the documentation writes it: "empty" for none,
+ * and $HOME/ for the ~/ of a home path.
+ */
+static void documented_form(const struct config_key_info *k, struct buf *out)
+{
+	const char *d = k->default_text;
+
+	if (!d)
+		assert_ok(buf_addstr(out, "empty"));
+	else if (starts_with(d, "~/"))
+		assert_ok(buf_addf(out, "$HOME/%s", d + 2));
+	else
+		assert_ok(buf_addstr(out, d));
+}
+
+/*
+ * hooks.ini.example: the comment block above `KEY =` or `# KEY =` in the
+ * key's section, joined with spaces.
+ */
+static char *example_block(const struct strvec *lines,
+			   const struct config_key_info *k)
+{
+	struct buf head = BUF_INIT, set = BUF_INIT, commented = BUF_INIT;
+	struct buf block = BUF_INIT;
+	size_t begin, end, i, j;
+
+	if (k->section_named)
+		assert_ok(buf_addf(&head, "[%s \"", k->section));
+	else
+		assert_ok(buf_addf(&head, "[%s]", k->section));
+	if (!find_section(lines, head.ptr, k->section_named, "[", &begin,
+			  &end))
+		fail_msg("hooks.ini.example has no section for '%s'", k->name);
+	assert_ok(buf_addf(&set, "%s =", k->name));
+	assert_ok(buf_addf(&commented, "# %s =", k->name));
+	for (i = begin; i < end; i++)
+		if (starts_with(lines->v[i], set.ptr) ||
+		    starts_with(lines->v[i], commented.ptr))
+			break;
+	if (i == end)
+		fail_msg("hooks.ini.example does not document '%s' in its "
+			 "section", k->name);
+	for (j = i; j > begin && starts_with(lines->v[j - 1], "#"); j--)
+		;
+	for (; j < i; j++)
+		assert_ok(buf_addf(&block, "%s%s", block.len ? " " : "",
+				   lines->v[j] + 1 + (lines->v[j][1] == ' ')));
+	buf_release(&head);
+	buf_release(&set);
+	buf_release(&commented);
+	return buf_detach(&block, NULL);
+}
+
+/* Append roff text `s` with \- \(dq \e \& resolved. */
+static void add_roff(struct buf *b, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '\\' && i + 3 < len && s[i + 1] == '(') {
+			c = !strncmp(s + i + 2, "dq", 2) ? '"' : '?';
+			i += 3;
+		} else if (c == '\\' && i + 1 < len) {
+			c = s[++i];
+			if (c != 'e' && c != '-')
+				continue;	/* \& and the like: nothing */
+			if (c == 'e')
+				c = '\\';
+		}
+		assert_ok(buf_addch(b, c));
+	}
+}
+
+/*
+ * One line of man(7) source as text: a font macro's arguments (quoted or
+ * not) run together, as the alternating macros (.BR, .IR...) print them;
+ * the other requests give nothing.
+ */
+static void add_man_line(struct buf *b, const char *line)
+{
+	const char *p = line;
+	bool first;
+
+	if (b->len)
+		assert_ok(buf_addch(b, ' '));
+	if (line[0] != '.') {
+		add_roff(b, line, strlen(line));
+		return;
+	}
+	p += strcspn(p, " ");
+	if (!strchr("BIR", line[1]) || (line[2] && !strchr("BIR ", line[2])))
+		return;
+	for (first = true; *(p += strspn(p, " ")); first = false) {
+		size_t n = *p == '"' ? strcspn(p + 1, "\"") : strcspn(p, " ");
+
+		if (!first && (!line[2] || line[2] == ' '))
+			assert_ok(buf_addch(b, ' '));	/* .B, .I: words */
+		add_roff(b, p + (*p == '"'), n);
+		p += n + 2 * (*p == '"');
+	}
+}
+
+/*
+ * hooks.ini(5): the text of `k`'s entry in its section (".TP", ".B KEY"),
+ * up to the ".br" that starts its description.
+ */
+static char *man_entry(const struct strvec *lines,
+		       const struct config_key_info *k)
+{
+	struct buf head = BUF_INIT, key = BUF_INIT, text = BUF_INIT;
+	size_t begin, end, i;
+
+	if (k->section_named)
+		assert_ok(buf_addf(&head, ".SH [%s \\(dq", k->section));
+	else
+		assert_ok(buf_addf(&head, ".SH [%s]", k->section));
+	if (!find_section(lines, head.ptr, k->section_named, ".SH", &begin,
+			  &end))
+		fail_msg("hooks.ini.5 has no section for '%s'", k->name);
+	assert_ok(buf_addf(&key, ".B %s", k->name));
+	for (i = begin + 1; i < end; i++)
+		if (!strcmp(lines->v[i], key.ptr) &&
+		    !strcmp(lines->v[i - 1], ".TP"))
+			break;
+	if (i == end)
+		fail_msg("hooks.ini.5 does not document '%s' in its section",
+			 k->name);
+	for (i++; i < end && strcmp(lines->v[i], ".br") &&
+	     !starts_with(lines->v[i], ".TP"); i++)
+		add_man_line(&text, lines->v[i]);
+	buf_release(&head);
+	buf_release(&key);
+	return buf_detach(&text, NULL);
+}
+
+/*
+ * Every key of the schema is in hooks.ini.example and hooks.ini(5), in
+ * its section, and both state the default the code applies (or that the
+ * key is required).
+ */
+static void test_config__defaults_documented(void **state)
+{
+	struct strvec example = STRVEC_INIT, man = STRVEC_INIT;
+	struct config_key_info k;
+	size_t i;
+
+	(void)state;
+	read_source_lines("hooks.ini.example", &example);
+	read_source_lines("man/hooks.ini.5", &man);
+	for (i = 0; config_key(i, &k); i++) {
+		char *block = example_block(&example, &k);
+		char *entry = man_entry(&man, &k);
+		char *in_example = stated_default(block, "Default: ");
+		char *in_man = stated_default(entry, "default ");
+		struct buf want = BUF_INIT;
+
+		if (k.required) {
+			if (!strstr(block, "Required.") || in_example)
+				fail_msg("hooks.ini.example: '%s' is required "
+					 "and has no default: %s", k.name,
+					 block);
+			if (!strstr(entry, "required") || in_man)
+				fail_msg("hooks.ini.5: '%s' is required and "
+					 "has no default: %s", k.name, entry);
+		} else {
+			documented_form(&k, &want);
+			if (!in_example || strcmp(in_example, want.ptr))
+				fail_msg("hooks.ini.example: the default of "
+					 "'%s' is '%s', not '%s'", k.name,
+					 want.ptr, in_example ? in_example
+							      : "(none)");
+			if (!in_man || strcmp(in_man, want.ptr))
+				fail_msg("hooks.ini.5: the default of '%s' is "
+					 "'%s', not '%s'", k.name, want.ptr,
+					 in_man ? in_man : "(none)");
+		}
+		free(block);
+		free(entry);
+		free(in_example);
+		free(in_man);
+		buf_release(&want);
+	}
+	assert_true(i > 0);
+	strvec_clear(&example);
+	strvec_clear(&man);
+}
+
+/* config_key() shows the table: sections, names, defaults, in order. */
+static void test_config__key_info(void **state)
+{
+	struct config_key_info k;
+	struct config cfg;
+	size_t i, nr_env = 0;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	assert_true(config_key(0, &k));
+	assert_string_equal(k.section, "core");
+	assert_false(k.section_named);
+	assert_string_equal(k.name, "user_vars");
+	assert_string_equal(k.default_text, "PUSHGATE_USER GL_USER "
+			    "GL_USERNAME REMOTE_USER USER");
+	assert_false(k.required);
+	for (i = 0; config_key(i, &k); i++) {
+		if (strcmp(k.section, "environment"))
+			continue;
+		assert_true(k.section_named);
+		nr_env++;
+		if (!strcmp(k.name, "branch") || !strcmp(k.name, "path"))
+			assert_true(k.required);
+		else
+			assert_false(k.required);
+		if (!strcmp(k.name, "keep"))
+			assert_string_equal(k.default_text, "5");
+		if (!strcmp(k.name, "known_hosts"))
+			assert_string_equal(k.default_text,
+					    "~/.ssh/known_hosts");
+		if (!strcmp(k.name, "before"))
+			assert_null(k.default_text);
+	}
+	assert_int_equal(nr_env, 21);
+	assert_int_equal(i, 32);
+	/* past the end: false, and *out untouched */
+	k.name = "unchanged";
+	assert_false(config_key(i, &k));
+	assert_string_equal(k.name, "unchanged");
+
+	/* every environment is a release environment, for now */
+	parse_ok(&cfg, ENV_A "[environment \"b\"]\nbranch = b\npath = /b\n");
+	assert_int_equal(cfg.envs[0].kind, CONFIG_ENV_RELEASE);
+	assert_int_equal(cfg.envs[1].kind, CONFIG_ENV_RELEASE);
+	config_release(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1465,6 +1785,8 @@ int main(void)
 		cmocka_unit_test(test_config__load_ok),
 		cmocka_unit_test(test_config__load_unsafe),
 		cmocka_unit_test(test_config__load_example),
+		cmocka_unit_test(test_config__defaults_documented),
+		cmocka_unit_test(test_config__key_info),
 	};
 
 	/* deterministic ~/ expansion and known_hosts defaults */
