@@ -570,6 +570,11 @@ static void on_wait(const char *holder, void *payload)
 		    h.user[0] ? report_str(h.user) : "unknown", when);
 }
 
+static bool interrupted(void)
+{
+	return proc_interrupted() != 0;
+}
+
 static int take_lock(struct deploy *d)
 {
 	struct state_lock_opts lo = STATE_LOCK_OPTS_INIT;
@@ -582,6 +587,7 @@ static int take_lock(struct deploy *d)
 	lo.holder = holder.ptr;
 	lo.on_wait = on_wait;
 	lo.payload = d;
+	lo.cancelled = interrupted;
 	fd = state_lock(d->o->st, name.ptr, &lo);
 	buf_release(&name);
 	buf_release(&holder);

@@ -279,6 +279,11 @@ int state_lock(struct state *st, const char *name,
 				      name, o->timeout);
 			goto fail;
 		}
+		if (o->cancelled && o->cancelled()) {
+			r = error_set(ERR_GENERIC, "interrupted while waiting"
+				      " for lock '%s'", name);
+			goto fail;
+		}
 		if (!told) {
 			tell_wait(fd, o);
 			told = true;

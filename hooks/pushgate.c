@@ -492,7 +492,8 @@ int main(int argc, char **argv)
 	repo_library_init();
 	r = run_verb(dir, cmd, argc, argv);
 	repo_library_shutdown();
-	if (proc_interrupted())
+	/* what was interrupted failed; what finished anyway stands */
+	if (r != 0 && proc_interrupted())
 		return 128 + proc_interrupted();
 	return r;
 }

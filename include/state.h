@@ -43,14 +43,18 @@ int state_cache_add(struct state *st, const char *key);
 /* Called once when state_lock() finds the lock busy and starts waiting. */
 typedef void (*state_wait_fn)(const char *holder, void *payload);
 
+/* While waiting: should we give up (the user pressed ^C)? */
+typedef bool (*state_cancel_fn)(void);
+
 struct state_lock_opts {
 	unsigned timeout;	/* seconds to wait; 0: do not wait */
 	const char *holder;	/* one line saying who holds it, or NULL */
 	state_wait_fn on_wait;	/* or NULL */
 	void *payload;
+	state_cancel_fn cancelled;	/* or NULL */
 };
 
-#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL }
+#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL, NULL }
 
 /*
  * Take the exclusive lock `name` (a file under pushgate/locks/), waiting
@@ -59,7 +63,7 @@ struct state_lock_opts {
  * state_lock_holder(); on_wait gets the current holder's line (NULL if
  * it left none) when the lock is busy. Returns the lock fd (>= 0),
  * released by state_unlock() or when the process exits; ERR_TIMEOUT if
- * it stayed busy.
+ * it stayed busy, ERR_GENERIC if opts->cancelled said to give up.
  */
 int state_lock(struct state *st, const char *name,
 	       const struct state_lock_opts *opts);

@@ -168,6 +168,16 @@ test_expect_success 'status during a deploy says deploying, not DRIFT; a waiting
 	pg_bg second -C "$TMP/drift.git" deploy staging --force &&
 	test_wait_for 30 test_grep -q "waiting for the deploy of $(short "$b") to .staging. (by $ME, since " \
 		"$OUT/second.err" &&
+	: a third one, interrupted while it waits, gives up at once &&
+	pg_bg third -C "$TMP/drift.git" deploy staging --force &&
+	test_wait_for 30 test_grep -q "waiting for the deploy" "$OUT/third.err" &&
+	third=$(pgrep -P "$(cat "$OUT/third.pid")" -x pushgate) &&
+	kill -INT "$third" &&
+	test_wait_for 30 test -e "$OUT/third.status" &&
+	cat "$OUT/third.err" &&
+	test "$(cat "$OUT/third.status")" = 130 &&
+	test_grep "interrupted while waiting for lock" "$OUT/third.err" &&
+	test ! -e "$OUT/first.status" &&
 	touch "$OUT/go" &&
 	test_wait_for 60 test -e "$OUT/first.status" &&
 	test_wait_for 60 test -e "$OUT/second.status" &&
