@@ -128,6 +128,7 @@ test_expect_success 'a host pointed at another release is put back' '
 	test_grep "^pushgate: put back 1 drifted host of .staging. on $(short "$b") in [0-9.]* s (release $idb)" \
 		"$TMP/pg.err" &&
 	test "$(live_id "$DEPLOY/drift")" = "$idb" &&
+	test_cmp_expected truth-drift-repointed "$TMP/pg.err" &&
 	last_record drift &&
 	test "$(field 3)" = deploy &&
 	test "$(field 5)" = "$idb" &&
@@ -240,6 +241,8 @@ test_expect_success 'a command failing during a rollback: rollback incomplete, r
 	test_grep "^remote: pushgate: FAILED to deploy $(short HEAD) to .staging.: local: healthcheck failed (exit 1); rollback incomplete on local: on_failure failed (exit 3)" \
 		"$TMP/push.err" &&
 	test_grep ! "(rolled back)" "$TMP/push.err" &&
+	remote_lines >"$TMP/remote" &&
+	test_cmp_expected truth-rollback-incomplete "$TMP/remote" &&
 	test "$(live_id "$DEPLOY/vars")" = "$v1" &&
 	last_record vars &&
 	test "$(field 7)" = failed &&
