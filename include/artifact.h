@@ -27,8 +27,6 @@ struct artifact {
 	char *checkout;		/* the built checkout, or NULL: the tree */
 };
 
-#define ARTIFACT_INIT { NULL, { { 0 } }, "", ".", NULL, NULL }
-
 struct artifact_opts {
 	const struct config *cfg;
 	const struct config_env *env;

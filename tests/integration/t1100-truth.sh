@@ -272,6 +272,37 @@ test_expect_success 'after starting a daemon that keeps the output open: not wai
 	kill "$pid"
 '
 
+# --- the deploy-time build -------------------------------------------
+
+test_expect_success 'a build at deploy time gets the same PUSHGATE_ variables, PUSHGATE_REF too' '
+	setup_repo rebuild </dev/null &&
+	write_hooks_ini rebuild <<-EOF &&
+	[verify]
+	build = mkdir -p dist && env | grep ^PUSHGATE_ | sort >dist/vars
+	[environment "staging"]
+	branch = main
+	path = $DEPLOY/rebuild
+	artifact = dist
+	EOF
+	setup_clone rebuild &&
+	cd rebuild-work &&
+	commit_file a.txt one "one" &&
+	push origin main &&
+	deployed staging HEAD &&
+	test_grep "^PUSHGATE_REF=refs/heads/main\$" "$DEPLOY/rebuild/current/vars" &&
+	: pre-receive kept no build for this one: the deploy builds &&
+	pg -C "$TMP/rebuild.git" deploy staging --force &&
+	test_grep "^pushgate: building $(short HEAD) for .staging." \
+		"$TMP/pg.err" &&
+	vars=$DEPLOY/rebuild/current/vars &&
+	test_grep "^PUSHGATE_ENV=staging\$" "$vars" &&
+	test_grep "^PUSHGATE_COMMIT=$(git rev-parse HEAD)\$" "$vars" &&
+	test_grep "^PUSHGATE_REF=refs/heads/main\$" "$vars" &&
+	test_grep "^PUSHGATE_USER=$ME\$" "$vars" &&
+	test_grep "^PUSHGATE_PREVIOUS=\$" "$vars" &&
+	no_checkout rebuild
+'
+
 # --- the CLI's reader goes away, the CLI is interrupted -------------------
 
 test_expect_success 'a reader that goes away does not stop a deploy halfway' '
