@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "gittree.h"
 #include "fsutil.h"
 #include "report.h"
 #include "sink.h"
@@ -107,7 +108,7 @@ static int write_dir(struct artifact *a, const char *sub, struct sink *sink)
 	int r;
 
 	if (!a->checkout)
-		return repo_export_tree(a->repo, &a->commit, sub, sink);
+		return gittree_export(a->repo, &a->commit, sub, sink);
 	buf_addstr(&path, a->checkout);
 	if (strcmp(sub, "."))
 		buf_addf(&path, "/%s", sub);

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "gittree.h"
 #include "history.h"
 
 #define SUBJECT_MAX 8192
@@ -49,7 +50,7 @@ static void add_details(struct verdict *v, const struct strvec *lines,
 
 /* The forbid_paths pattern matching the path or its base name, or NULL. */
 static const char *forbidden_by(const struct config *cfg,
-				const struct repo_change *c)
+				const struct gittree_change *c)
 {
 	size_t i;
 
@@ -60,7 +61,7 @@ static const char *forbidden_by(const struct config *cfg,
 	return NULL;
 }
 
-static int check_change(const struct repo_change *c, void *payload)
+static int check_change(const struct gittree_change *c, void *payload)
 {
 	struct check *ck = payload;
 	const struct config *cfg = ck->cfg;
@@ -119,7 +120,7 @@ static int check_commits(struct verdict *v, const struct config *cfg,
 					     ck.commit_hex, subject);
 		}
 		if (walk &&
-		    (r = repo_walk_changes(repo, &commits[i], check_change,
+		    (r = gittree_changes(repo, &commits[i], check_change,
 					   &ck)) < 0)
 			goto out;
 	}

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "gittree.h"
 #include "fsutil.h"
 #include "sink.h"
 
@@ -19,7 +20,7 @@ static int export(struct repo *repo, const struct repo_oid *commit,
 
 	if ((r = fsutil_writer_open(&fw, dir, false)) == 0) {
 		fsutil_writer_sink(&sink, &fw);
-		r = repo_export_tree(repo, commit, ".", &sink);
+		r = gittree_export(repo, commit, ".", &sink);
 	}
 	r2 = fsutil_writer_close(&fw);
 	return r ? r : r2;

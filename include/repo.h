@@ -48,6 +48,19 @@ int repo_open(struct repo **out, const char *path);
 /* Close the repository and free `repo` (NULL is fine). */
 void repo_free(struct repo *repo);
 
+/*
+ * For gittree, the only other module that speaks libgit2: the handles
+ * (borrowed), a libgit2 failure as our error (its text kept), and the
+ * settings of a bulk read of many objects (on: a bounded object cache,
+ * hashes not verified again; off: back to libgit2's defaults).
+ */
+struct git_repository;
+struct git_odb;
+struct git_repository *repo_git(struct repo *repo);
+struct git_odb *repo_odb(struct repo *repo);
+int repo_git_fail(int code, const char *what);
+void repo_bulk_read(bool on);
+
 /* Absolute path of the repository directory ($GIT_DIR). Borrowed. */
 const char *repo_path(const struct repo *repo);
 
@@ -97,44 +110,6 @@ int repo_new_commits(struct repo *repo, struct repo_oid **out, size_t *nr_out,
  */
 int repo_commit_subject(struct repo *repo, char *out, size_t size,
 			const struct repo_oid *commit);
-
-/* One path a commit adds or changes (see repo_walk_changes()). */
-struct repo_change {
-	const char *path;		/* full path, borrowed for the call */
-	const char *name;		/* base name, points into path */
-	struct repo_oid id;
-	unsigned mode;			/* git file mode (0100644, 0120000...) */
-	bool is_blob;			/* a file or symlink, not a submodule */
-};
-
-/* Return non-zero to stop the walk; that value is returned. */
-typedef int (*repo_change_fn)(const struct repo_change *c, void *payload);
-
-/*
- * Call `fn` for every path (blobs and submodules; not trees) that commit
- * `commit` adds or changes: whose entry differs from the entry at that
- * path in every parent (all paths of a root commit). Deleted paths are
- * not reported. Subtrees equal to a parent's are skipped without being
- * read. ERR_TOOBIG on paths longer than REPO_MAX_PATH or trees nested
- * deeper than REPO_MAX_DEPTH; ERR_INVALID on an entry name that cannot be
- * a path component ("", ".", "..", or containing '/').
- */
-int repo_walk_changes(struct repo *repo, const struct repo_oid *commit,
-		      repo_change_fn fn, void *payload);
-
-/*
- * Write the tree of `commit` (or its subdirectory `subdir`, "." for all)
- * into `sink`, each directory before its contents: directories 0755,
- * files 0644 or 0755 (executable), symlinks with their target; a
- * submodule is an empty directory. One blob is in memory at a time.
- * ERR_NOTFOUND if `subdir` is not a directory of the commit; ERR_INVALID
- * on an entry name that cannot be a path component, two entries with
- * the same name in one tree, or a symlink target holding a NUL;
- * ERR_TOOBIG past REPO_MAX_ENTRIES entries.
- */
-struct sink;
-int repo_export_tree(struct repo *repo, const struct repo_oid *commit,
-		     const char *subdir, struct sink *sink);
 
 /* Size of an object read from its header (the blob is not loaded). */
 int repo_object_size(struct repo *repo, uint64_t *out,

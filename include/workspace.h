@@ -8,7 +8,7 @@
 
 /*
  * A fresh checkout of one commit under the state directory, written from
- * the object database by repo_export_tree() into an fsutil writer:
+ * the object database by gittree_export() into an fsutil writer:
  * regular and executable files, symlinks (as links, never followed),
  * directories. Entry names that could escape the directory are refused
  * and nothing is written through a symlink.
