@@ -135,6 +135,7 @@ level()
 	sink) echo 12 ;;
 	strvec|fsutil|timeutil|suggest|confval) echo 15 ;;
 	exitmark|manifest) echo 16 ;;
+	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
 	sshconn) echo 18 ;;
 	inifile|schema|push|repo|state|proc|ssh|archive|report) echo 20 ;;
