@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 CC ?= cc
 CFLAGS ?= -O2 -g
 
-PKGS = libgit2 libssh2 inih
+PKGS = libgit2 libssh2 inih libcrypto
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings \
 	-Wimplicit-fallthrough -Wundef -Wold-style-definition

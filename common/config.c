@@ -69,6 +69,7 @@ static void release_hosts(const struct schema_key *k, char *base,
 			  bool shared);
 
 static const char *const mode_words[] = { "auto", "manual" };
+static const char *const incremental_words[] = { "link", "copy", "off" };
 
 #define KEY(n, k, t, f, d, st, field) \
 	.name = n, .kind = k, .type = t, .flags = f, .def = d, \
@@ -90,6 +91,8 @@ static const struct schema_key keys[] = {
 	  .check = confval_var_name },
 	{ CORE("lock_timeout", SCHEMA_UINT, 0, "600", lock_timeout),
 	  RANGE(0, 86400) },
+	{ CORE("artifacts_keep", SCHEMA_UINT, 0, "10", artifacts_keep),
+	  RANGE(1, 1000) },
 	{ VERIFY("protected", SCHEMA_LIST, 0, NULL, protected_branches),
 	  .check = confval_glob },
 	{ VERIFY("protect_tags", SCHEMA_BOOL, 0, "false", protect_tags) },
@@ -130,6 +133,9 @@ static const struct schema_key keys[] = {
 	{ ENV("shared", SCHEMA_LIST, 0, NULL, shared),
 	  .check = confval_relpath_entry },
 	{ ENV("keep", SCHEMA_UINT, 0, "5", keep), RANGE(1, 1000) },
+	{ ENV("incremental", SCHEMA_WORD, 0, "link", incremental),
+	  .words = incremental_words,
+	  .nr_words = ARRAY_SIZE(incremental_words) },
 	{ ENV("maintenance", SCHEMA_BOOL, 0, "false", maintenance) },
 	{ ENV("before", SCHEMA_STRING, QUOTED, NULL, before) },
 	{ ENV("after", SCHEMA_STRING, QUOTED, NULL, after) },
@@ -147,6 +153,7 @@ static const struct schema_key keys[] = {
 
 /* SCHEMA_WORD stores the index of the word as an int. */
 _Static_assert(sizeof(enum config_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_incremental) == sizeof(int), "enum size");
 
 static struct schema_defaults *defaults;
 

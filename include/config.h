@@ -23,6 +23,13 @@
 #define CONFIG_MAX_ERRORS 100	/* errors kept; the rest are counted */
 #define CONFIG_MAX_FILE (1024 * 1024)
 
+/* How a release is assembled on a host from the live one (SPEC §9). */
+enum config_incremental {
+	CONFIG_INCREMENTAL_LINK = 0,	/* hard links to the live release */
+	CONFIG_INCREMENTAL_COPY,	/* a real copy (reflinks if possible) */
+	CONFIG_INCREMENTAL_OFF		/* every release sent whole */
+};
+
 enum config_mode {
 	CONFIG_MODE_AUTO = 0,
 	CONFIG_MODE_MANUAL
@@ -66,6 +73,7 @@ struct config_env {
 	char *config_dir;	/* the `config` key: relative dir or NULL */
 	struct strvec shared;	/* relative paths; "dir/" or "file" */
 	unsigned keep;		/* default 5 */
+	enum config_incremental incremental;	/* default link */
 	bool maintenance;
 	char *before;
 	char *after;
@@ -83,6 +91,7 @@ struct config {
 	/* [core] */
 	struct strvec user_vars;	/* default: SPEC §3 list */
 	unsigned lock_timeout;		/* default 600 */
+	unsigned artifacts_keep;	/* default 10 */
 
 	/* [verify] */
 	struct strvec protected_branches;	/* globs */

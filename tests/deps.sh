@@ -26,6 +26,7 @@ set --
 
 # Libraries, found through pkg-config.
 for pair in libgit2:libgit2-dev libssh2:libssh2-1-dev inih:libinih-dev \
+	libcrypto:libssl-dev \
 	cmocka:libcmocka-dev
 do
 	module=${pair%%:*}

@@ -133,7 +133,7 @@ level()
 	errors) echo 0 ;;
 	buf) echo 10 ;;
 	sink) echo 12 ;;
-	strvec|fsutil|timeutil|suggest|confval) echo 15 ;;
+	strvec|fsutil|timeutil|suggest|confval|digest) echo 15 ;;
 	exitmark|manifest) echo 16 ;;
 	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
@@ -221,6 +221,10 @@ do
 			*) problem "$f: only common/ssh.c, common/sshconn.c and" \
 				"common/knownhosts.c may include $inc" ;;
 			esac
+			;;
+		'<openssl/'*)
+			test "$f" = common/digest.c ||
+				problem "$f: only common/digest.c may include $inc"
 			;;
 		'<git2.h>'|'<git2/'*)
 			case "$f" in

@@ -404,6 +404,8 @@ static void test_config__full(void **state)
 	assert_int_equal(e->line, 11);
 	assert_int_equal(cfg.envs[0].line, 8);
 	assert_int_equal(e->mode, CONFIG_MODE_MANUAL);
+	assert_int_equal(e->incremental, CONFIG_INCREMENTAL_LINK);
+	assert_int_equal(cfg.artifacts_keep, 10);
 	assert_ptr_equal(config_env_for_branch(&cfg, "main"), e);
 	assert_ptr_equal(config_env_for_branch(&cfg, "develop"),
 			 &cfg.envs[0]);
@@ -713,6 +715,12 @@ static const struct bad_case bad_cases[] = {
 	/* names and paths */
 	{ ENV_A "mode = Auto\n",
 	  "hooks.ini:4: invalid 'mode': 'Auto' is not auto or manual" },
+	{ ENV_A "incremental = rsync\n",
+	  "hooks.ini:4: invalid 'incremental': 'rsync' is not link, copy or"
+	  " off" },
+	{ "[core]\nartifacts_keep = 0\n",
+	  "hooks.ini:2: invalid 'artifacts_keep': '0' is not a number from 1"
+	  " to 1000" },
 	{ "[environment \"a\"]\nbranch = main\npath = srv/app\n",
 	  "hooks.ini:3: invalid 'path': 'srv/app' is not an absolute path" },
 	{ "[environment \"a\"]\nbranch = main\npath = -oFoo\n",
@@ -1749,8 +1757,8 @@ static void test_config__key_info(void **state)
 		if (!strcmp(k.name, "before"))
 			assert_null(k.default_text);
 	}
-	assert_int_equal(nr_env, 21);
-	assert_int_equal(i, 32);
+	assert_int_equal(nr_env, 22);
+	assert_int_equal(i, 34);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));
