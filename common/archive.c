@@ -332,7 +332,7 @@ static int as_symlink(void *self, const char *path, const char *target)
 }
 
 static const struct sink_ops archive_sink_ops = {
-	as_dir, as_file, as_data, as_symlink
+	as_dir, NULL, as_file, as_data, as_symlink
 };
 
 void archive_sink(struct sink *out, struct archive *a)

@@ -3,61 +3,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "errors.h"
-#include "gittree.h"
 #include "fsutil.h"
+#include "gittree.h"
 #include "report.h"
 #include "sink.h"
 #include "testrun.h"
 
-/* The name of the claimed checkout inside this deploy's directory. */
-#define CLAIMED "/checkout"
-
-/*
- * Take the checkout pre-receive kept for this commit, by renaming it into
- * a directory of this deploy's own: two deploys of one commit never
- * share it, and the one that finds it gone builds again. `out` gets its
- * path. ERR_NOTFOUND if there is none.
- */
-static int claim(struct state *st, const char *hex, struct buf *out)
-{
-	struct buf kept = BUF_INIT, mine = BUF_INIT;
-	int r;
-
-	if ((r = state_artifact_path(st, &kept, hex)) < 0)
-		goto out;
-	if (!fsutil_exists(kept.ptr)) {
-		r = ERR_NOTFOUND;
-		goto out;
-	}
-	if ((r = state_mkdtemp(st, &mine, "deploy")) < 0)
-		goto out;
-	buf_addstr(&mine, CLAIMED);
-	if ((r = buf_error(&mine)) < 0)
-		goto out;
-	if (rename(kept.ptr, mine.ptr) < 0) {
-		r = error_set_errno(ERR_NOTFOUND, "cannot take the artifact");
-		buf_truncate(&mine, mine.len - strlen(CLAIMED));
-		fsutil_remove_tree(mine.ptr);
-		goto out;
-	}
-	buf_addstr(out, mine.ptr);
-	r = buf_error(out);
-out:
-	buf_release(&kept);
-	buf_release(&mine);
-	return r;
-}
-
 int artifact_open(struct artifact *a, const struct artifact_opts *o)
 {
 	struct testrun_opts to = TESTRUN_OPTS_INIT;
-	struct buf claimed = BUF_INIT, ref = BUF_INIT;
+	struct buf ref = BUF_INIT, path = BUF_INIT;
+	bool found;
 	int r = 0;
 
 	memset(a, 0, sizeof(*a));
+	a->hold = -1;
 	a->repo = o->repo;
 	a->commit = *o->commit;
 	repo_oid_to_hex(a->hex, o->commit);
@@ -65,24 +31,39 @@ int artifact_open(struct artifact *a, const struct artifact_opts *o)
 	a->config_dir = o->env->config_dir;
 	if (!o->cfg->build)
 		return 0;
-	if (claim(o->st, a->hex, &claimed) == 0) {
-		report_info("using the artifact built by pre-receive");
-		a->checkout = buf_detach(&claimed, NULL);
+	if ((r = testrun_artifact_key(a->key, o->cfg, o->repo,
+				      o->commit)) < 0 ||
+	    (r = a->hold = state_artifact_hold(o->st, a->key, &found)) < 0)
 		goto out;
+	r = 0;
+	if (found) {
+		report_info("using the artifact built for %.12s (%.12s)",
+			    a->hex, a->key);
+	} else {
+		/* held already: nobody drops it between build and use */
+		buf_addf(&ref, "refs/heads/%s", o->env->branch);
+		to.cfg = o->cfg;
+		to.repo = o->repo;
+		to.st = o->st;
+		to.commit = o->commit;
+		to.ref = ref.ptr;
+		to.env = o->env->name;
+		to.user = o->user;
+		if ((r = testrun_build(&to)) < 0)
+			goto out;
 	}
-	error_clear();
-	buf_addf(&ref, "refs/heads/%s", o->env->branch);
-	to.cfg = o->cfg;
-	to.repo = o->repo;
-	to.st = o->st;
-	to.commit = o->commit;
-	to.ref = ref.ptr;
-	to.env = o->env->name;
-	to.user = o->user;
-	r = testrun_build(&a->checkout, &to);
+	if ((r = state_artifact_path(o->st, &path, a->key)) == 0)
+		a->dir = buf_detach(&path, NULL);
 out:
-	buf_release(&claimed);
 	buf_release(&ref);
+	buf_release(&path);
+	if (r < 0) {
+		struct error_saved saved;
+
+		error_save(&saved);
+		artifact_release(a);
+		error_restore(&saved, r);
+	}
 	return r;
 }
 
@@ -91,9 +72,8 @@ out:
  * file or link of that name could fake a failure, or (a symlink named
  * FAILED) redirect the marker's write outside the release.
  */
-static int refuse_reserved(const char *path, void *payload)
+static int refuse_reserved(const char *path)
 {
-	(void)payload;
 	if (!strcmp(path, "REVISION") || !strcmp(path, "FAILED"))
 		return error_set(ERR_INVALID,
 				 "the release may not contain '%s' at its top:"
@@ -101,15 +81,21 @@ static int refuse_reserved(const char *path, void *payload)
 	return 0;
 }
 
-/* One directory of the source (the tree, or the checkout) into `sink`. */
+static int refuse_in_sink(const char *path, void *payload)
+{
+	(void)payload;
+	return refuse_reserved(path);
+}
+
+/* One directory of the source (tree or kept artifact) into `sink`. */
 static int write_dir(struct artifact *a, const char *sub, struct sink *sink)
 {
 	struct buf path = BUF_INIT;
 	int r;
 
-	if (!a->checkout)
+	if (!a->dir)
 		return gittree_export(a->repo, &a->commit, sub, sink);
-	buf_addstr(&path, a->checkout);
+	buf_addstr(&path, a->dir);
 	if (strcmp(sub, "."))
 		buf_addf(&path, "/%s", sub);
 	if ((r = buf_error(&path)) == 0)
@@ -126,7 +112,7 @@ int artifact_write(struct sink *sink, void *payload)
 	struct sink checked;
 	int r;
 
-	sink_filter_init(&checked, &f, sink, refuse_reserved, NULL);
+	sink_filter_init(&checked, &f, sink, refuse_in_sink, NULL);
 	snprintf(revision, sizeof(revision), "%s\n", a->hex);
 	if ((r = write_dir(a, a->subdir, &checked)) < 0 ||
 	    (a->config_dir &&
@@ -136,33 +122,142 @@ int artifact_write(struct sink *sink, void *payload)
 			      strlen(revision));
 }
 
-/* Remove a checkout, and the deploy-XXXXXX directory that claimed it. */
-static void remove_checkout(char *dir)
-{
-	size_t n = strlen(dir);
-	const size_t tail = strlen(CLAIMED);
+/* ---- manifests -------------------------------------------------------- */
 
-	fsutil_remove_tree(dir);
-	if (n > tail && !strcmp(dir + n - tail, CLAIMED)) {
-		dir[n - tail] = '\0';
-		fsutil_remove_tree(dir);
+static int add_listed(const char *path, unsigned mode, const char *id,
+		      void *payload)
+{
+	int r;
+
+	if ((r = refuse_reserved(path)) < 0)
+		return r;
+	return manifest_add(payload, path, mode, id);
+}
+
+static int add_walked(const struct fsutil_entry *e, void *payload)
+{
+	char id[DIGEST_HEX + 1] = "";
+	unsigned mode;
+	int fd, r;
+
+	if ((r = refuse_reserved(e->path)) < 0)
+		return r;
+	if (S_ISDIR(e->mode)) {
+		mode = S_IFDIR | (e->mode & 07777);
+	} else if (S_ISLNK(e->mode)) {
+		mode = S_IFLNK | 0777;
+		digest_blob(id, e->link_target, strlen(e->link_target));
+	} else if (S_ISREG(e->mode)) {
+		mode = S_IFREG | (e->mode & 07777);
+		if ((fd = fsutil_entry_open(e)) < 0)
+			return fd;
+		r = digest_blob_fd(id, fd, e->size);
+		close(fd);
+		if (r < 0)
+			return error_set(r, "'%.200s': %s", e->path,
+					 error_last());
+	} else {
+		return 0;	/* not part of a release, as in uploads */
 	}
+	return manifest_add(payload, e->path, mode, id);
+}
+
+static int list_dir(struct artifact *a, const char *sub, struct manifest *m)
+{
+	struct buf path = BUF_INIT;
+	int r;
+
+	if (!a->dir)
+		return gittree_list(a->repo, &a->commit, sub, add_listed, m);
+	buf_addstr(&path, a->dir);
+	if (strcmp(sub, "."))
+		buf_addf(&path, "/%s", sub);
+	if ((r = buf_error(&path)) == 0)
+		r = fsutil_walk(path.ptr, add_walked, m);
+	buf_release(&path);
+	return r;
+}
+
+int artifact_manifest(struct manifest **out, struct artifact *a)
+{
+	struct manifest *m = manifest_new();
+	int r;
+
+	*out = NULL;
+	manifest_set_artifact(m, a->key[0] ? a->key : NULL);
+	if ((r = list_dir(a, a->subdir, m)) < 0 ||
+	    (a->config_dir && (r = list_dir(a, a->config_dir, m)) < 0)) {
+		manifest_free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
 }
 
 void artifact_release(struct artifact *a)
 {
-	if (a->checkout)
-		remove_checkout(a->checkout);
-	free(a->checkout);
-	a->checkout = NULL;
+	state_unlock(a->hold);
+	a->hold = -1;
+	free(a->dir);
+	a->dir = NULL;
 }
 
-void artifact_drop_kept(struct state *st, const char *hex)
-{
-	struct buf path = BUF_INIT;
+/* ---- keeping the store bounded ---------------------------------------- */
 
-	if (state_artifact_path(st, &path, hex) == 0)
-		fsutil_remove_tree(path.ptr);
-	error_clear();
-	buf_release(&path);
+struct kept {
+	char key[REPO_OID_HEXSZ + 1];
+	int64_t used;
+};
+
+struct kept_list {
+	struct kept *v;
+	size_t nr, alloc;
+};
+
+static int collect(const char *key, int64_t used, void *payload)
+{
+	struct kept_list *l = payload;
+
+	if (l->nr == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 16;
+		l->v = xreallocarray(l->v, l->alloc, sizeof(*l->v));
+	}
+	snprintf(l->v[l->nr].key, sizeof(l->v[l->nr].key), "%s", key);
+	l->v[l->nr++].used = used;
+	return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+
+	if (x->used != y->used)
+		return x->used > y->used ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+void artifact_gc(struct state *st, const struct config *cfg,
+		 const struct strvec *protect)
+{
+	struct kept_list l = { NULL, 0, 0 };
+	size_t i, kept = 0;
+	bool dropped;
+
+	if (state_artifact_list(st, collect, &l) < 0) {
+		error_clear();
+		goto out;
+	}
+	qsort(l.v, l.nr, sizeof(*l.v), newest_first);
+	for (i = 0; i < l.nr; i++) {
+		if (protect && strvec_has(protect, l.v[i].key))
+			continue;
+		if (kept < cfg->artifacts_keep) {
+			kept++;
+			continue;
+		}
+		if (state_artifact_drop(st, l.v[i].key, &dropped) < 0)
+			error_clear();
+	}
+out:
+	free(l.v);
 }

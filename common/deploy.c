@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "fleet.h"
+#include "manifest.h"
 #include "proc.h"
 #include "report.h"
 #include "sink.h"
@@ -39,6 +40,7 @@ static const char *const phase_names[] = {
 /* Reply flags. */
 #define REPLY_CHANGED (1u << 0)		/* the target may have changed */
 #define REPLY_HAS_CURRENT (1u << 1)	/* msg is the live release */
+#define REPLY_INCREMENTAL (1u << 2)	/* prepare sent only what changed */
 
 /* Longest reason kept: clipped for messages and the history. */
 #define REASON_MAX 900
@@ -49,7 +51,12 @@ struct deploy {
 	struct deploy_outcome *out;
 	struct target_job job;
 	struct artifact art;
+	struct manifest *next;	/* what the new release holds */
+	struct manifest *base;	/* what the live one holds, if known */
+	char base_release[RELEASE_ID_MAX];
+	char base_commit[REPO_OID_HEXSZ + 1];
 	bool *changed;		/* per target: activate may have changed it */
+	bool *incremental;	/* per target: prepare sent what changed */
 	char ref[300];
 };
 
@@ -147,6 +154,8 @@ static int worker_run(void *state, unsigned phase, const char *arg,
 	}
 	if (w->t->changed)
 		reply->flags |= REPLY_CHANGED;
+	if (w->t->incremental)
+		reply->flags |= REPLY_INCREMENTAL;
 	if (!r && w->t->note) {
 		snprintf(reply->msg, sizeof(reply->msg), "%s", w->t->note);
 		free(w->t->note);
@@ -235,6 +244,8 @@ static void on_reply(size_t i, const struct fleet_reply *reply, void *payload)
 	h->duration += reply->seconds;
 	if (reply->flags & REPLY_CHANGED)
 		c->d->changed[i] = true;
+	if (reply->flags & REPLY_INCREMENTAL)
+		c->d->incremental[i] = true;
 	if (!reply->code) {
 		if (reply->msg[0] && c->phase != PHASE_CURRENT) {
 			free(h->note);
@@ -402,7 +413,11 @@ static int make_release_id(struct deploy *d)
 		return error_set(r, "cannot pick a release id: %s",
 				 error_last());
 	release_id_make(d->out->release, stamp, d->out->commit);
-	d->job.mtime = (uint64_t)stamp;
+	/*
+	 * Entries are stamped with the time they are sent, never later:
+	 * whatever changes one after that is newer than REVISION (§9).
+	 */
+	d->job.mtime = (uint64_t)time(NULL);
 	return 0;
 }
 
@@ -421,6 +436,7 @@ static void record(struct deploy *d, enum history_result result)
 	rec.result = result;
 	rec.duration = o->duration;
 	rec.reason = o->reason ? o->reason : "";
+	rec.upload = o->upload;
 	if (history_add(d->o->st, &rec) < 0)
 		report_warn("cannot record the deploy in the history: %s",
 			    report_str(error_last()));
@@ -649,6 +665,139 @@ static void note_repair(struct deploy_outcome *o, const bool *pick)
 	o->reason = buf_detach(&b, NULL);
 }
 
+/*
+ * The base an incremental release may start from (SPEC §9): the live
+ * release as recorded, with the manifest kept when it was deployed. The
+ * hosts check that they really have it.
+ */
+static void choose_base(struct deploy *d)
+{
+	struct history_last last;
+	struct buf path = BUF_INIT;
+	int r;
+
+	if (d->env->incremental == CONFIG_INCREMENTAL_OFF || d->o->full)
+		return;
+	if (history_last(d->o->st, d->env->name, &last) < 0 ||
+	    !last.ok.commit || !release_id_valid(last.ok.release) ||
+	    strlen(last.ok.commit) != REPO_OID_HEXSZ) {
+		error_clear();	/* a first deploy: nothing to start from */
+		goto out;
+	}
+	if (state_manifest_path(d->o->st, &path, d->env->name,
+				last.ok.release) < 0 ||
+	    (r = manifest_read(&d->base, path.ptr)) < 0) {
+		report_info("full upload: no manifest of the live release %s",
+			    last.ok.release);
+		error_clear();
+		goto out;
+	}
+	snprintf(d->base_release, sizeof(d->base_release), "%s",
+		 last.ok.release);
+	snprintf(d->base_commit, sizeof(d->base_commit), "%s",
+		 last.ok.commit);
+	d->job.base = d->base;
+	d->job.base_release = d->base_release;
+	d->job.base_commit = d->base_commit;
+out:
+	buf_release(&path);
+	history_last_release(&last);
+}
+
+/* How the release was sent: incremental, full or mixed (by host). */
+static void set_upload(struct deploy *d, const bool *pick)
+{
+	size_t i, nr = 0, inc = 0;
+
+	if (d->job.action == TARGET_ROLLBACK)
+		return;
+	for (i = 0; i < d->env->nr_hosts; i++) {
+		if (pick && !pick[i])
+			continue;
+		nr++;
+		inc += d->incremental[i];
+	}
+	d->out->upload = !inc ? "full" : inc == nr ? "incremental" : "mixed";
+}
+
+/*
+ * The new release's manifest, for the next deploy to start from; the
+ * manifests of releases pruned long ago go.
+ */
+static void keep_manifest(struct deploy *d)
+{
+	const char *also[] = { d->base_release, NULL };
+	struct buf path = BUF_INIT;
+
+	if (state_manifest_path(d->o->st, &path, d->env->name,
+				d->out->release) < 0 ||
+	    manifest_write(d->next, path.ptr) < 0) {
+		report_warn("cannot keep the manifest of %s: %s (the next"
+			    " deploy sends everything)", d->out->release,
+			    report_str(error_last()));
+		error_clear();
+	}
+	state_manifests_trim(d->o->st, d->env->name, d->env->keep + 2,
+			     d->base_release[0] ? also : NULL);
+	buf_release(&path);
+}
+
+/* The releases live and previous in one environment, from the history. */
+struct live_scan {
+	const char *env;
+	char live[RELEASE_ID_MAX];
+	char previous[RELEASE_ID_MAX];
+};
+
+static int scan_live(const struct history_record *rec, void *payload)
+{
+	struct live_scan *s = payload;
+
+	if (strcmp(rec->env, s->env) || rec->result != HISTORY_OK ||
+	    !strcmp(rec->release, s->live))
+		return 0;
+	memcpy(s->previous, s->live, sizeof(s->previous));
+	snprintf(s->live, sizeof(s->live), "%s", rec->release);
+	return 0;
+}
+
+void deploy_gc(struct state *st, const struct config *cfg)
+{
+	struct strvec keys = STRVEC_INIT;
+	struct buf path = BUF_INIT;
+	size_t i, k;
+
+	if (!cfg->build)
+		return;
+	for (i = 0; i < cfg->nr_envs; i++) {
+		struct live_scan s;
+		const char *ids[2];
+
+		memset(&s, 0, sizeof(s));
+		s.env = cfg->envs[i].name;
+		if (history_read(st, scan_live, &s) < 0)
+			error_clear();
+		ids[0] = s.live;
+		ids[1] = s.previous;
+		for (k = 0; k < 2; k++) {
+			struct manifest *m = NULL;
+
+			buf_reset(&path);
+			if (!ids[k][0] ||
+			    state_manifest_path(st, &path, s.env, ids[k]) < 0 ||
+			    manifest_read(&m, path.ptr) < 0) {
+				error_clear();
+				continue;
+			}
+			strvec_push(&keys, manifest_artifact(m));
+			manifest_free(m);
+		}
+	}
+	artifact_gc(st, cfg, &keys);
+	strvec_clear(&keys);
+	buf_release(&path);
+}
+
 static void outcome_init(struct deploy_outcome *o, const struct deploy_opts *opts,
 			 bool rollback)
 {
@@ -685,7 +834,9 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	d.o = o;
 	d.env = o->env;
 	d.out = out;
+	d.art.hold = -1;
 	d.changed = xcalloc(o->env->nr_hosts, sizeof(*d.changed));
+	d.incremental = xcalloc(o->env->nr_hosts, sizeof(*d.incremental));
 	snprintf(d.ref, sizeof(d.ref), "refs/heads/%s", o->env->branch);
 	d.job.env = o->env;
 	d.job.action = release ? TARGET_ROLLBACK : TARGET_DEPLOY;
@@ -732,18 +883,25 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		ao.st = o->st;
 		ao.commit = &o->commit;
 		ao.user = o->user;
-		if (artifact_open(&d.art, &ao) < 0) {
+		if (artifact_open(&d.art, &ao) < 0 ||
+		    artifact_manifest(&d.next, &d.art) < 0) {
 			fail_with(out, "artifact");
 			goto record;
 		}
 		d.job.produce = artifact_write;
 		d.job.produce_payload = &d.art;
+		d.job.next = d.next;
+		if (d.job.action == TARGET_DEPLOY)
+			choose_base(&d);
 	}
 	out->result = drive(&d, pick);
+	set_upload(&d, pick);
 	if (out->result == DEPLOY_OK && d.job.action == TARGET_REPAIR)
 		note_repair(out, pick);
 	else if (out->result == DEPLOY_OK)
 		move_env_ref(&d);
+	if (out->result == DEPLOY_OK && d.job.action == TARGET_DEPLOY)
+		keep_manifest(&d);
 record:
 	out->duration = timeutil_now() - start;
 	record(&d, out->result == DEPLOY_OK ? HISTORY_OK :
@@ -753,10 +911,15 @@ done:
 	out->duration = timeutil_now() - start;
 	show_outcome(&d);
 	artifact_release(&d.art);
+	manifest_free(d.next);
+	manifest_free(d.base);
 	if (lock >= 0)
 		state_unlock(lock);
+	if (out->result == DEPLOY_OK)
+		deploy_gc(o->st, o->cfg);
 	free(pick);
 	free(d.changed);
+	free(d.incremental);
 	return r;
 }
 

@@ -836,7 +836,7 @@ static int ws_symlink(void *self, const char *path, const char *target)
 }
 
 static const struct sink_ops writer_sink_ops = {
-	ws_dir, ws_file, ws_data, ws_symlink
+	ws_dir, NULL, ws_file, ws_data, ws_symlink
 };
 
 void fsutil_writer_sink(struct sink *out, struct fsutil_writer *w)
@@ -849,6 +849,8 @@ static int export_entry(const struct fsutil_entry *e, void *payload)
 	struct sink *sink = payload;
 	int fd, r;
 
+	if (!sink_wants(sink, e->path))
+		return 0;	/* a directory is still walked into */
 	if (S_ISDIR(e->mode))
 		return sink_dir(sink, e->path, e->mode & 07777);
 	if (S_ISLNK(e->mode))

@@ -441,7 +441,8 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 			git_tree *sub = NULL;
 
 			/* a submodule is an empty directory */
-			r = sink_dir(w->sink, w->path.ptr, 0755);
+			if (sink_wants(w->sink, w->path.ptr))
+				r = sink_dir(w->sink, w->path.ptr, 0755);
 			if (!r && mode == GIT_FILEMODE_TREE) {
 				if (git_tree_lookup(&sub, w->git,
 						    git_tree_entry_id(e)) < 0)
@@ -456,8 +457,10 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 			   mode == GIT_FILEMODE_LINK) {
 			git_blob *blob = NULL;
 
-			if (git_blob_lookup(&blob, w->git,
-					    git_tree_entry_id(e)) < 0) {
+			if (!sink_wants(w->sink, w->path.ptr))
+				;	/* not read at all */
+			else if (git_blob_lookup(&blob, w->git,
+						 git_tree_entry_id(e)) < 0) {
 				r = repo_git_fail(ERR_NOTFOUND, "cannot read blob");
 			} else {
 				r = export_blob(w, mode, blob);

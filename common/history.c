@@ -12,7 +12,9 @@
 #include "fsutil.h"
 #include "timeutil.h"
 
-#define NR_FIELDS 9
+/* The fields of a record; older records lack the last one. */
+#define NR_FIELDS 10
+#define NR_FIELDS_OLD 9
 
 static const char *const action_names[] = {
 	[HISTORY_DEPLOY] = "deploy",
@@ -93,7 +95,8 @@ int history_add(struct state *st, const struct history_record *rec)
 	add_field(&line, rec->user, false);
 	add_field(&line, history_result_name(rec->result), false);
 	add_field(&line, dur, false);
-	add_field(&line, rec->reason, true);
+	add_field(&line, rec->reason, false);
+	add_field(&line, rec->upload, true);
 	if (buf_error(&line)) {
 		r = error_set(ERR_TOOBIG, "history record too long");
 		goto out;
@@ -119,22 +122,25 @@ out:
 static int parse_record(struct history_record *rec, char *line)
 {
 	char *f[NR_FIELDS];
-	char *p = line;
+	char *p = line, *nl = strchr(line, '\n');
 	int action, result;
-	size_t i;
+	size_t i, nr = 0;
 
-	for (i = 0; i < NR_FIELDS; i++) {
-		f[i] = p;
-		p = strchr(p, i < NR_FIELDS - 1 ? '\t' : '\n');
-		if (!p) {
-			if (i < NR_FIELDS - 1)
-				return -1;
-		} else {
-			*p++ = '\0';
-		}
+	if (nl)
+		*nl = '\0';
+	while (nr < NR_FIELDS) {
+		f[nr++] = p;
+		if (!(p = strchr(p, '\t')))
+			break;
+		*p++ = '\0';
+	}
+	if (p || nr < NR_FIELDS_OLD)
+		return -1;
+	if (nr == NR_FIELDS_OLD)
+		f[nr++] = line + strlen(line);	/* "" */
+	for (i = 0; i < nr; i++)
 		if (!strcmp(f[i], "-"))
 			f[i][0] = '\0';
-	}
 	memset(rec, 0, sizeof(*rec));
 	action = lookup(action_names, ARRAY_SIZE(action_names), f[2]);
 	result = lookup(result_names, ARRAY_SIZE(result_names), f[6]);
@@ -151,6 +157,7 @@ static int parse_record(struct history_record *rec, char *line)
 	rec->result = (enum history_result)result;
 	rec->duration = strtod(f[7], NULL);
 	rec->reason = f[8];
+	rec->upload = f[9];
 	return 0;
 }
 
@@ -208,6 +215,7 @@ static void keep_record(struct history_record *dst,
 	dst->release = strvec_push(keep, src->release);
 	dst->user = strvec_push(keep, src->user);
 	dst->reason = strvec_push(keep, src->reason);
+	dst->upload = strvec_push(keep, src->upload);
 }
 
 static int scan_last(const struct history_record *rec, void *payload)

@@ -248,7 +248,16 @@ static int upload_local(struct host *h, const struct host_upload *up,
 		stats->bytes = sink.bytes;
 	}
 	r2 = fsutil_writer_close(&fw);
-	return r ? r : r2;
+	if (!r)
+		r = r2;
+	if (!r && up->after) {
+		r = host_run(h, &res, up->after, up->timeout, true, NULL,
+			     NULL);
+		if (!r && res.status != 0)
+			r = remote_failed(res.status, res.output);
+		host_result_release(&res);
+	}
+	return r;
 }
 
 /* ---- SSH uploads: a producer process encodes, this one sends ------- */
@@ -374,9 +383,12 @@ static int upload_ssh(struct host *h, const struct host_upload *up,
 		buf_addf(&cmd, "%s && ", up->before);
 	buf_addstr(&cmd, "mkdir -- ");
 	buf_addshq(&cmd, up->dir);
-	buf_addstr(&cmd, " && exec tar --extract --preserve-permissions"
-		   " --no-same-owner --file=- --directory=");
+	buf_addf(&cmd, " && %star --extract --preserve-permissions"
+		 " --no-same-owner --file=- --directory=",
+		 up->after ? "" : "exec ");
 	buf_addshq(&cmd, up->dir);
+	if (up->after)
+		buf_addf(&cmd, " && %s", up->after);
 	if ((r = buf_error(&cmd)) < 0)
 		goto out_cmd;
 	if (pipe2(data, O_CLOEXEC) < 0) {

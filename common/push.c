@@ -1,7 +1,9 @@
 #include "push.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <git2.h>
 
@@ -239,4 +241,15 @@ void push_release(struct push *push)
 	strvec_clear(&push->options);
 	free(push->user);
 	push->user = NULL;
+}
+
+char *push_login_name(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	struct buf b = BUF_INIT;
+
+	if (pw && pw->pw_name && *pw->pw_name)
+		return xstrdup(pw->pw_name);
+	buf_addf(&b, "uid %u", (unsigned)getuid());
+	return buf_detach(&b, NULL);
 }

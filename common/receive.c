@@ -129,7 +129,6 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	o.ref = u->ref;
 	o.env = plan.env ? plan.env->name : NULL;
 	o.user = g->push.user;
-	o.keep_artifact = plan.when == RECEIVE_NOW;
 	report_info("testing %s at %.12s", report_str(u->ref), u->new_hex);
 	if (testrun_run(&res, &o) < 0)
 		goto fail;
@@ -160,16 +159,6 @@ fail:
 	return false;
 }
 
-/* The builds kept for the tips of the push, no longer needed. */
-static void drop_kept(struct gate *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->push.nr; i++)
-		if (!g->push.updates[i].is_delete)
-			artifact_drop_kept(&g->st, g->push.updates[i].new_hex);
-}
-
 bool receive_verify(struct gate *g)
 {
 	bool *failed = xcalloc(g->push.nr ? g->push.nr : 1, sizeof(*failed));
@@ -195,8 +184,6 @@ bool receive_verify(struct gate *g)
 	if (!ok && nr_failed < g->push.nr)
 		report_info("%zu of %zu refs rejected: nothing was updated",
 			    nr_failed, g->push.nr);
-	if (!ok)
-		drop_kept(g);
 	free(failed);
 	return ok;
 }
@@ -261,8 +248,6 @@ size_t receive_deploy(struct gate *g)
 			nr_failed++;
 		deploy_outcome_release(&out);
 	}
-	/* builds kept for deploys that were skipped or never ran */
-	drop_kept(g);
 	return nr_failed;
 }
 

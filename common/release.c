@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "hookenv.h"
+#include "increment.h"
 #include "host.h"
 #include "report.h"
 #include "strvec.h"
@@ -434,6 +435,55 @@ static int link_shared(struct release_target *rt, const char *id)
 }
 
 /* A new release: layout, upload (artifact, config, REVISION), shared. */
+/*
+ * An incremental upload (increment.h) when the job has a base: 0 with
+ * *done set when it went that way, 0 without when the host gets a full
+ * upload (it says why), or an error.
+ */
+static int try_increment(struct release_target *rt,
+			 const struct target_job *job, const char *prepare,
+			 bool *done)
+{
+	struct increment_opts io;
+	struct increment_result ir;
+	int r, r2;
+
+	*done = false;
+	if (!job->base || !job->next ||
+	    rt->env->incremental == CONFIG_INCREMENTAL_OFF)
+		return 0;
+	memset(&io, 0, sizeof(io));
+	io.host = rt->host;
+	io.label = rt->base.label;
+	io.env = rt->env;
+	io.job = job;
+	io.prepare = prepare;
+	r = increment_upload(&ir, &io);
+	/* the mark tells that the new id was free: the release is ours */
+	if (ir.output) {
+		struct error_saved saved;
+
+		error_save(&saved);
+		r2 = learn_current(rt, ir.output);
+		rt->owns_release = r2 == 0;
+		if (!r && r2 < 0)
+			r = r2;
+		else
+			error_restore(&saved, r);
+	}
+	if (r < 0) {
+		r = error_set(r, "upload: %s", error_last());
+	} else if (ir.done) {
+		*done = true;
+		rt->base.incremental = true;
+	} else {
+		report_info("[%s] full upload: %s", rt->base.label,
+			    ir.why ? ir.why : "the live release cannot be used");
+	}
+	increment_result_release(&ir);
+	return r;
+}
+
 static int upload_release(struct release_target *rt,
 			  const struct target_job *job)
 {
@@ -442,12 +492,19 @@ static int upload_release(struct release_target *rt,
 	struct buf prepare = BUF_INIT, dir = BUF_INIT;
 	double start = timeutil_now();
 	char *output = NULL;
+	bool done;
 	int r, r2;
 
 	add_prepare(&prepare, rt->env, job->release);
 	buf_addf(&dir, "%s/releases/%s", rt->env->path, job->release);
 	if ((r = buf_error(&prepare)) < 0 || (r = buf_error(&dir)) < 0) {
 		r = error_set(r, "upload: the command line is too long");
+		goto out;
+	}
+	if ((r = try_increment(rt, job, prepare.ptr, &done)) < 0)
+		goto out;
+	if (done) {
+		r = link_shared(rt, job->release);
 		goto out;
 	}
 	memset(&up, 0, sizeof(up));
@@ -726,8 +783,10 @@ static int rt_discard(struct target *t, const struct target_job *job)
 	/* only what this deploy created: the id was free when it began */
 	if (!rt->owns_release)
 		return 0;
-	buf_addstr(&cmd, "rm -rf -- ");
-	add_release_path(&cmd, rt->env, job->release, NULL);
+	buf_addstr(&cmd, "cd ");
+	add_path(&cmd, rt->env->path, "releases");
+	buf_addf(&cmd, " && rm -rf -- '%s' '.incoming-%s'", job->release,
+		 job->release);
 	r = run(rt, "remove partial release", &cmd, false, NULL);
 	buf_release(&cmd);
 	return r;

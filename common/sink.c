@@ -16,6 +16,11 @@ void sink_init(struct sink *s, const struct sink_ops *ops, void *self)
 	s->bytes = 0;
 }
 
+bool sink_wants(struct sink *s, const char *path)
+{
+	return !s->ops->wants || s->ops->wants(s->self, path);
+}
+
 int sink_dir(struct sink *s, const char *path, unsigned mode)
 {
 	s->entries++;
@@ -89,6 +94,13 @@ static int filter_dir(void *self, const char *path, unsigned mode)
 	return sink_dir(f->next, path, mode);
 }
 
+static bool filter_wants(void *self, const char *path)
+{
+	struct sink_filter *f = self;
+
+	return sink_wants(f->next, path);
+}
+
 static int filter_file(void *self, const char *path, unsigned mode,
 		       uint64_t size)
 {
@@ -118,7 +130,7 @@ static int filter_symlink(void *self, const char *path, const char *target)
 }
 
 static const struct sink_ops filter_ops = {
-	filter_dir, filter_file, filter_data, filter_symlink
+	filter_dir, filter_wants, filter_file, filter_data, filter_symlink
 };
 
 void sink_filter_init(struct sink *s, struct sink_filter *f,

@@ -1,5 +1,6 @@
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -339,21 +340,139 @@ int state_lock_holder(struct state *st, const char *name, char **holder_out)
 	return 0;
 }
 
-int state_artifact_path(struct state *st, struct buf *out, const char *hex)
+int state_artifact_path(struct state *st, struct buf *out, const char *key)
 {
 	size_t base = out->len;
 	int r;
 
-	if (strlen(hex) != CACHE_KEY_LEN ||
-	    strspn(hex, "0123456789abcdef") != CACHE_KEY_LEN)
-		return error_set(ERR_INVALID, "bad commit id '%.60s'", hex);
+	if (strlen(key) != CACHE_KEY_LEN ||
+	    strspn(key, "0123456789abcdef") != CACHE_KEY_LEN)
+		return error_set(ERR_INVALID, "bad artifact key '%.60s'", key);
 	if ((r = buf_addf(out, "%s/artifacts", st->dir)) < 0)
 		return r;
 	if ((r = make_private_dir(out->ptr)) < 0) {
 		buf_truncate(out, base);
 		return r;
 	}
-	return buf_addf(out, "/%s", hex);
+	return buf_addf(out, "/%s", key);
+}
+
+int state_artifact_store(struct state *st, const char *key, const char *dir)
+{
+	struct buf path = BUF_INIT;
+	int r;
+
+	if ((r = state_artifact_path(st, &path, key)) < 0)
+		goto out;
+	if (rename(dir, path.ptr) == 0)
+		goto out;
+	if (errno == EEXIST || errno == ENOTEMPTY)
+		r = fsutil_remove_tree(dir);	/* another build won */
+	else
+		r = error_set_errno(ERR_SYS, "cannot keep the artifact");
+out:
+	buf_release(&path);
+	return r;
+}
+
+/* The lock file of KEY, opened (and created). */
+static int artifact_lock(struct state *st, const char *key)
+{
+	struct buf path = BUF_INIT;
+	int fd, r;
+
+	if ((r = state_artifact_path(st, &path, key)) < 0 ||
+	    (r = buf_addstr(&path, ".lock")) < 0)
+		goto out;
+	fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+		  O_NOCTTY, 0600);
+	r = fd >= 0 ? fd : error_set_errno(ERR_SYS, "cannot open '%s'",
+					   path.ptr);
+out:
+	buf_release(&path);
+	return r;
+}
+
+int state_artifact_hold(struct state *st, const char *key, bool *found)
+{
+	struct buf path = BUF_INIT;
+	struct stat sb;
+	int fd, r;
+
+	*found = false;
+	if ((fd = artifact_lock(st, key)) < 0)
+		return fd;
+	while ((r = flock(fd, LOCK_SH)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		r = error_set_errno(ERR_SYS, "cannot lock artifact '%s'", key);
+		close(fd);
+		return r;
+	}
+	state_artifact_path(st, &path, key);
+	*found = !lstat(path.ptr, &sb) && S_ISDIR(sb.st_mode);
+	if (*found && utimensat(AT_FDCWD, path.ptr, NULL,
+				AT_SYMLINK_NOFOLLOW) < 0)
+		error_clear();	/* only the order of dropping */
+	buf_release(&path);
+	return fd;
+}
+
+int state_artifact_list(struct state *st, state_artifact_fn fn,
+			void *payload)
+{
+	struct buf path = BUF_INIT;
+	struct dirent *de;
+	DIR *dir;
+	int r = 0;
+
+	buf_addf(&path, "%s/artifacts", st->dir);
+	if (!(dir = opendir(path.ptr))) {
+		r = errno == ENOENT ? 0 :
+		    error_set_errno(ERR_SYS, "cannot read '%s'", path.ptr);
+		goto out;
+	}
+	while (!r && (de = readdir(dir))) {
+		struct stat sb;
+
+		if (strlen(de->d_name) != CACHE_KEY_LEN ||
+		    check_key(de->d_name) < 0 ||
+		    fstatat(dirfd(dir), de->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode)) {
+			error_clear();
+			continue;
+		}
+		r = fn(de->d_name, (int64_t)sb.st_mtime, payload);
+	}
+	closedir(dir);
+out:
+	buf_release(&path);
+	return r;
+}
+
+int state_artifact_drop(struct state *st, const char *key, bool *dropped)
+{
+	struct buf path = BUF_INIT;
+	int fd, r = 0;
+
+	*dropped = false;
+	if ((fd = artifact_lock(st, key)) < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return 0;	/* a deploy reads it */
+	}
+	state_artifact_path(st, &path, key);
+	if ((r = fsutil_remove_tree(path.ptr)) == 0) {
+		*dropped = true;
+		/* while still held: a new holder locks a new file */
+		buf_addstr(&path, ".lock");
+		unlink(path.ptr);
+	}
+	flock(fd, LOCK_UN);
+	close(fd);
+	buf_release(&path);
+	return r;
 }
 
 int state_next_time(struct state *st, const char *name, int64_t now,
@@ -383,4 +502,69 @@ int state_next_time(struct state *st, const char *name, int64_t now,
 	buf_release(&path);
 	buf_release(&text);
 	return r;
+}
+
+int state_manifest_path(struct state *st, struct buf *out, const char *env,
+			const char *id)
+{
+	size_t base = out->len;
+	int r;
+
+	if ((r = check_name("environment", env)) < 0 ||
+	    (id && (r = check_name("release id", id)) < 0))
+		return r;
+	buf_addf(out, "%s/manifests", st->dir);
+	if ((r = buf_error(out)) < 0 || (r = make_private_dir(out->ptr)) < 0)
+		goto fail;
+	buf_addf(out, "/%s", env);
+	if ((r = buf_error(out)) < 0 || (r = make_private_dir(out->ptr)) < 0)
+		goto fail;
+	if (id)
+		buf_addf(out, "/%s", id);
+	if ((r = buf_error(out)) == 0)
+		return 0;
+fail:
+	buf_truncate(out, base);
+	return r;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void state_manifests_trim(struct state *st, const char *env, size_t keep,
+			  const char *const *also)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	struct strvec ids = STRVEC_INIT;
+	struct dirent *de;
+	const char *const *a;
+	size_t i;
+	DIR *d;
+
+	if (state_manifest_path(st, &dir, env, NULL) < 0 ||
+	    !(d = opendir(dir.ptr))) {
+		error_clear();
+		goto out;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			strvec_push(&ids, de->d_name);
+	closedir(d);
+	qsort(ids.v, ids.nr, sizeof(*ids.v), cmp_names);
+	for (i = 0; i + keep < ids.nr; i++) {
+		for (a = also; a && *a && strcmp(*a, ids.v[i]); a++)
+			;
+		if (a && *a)
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir.ptr, ids.v[i]);
+		if (!buf_error(&path))
+			unlink(path.ptr);
+	}
+out:
+	strvec_clear(&ids);
+	buf_release(&dir);
+	buf_release(&path);
 }

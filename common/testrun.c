@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "hookenv.h"
 #include "errors.h"
 #include "fsutil.h"
@@ -99,26 +100,42 @@ static int run_step(enum testrun_result *out, const char *what,
 	return 0;
 }
 
+int testrun_artifact_key(char out[REPO_OID_HEXSZ + 1],
+			 const struct config *cfg, struct repo *repo,
+			 const struct repo_oid *commit)
+{
+	struct buf b = BUF_INIT;
+	char hex[REPO_OID_HEXSZ + 1];
+	struct repo_oid tree;
+	int r;
+
+	if ((r = repo_commit_tree(repo, &tree, commit)) < 0)
+		return r;
+	repo_oid_to_hex(hex, &tree);
+	buf_addf(&b, "pushgate-artifact-v1\n%s\n%s", hex,
+		 cfg->build ? cfg->build : "");
+	if ((r = buf_error(&b)) == 0)
+		digest_blob(out, b.ptr, b.len);
+	buf_release(&b);
+	return r;
+}
+
 /*
- * Move the built checkout where post-receive's deploy will find it. A
- * failure only costs a second build at deploy time.
+ * Keep the built checkout in the artifact store, for every environment
+ * that deploys this commit. A failure only costs a build at deploy time.
  */
 static void keep_checkout(struct workspace *ws, const struct testrun_opts *o)
 {
-	struct buf path = BUF_INIT;
-	char hex[REPO_OID_HEXSZ + 1];
+	char key[REPO_OID_HEXSZ + 1];
 
-	repo_oid_to_hex(hex, o->commit);
-	if (state_artifact_path(o->st, &path, hex) < 0 ||
-	    fsutil_remove_tree(path.ptr) < 0 ||
-	    rename(ws->dir, path.ptr) < 0) {
-		report_warn("cannot keep the build for the deploy: %s",
+	if (testrun_artifact_key(key, o->cfg, o->repo, o->commit) < 0 ||
+	    state_artifact_store(o->st, key, ws->dir) < 0) {
+		report_warn("cannot keep the build for the deploys: %s",
 			    report_str(error_last()));
-	} else {
-		free(ws->dir);
-		ws->dir = NULL;
+		return;
 	}
-	buf_release(&path);
+	free(ws->dir);
+	ws->dir = NULL;
 }
 
 int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
@@ -157,7 +174,7 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 			   deadline)) < 0 || *out != TESTRUN_PASSED))
 		goto out;
 	*out = TESTRUN_PASSED;
-	if (o->keep_artifact && cfg->build)
+	if (cfg->build)
 		keep_checkout(&ws, o);
 	/* the verdict stands without the cache; the next push just re-tests */
 	if (state_cache_add(o->st, key) < 0)
@@ -168,21 +185,23 @@ out:
 	return r;
 }
 
-int testrun_build(char **dir_out, const struct testrun_opts *o)
+int testrun_build(const struct testrun_opts *o)
 {
 	const struct config *cfg = o->cfg;
 	struct workspace ws = WORKSPACE_INIT;
 	struct strvec env = STRVEC_INIT;
 	struct error_saved saved;
 	enum testrun_result res;
-	char hex[REPO_OID_HEXSZ + 1];
+	char hex[REPO_OID_HEXSZ + 1], key[REPO_OID_HEXSZ + 1];
 	int r;
 
-	*dir_out = NULL;
 	if (!cfg->build)
 		BUG("testrun_build without a build command");
 	repo_oid_to_hex(hex, o->commit);
-	report_info("building %.12s for '%s'", hex, o->env ? o->env : "");
+	if ((r = testrun_artifact_key(key, cfg, o->repo, o->commit)) < 0)
+		return r;
+	report_info("building %.12s for '%s': no kept artifact",
+		    hex, o->env ? o->env : "");
 	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
 		return r;
 	command_env(&env, o, ws.dir);
@@ -194,11 +213,11 @@ int testrun_build(char **dir_out, const struct testrun_opts *o)
 	else if (!r && res != TESTRUN_PASSED)
 		r = error_set(ERR_GENERIC, "build failed");
 	strvec_clear(&env);
-	if (r < 0) {
-		error_save(&saved);
-		workspace_remove(&ws);
-		return error_restore(&saved, r);
+	if (!r && (r = state_artifact_store(o->st, key, ws.dir)) == 0) {
+		free(ws.dir);
+		ws.dir = NULL;
 	}
-	*dir_out = ws.dir;
-	return 0;
+	error_save(&saved);
+	workspace_remove(&ws);
+	return error_restore(&saved, r);
 }

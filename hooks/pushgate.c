@@ -6,7 +6,6 @@
  * only calls modules and prints.
  */
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@ struct cli {
 	char **args;			/* the arguments after ENV */
 	int nargs;
 	bool force;
+	bool full;
 	bool yes;
 	uint64_t n;
 	char *user;			/* login name of the real uid */
@@ -55,6 +55,7 @@ struct cmd {
 	int (*fn)(struct cli *c);
 	unsigned flags;
 	const char *opts;	/* getopt short options it takes */
+	const char *longs;	/* options it takes in their long form only */
 	int max_args;		/* arguments after ENV */
 	const char *usage;
 	const char *help;
@@ -68,22 +69,22 @@ static int cmd_check(struct cli *c);
 static int cmd_trust(struct cli *c);
 
 static const struct cmd commands[] = {
-	{ "deploy", cmd_deploy, CMD_ENV, "f", 1,
-	  "pushgate deploy [--force] ENV [REV]",
+	{ "deploy", cmd_deploy, CMD_ENV, "f", "U", 1,
+	  "pushgate deploy [--force] [--full] ENV [REV]",
 	  "deploy REV (default: the tip of ENV's branch) after the same checks as a push" },
-	{ "rollback", cmd_rollback, CMD_ENV, "", 1,
+	{ "rollback", cmd_rollback, CMD_ENV, "", "", 1,
 	  "pushgate rollback ENV [RELEASE-or-COMMIT]",
 	  "make the previous good (or the given) release live again" },
-	{ "status", cmd_status, CMD_ENV | CMD_ENV_OPT, "", 0,
+	{ "status", cmd_status, CMD_ENV | CMD_ENV_OPT, "", "", 0,
 	  "pushgate status [ENV]",
 	  "live commit and release, last result, waiting commits, drift" },
-	{ "history", cmd_history, CMD_ENV | CMD_ENV_OPT, "n:", 0,
+	{ "history", cmd_history, CMD_ENV | CMD_ENV_OPT, "n:", "", 0,
 	  "pushgate history [-n N] [ENV]",
 	  "deploys and rollbacks, newest first" },
-	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", 0,
+	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", "", 0,
 	  "pushgate check [ENV]",
 	  "validate hooks.ini, then connect to every host and check it" },
-	{ "trust", cmd_trust, CMD_ENV, "y", 0,
+	{ "trust", cmd_trust, CMD_ENV, "y", "", 0,
 	  "pushgate trust [--yes] ENV",
 	  "show each host's key fingerprint and add it to known_hosts" },
 };
@@ -92,6 +93,7 @@ static const struct cmd commands[] = {
 
 static const struct option verb_longopts[] = {
 	{ "force", no_argument, NULL, 'f' },
+	{ "full", no_argument, NULL, 'U' },
 	{ "yes", no_argument, NULL, 'y' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -109,7 +111,7 @@ static void usage(bool to_stdout)
 	report_out("Run inside the bare repository, or name it with -C DIR.");
 	report_out("%s", "");
 	for (i = 0; i < NR_COMMANDS; i++)
-		report_out("  %-42s %s", commands[i].usage, commands[i].help);
+		report_out("  %-46s %s", commands[i].usage, commands[i].help);
 	report_out("%s", "");
 	report_out("Exit codes: 0 success, 1 the operation failed,"
 		   " 2 usage or configuration error.");
@@ -131,18 +133,6 @@ static int usage_error(const struct cmd *cmd)
 	return 2;
 }
 
-/* The login name of the real uid: never an environment variable. */
-static char *login_name(void)
-{
-	struct passwd *pw = getpwuid(getuid());
-	struct buf b = BUF_INIT;
-
-	if (pw && pw->pw_name && *pw->pw_name)
-		return xstrdup(pw->pw_name);
-	buf_addf(&b, "uid %u", (unsigned)getuid());
-	return buf_detach(&b, NULL);
-}
-
 /*
  * The verb's options (anywhere on the line: `deploy staging --force`)
  * and arguments into *c. 0, or the exit code of a usage error.
@@ -156,10 +146,13 @@ static int parse_verb(struct cli *c, const struct cmd *cmd, int argc,
 	optind = 0;	/* 0: glibc starts over */
 	while ((opt = getopt_long(argc, argv, cmd->opts, verb_longopts,
 				  NULL)) != -1) {
-		if (opt == '?' || opt == ':' || !strchr(cmd->opts, opt))
+		if (opt == '?' || opt == ':' || (!strchr(cmd->opts, opt) &&
+						      !strchr(cmd->longs, opt)))
 			return usage_error(cmd);
 		if (opt == 'f')
 			c->force = true;
+		else if (opt == 'U')
+			c->full = true;
 		else if (opt == 'y')
 			c->yes = true;
 		else if (opt == 'n' && parse_uint(optarg, 1, 1000000, &c->n) < 0)
@@ -223,6 +216,7 @@ static struct deploy_opts deploy_opts_of(struct cli *c)
 	o.st = &c->g.st;
 	o.user = c->user;
 	o.force = c->force;
+	o.full = c->full;
 	return o;
 }
 
@@ -436,7 +430,7 @@ static int run_verb(const char *dir, const struct cmd *cmd, int argc,
 	c.g = (struct gate)GATE_INIT;
 	if ((r = parse_verb(&c, cmd, argc, argv)) != 0)
 		return r;
-	c.user = login_name();
+	c.user = push_login_name();
 	if ((r = open_cli(&c)) == 0)
 		r = cmd->fn(&c);
 	gate_release(&c.g);

@@ -4,16 +4,19 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "manifest.h"
 #include "repo.h"
 #include "state.h"
 
 /*
  * What a deploy ships: the release's entries, from the commit's tree or,
- * with `build`, from the built checkout. The built checkout pre-receive
- * kept for the commit is claimed (renamed into this deploy's own
- * directory, so that two deploys never share it); without one, the
- * deploy builds again. artifact_write() walks the entries into a sink:
- * the `artifact` directory, the `config` overlay over it, and REVISION.
+ * with `build`, from the artifact built for it (SPEC §10): kept in the
+ * store under the digest of the tree and the `build` command, so that
+ * every environment that deploys the commit gets the same bytes, built
+ * once. A deploy holds its artifact (a shared lock) while it reads it;
+ * without one it builds, and says so. artifact_write() walks the entries
+ * into a sink: the `artifact` directory, the `config` overlay over it,
+ * and REVISION; artifact_manifest() describes them.
  */
 
 struct sink;
@@ -24,7 +27,9 @@ struct artifact {
 	char hex[REPO_OID_HEXSZ + 1];
 	const char *subdir;	/* env->artifact, "." for all */
 	const char *config_dir;	/* env->config_dir, or NULL */
-	char *checkout;		/* the built checkout, or NULL: the tree */
+	char key[REPO_OID_HEXSZ + 1];	/* "" for the tree itself */
+	char *dir;		/* the kept artifact, or NULL: the tree */
+	int hold;		/* its shared lock, or -1 */
 };
 
 struct artifact_opts {
@@ -37,8 +42,8 @@ struct artifact_opts {
 };
 
 /*
- * Choose the source of `commit`'s release for opts->env, claiming or
- * building the checkout when `build` is set (progress is reported).
+ * Choose the source of `commit`'s release for opts->env: the tree, or
+ * with `build` the kept artifact (held), built now if there is none.
  * Errors say why (the build failed, timed out, could not start).
  */
 int artifact_open(struct artifact *a, const struct artifact_opts *opts);
@@ -47,18 +52,29 @@ int artifact_open(struct artifact *a, const struct artifact_opts *opts);
  * Write every entry of the release into `sink`: the artifact, then the
  * `config` overlay (a later entry replaces an earlier one), then
  * REVISION holding the full commit id. An entry named REVISION or FAILED
- * at the release's top is refused (pushgate writes those itself).
- * Usable as a target_produce_fn with `a` as payload.
+ * at the release's top is refused (pushgate writes those itself). A sink
+ * that does not want an entry (sink_wants()) does not get it, and its
+ * content is not read. Usable as a target_produce_fn with `a` as
+ * payload.
  */
 int artifact_write(struct sink *sink, void *a);
 
-/* Remove the claimed or built checkout; `a` is left empty. */
+/*
+ * What artifact_write() writes, REVISION aside: every entry with its
+ * type, bits and content id (see manifest.h), without sending anything.
+ * A built artifact's files are read to hash them; a tree's are not.
+ */
+int artifact_manifest(struct manifest **out, struct artifact *a);
+
+/* Let the artifact go (it stays in the store); `a` is left empty. */
 void artifact_release(struct artifact *a);
 
 /*
- * Drop the build pre-receive kept for commit `hex` (a rejected push, or
- * one no deploy claimed). Nothing if there is none.
+ * Bound the store to [core] artifacts_keep: the least recently used
+ * artifacts go first, never one in `protect` (the keys of the releases
+ * live or previous anywhere) nor one a deploy holds.
  */
-void artifact_drop_kept(struct state *st, const char *hex);
+void artifact_gc(struct state *st, const struct config *cfg,
+		 const struct strvec *protect);
 
 #endif

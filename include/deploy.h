@@ -61,6 +61,7 @@ struct deploy_outcome {
 	bool rolled_back;		/* some target changed and went back */
 	bool rollback_incomplete;	/* ... and going back failed */
 	size_t nr_repaired;		/* drifted targets put back */
+	const char *upload;		/* "full", "incremental", "mixed", "" */
 	double duration;
 	struct deploy_host *hosts;	/* one per target, config order */
 	size_t nr_hosts;
@@ -78,6 +79,7 @@ struct deploy_opts {
 	const char *user;	/* who asked, or NULL */
 	bool from_push;		/* skip unless still the branch tip */
 	bool force;		/* deploy even if already live */
+	bool full;		/* send every entry, whatever the hosts have */
 };
 
 /*
@@ -119,6 +121,12 @@ struct deploy_holder {
  */
 int deploy_busy(bool *busy, struct deploy_holder *out, struct state *st,
 		const char *env);
+
+/*
+ * Bound the artifact store ([core] artifacts_keep), keeping every
+ * artifact that a release live or previous in any environment came from.
+ */
+void deploy_gc(struct state *st, const struct config *cfg);
 
 /* The release `pushgate rollback` makes live. */
 struct deploy_target {

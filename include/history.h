@@ -11,7 +11,9 @@
 /*
  * The deployment history, $GIT_DIR/pushgate/history: one record per
  * deploy or rollback, one tab-separated line each (time, environment,
- * action, commit, release, user, result, duration, reason). Tabs and
+ * action, commit, release, user, result, duration, reason, and how the
+ * release was sent: full, incremental or mixed; records written before
+ * that field existed lack it). Tabs and
  * control characters in a field become spaces; fields are clipped to
  * HISTORY_FIELD_MAX bytes. Records are appended with one write each, so
  * concurrent writers never interleave; readers skip lines that do not
@@ -43,6 +45,7 @@ struct history_record {
 	enum history_result result;
 	double duration;	/* seconds */
 	const char *reason;	/* why it failed (or a note), or "" */
+	const char *upload;	/* "full", "incremental", "mixed" or "" */
 };
 
 /* "deploy", "rollback"; "ok", "failed", "skipped". */

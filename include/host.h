@@ -79,6 +79,9 @@ struct host_upload {
 	const char *dir;	/* absolute on the host; must not exist */
 	const char *before;	/* shell command run first, in the same round
 				 * trip; the upload fails if it fails */
+	const char *after;	/* shell command run once the entries are
+				 * in `dir`, in the same round trip; the
+				 * upload fails if it fails */
 	uint64_t mtime;		/* stamped on every entry */
 	unsigned timeout;	/* seconds, for the whole upload */
 	/* writes the entries, each directory before what it holds */
@@ -93,7 +96,7 @@ struct host_upload_stats {
 
 /*
  * Run up->before, create up->dir and write there everything up->produce
- * writes into its sink. Names are checked as archive_check_name() does
+ * writes into its sink, then run up->after. Names are checked as archive_check_name() does
  * and nothing is ever written through a symlink; a later entry for an
  * existing file replaces it (the `config` overlay). The output of the
  * remote side (`before` first) is handed over in *output_out when that

@@ -58,6 +58,12 @@ int push_read_options(struct push *push);
 /* Set push->user from the first non-empty variable named in `vars`. */
 void push_read_user(struct push *push, const struct strvec *vars);
 
+/*
+ * Who runs the CLI: the login name of the real uid (never an environment
+ * variable, which anyone can set), or "uid N". The caller frees it.
+ */
+char *push_login_name(void);
+
 /* True if the push carries the option `name` (exactly). */
 bool push_has_option(const struct push *push, const char *name);
 

@@ -1,6 +1,7 @@
 #ifndef SINK_H
 #define SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,12 @@
 
 struct sink_ops {
 	int (*dir)(void *self, const char *path, unsigned mode);
+	/*
+	 * Optional (NULL: everything): does the sink want the entry at
+	 * `path`? A walker asks before it reads an entry's content, and
+	 * still walks into a directory it does not want.
+	 */
+	bool (*wants)(void *self, const char *path);
 	int (*file)(void *self, const char *path, unsigned mode,
 		    uint64_t size);
 	int (*data)(void *self, const void *data, size_t len);
@@ -33,6 +40,9 @@ struct sink {
 
 /* Point `s` at `ops` over `self`, counters at zero. */
 void sink_init(struct sink *s, const struct sink_ops *ops, void *self);
+
+/* Does `s` want the entry at `path`? (See sink_ops.wants.) */
+bool sink_wants(struct sink *s, const char *path);
 
 /* One entry each; 0 or the sink's error. `mode`: permission bits. */
 int sink_dir(struct sink *s, const char *path, unsigned mode);

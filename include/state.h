@@ -86,10 +86,57 @@ int state_next_time(struct state *st, const char *name, int64_t now,
 		    int64_t *out);
 
 /*
- * Where pre-receive keeps the built checkout of an accepted tip until
- * post-receive has deployed it: `dir`/artifacts/<commit hex>, appended to
- * `out` (the artifacts directory is created).
+ * The artifact store (SPEC §10): built checkouts kept as
+ * `dir`/artifacts/KEY, KEY a 40-hex digest of the tree and the `build`
+ * command. A kept artifact is complete (moved in with one rename) and
+ * never changes; a deploy reads it under a shared lock, and only an
+ * artifact nobody holds is dropped.
  */
-int state_artifact_path(struct state *st, struct buf *out, const char *hex);
+
+/* Append `dir`/artifacts/KEY to `out` (the store is created). */
+int state_artifact_path(struct state *st, struct buf *out, const char *key);
+
+/*
+ * Move the finished checkout `dir` into the store as KEY. If the store
+ * has KEY already (another build won), `dir` is removed and that one is
+ * kept. `dir` must be on the state directory's file system.
+ */
+int state_artifact_store(struct state *st, const char *key, const char *dir);
+
+/*
+ * Hold KEY for reading: a shared lock, taken before checking that the
+ * artifact exists (*found). Returns the lock fd, for state_unlock().
+ * Marks the artifact used now (what artifacts_keep drops last).
+ */
+int state_artifact_hold(struct state *st, const char *key, bool *found);
+
+/*
+ * Where the manifest of release ID of environment ENV is kept:
+ * `dir`/manifests/ENV/ID appended to `out` (the directories are
+ * created). ENV and ID must be safe file names.
+ */
+int state_manifest_path(struct state *st, struct buf *out, const char *env,
+			const char *id);
+
+/*
+ * Keep the manifests of ENV's `keep` newest releases (ids sort in deploy
+ * order) and of `also` (NULL-terminated ids); remove the rest.
+ */
+void state_manifests_trim(struct state *st, const char *env, size_t keep,
+			  const char *const *also);
+
+/* One kept artifact, for state_artifact_list(). */
+typedef int (*state_artifact_fn)(const char *key, int64_t used,
+				 void *payload);
+
+/* Every kept artifact with the time it was last used, in no order. */
+int state_artifact_list(struct state *st, state_artifact_fn fn,
+			void *payload);
+
+/*
+ * Drop KEY unless somebody holds it (*dropped says). A missing artifact
+ * is dropped already.
+ */
+int state_artifact_drop(struct state *st, const char *key, bool *dropped);
 
 #endif

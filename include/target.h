@@ -27,6 +27,7 @@
  * caller). Operations run in a worker process, one per target.
  */
 
+struct manifest;
 struct sink;
 struct target;
 
@@ -50,6 +51,15 @@ struct target_job {
 	uint64_t mtime;		/* stamped on uploaded entries */
 	target_produce_fn produce;	/* the entries, for a new release */
 	void *produce_payload;
+	/*
+	 * A new release may start from the live one (SPEC §9): what it holds
+	 * (`next`, NULL: unknown), and the base it may start from (its
+	 * manifest, id and commit; NULL: none, send everything).
+	 */
+	const struct manifest *next;
+	const struct manifest *base;
+	const char *base_release;
+	const char *base_commit;
 };
 
 struct target_ops {
@@ -87,6 +97,7 @@ struct target {
 	const struct target_ops *ops;
 	const char *label;	/* as in hooks.ini, for messages; borrowed */
 	bool changed;		/* activate may have changed what is live */
+	bool incremental;	/* prepare sent only what changed */
 	char *left;		/* the release live before (NULL: none) */
 	char *note;		/* one line for the outcome, or NULL */
 };

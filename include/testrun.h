@@ -11,7 +11,8 @@
  * Build and test one tip: look the tree up in the test-result cache; if
  * it did not pass before, export it to a fresh workspace, run `build`
  * then `test` there with /bin/sh -c under test_timeout (output streamed to
- * the pusher), record a pass in the cache, and remove the workspace.
+ * the pusher), record a pass in the cache, keep the build in the
+ * artifact store (SPEC §10) and remove the workspace.
  */
 
 enum testrun_result {
@@ -31,10 +32,9 @@ struct testrun_opts {
 	const char *ref;	/* for PUSHGATE_REF and messages */
 	const char *env;	/* environment name or NULL */
 	const char *user;	/* pusher or NULL */
-	bool keep_artifact;	/* keep the built checkout for the deploy */
 };
 
-#define TESTRUN_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, false }
+#define TESTRUN_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /*
  * Returns 0 with *out set, or a negative error when the tip could not be
@@ -43,11 +43,19 @@ struct testrun_opts {
 int testrun_run(enum testrun_result *out, const struct testrun_opts *opts);
 
 /*
- * A deploy-time build: a fresh checkout of the commit with `build` run
- * in it under test_timeout (output streamed), when no build was kept for
- * the deploy. *dir_out is the checkout (the caller removes it). An error
+ * The key of the artifact built for `commit`: a digest of its tree and
+ * the `build` command (two commits with one tree share it).
+ */
+int testrun_artifact_key(char out[REPO_OID_HEXSZ + 1],
+			 const struct config *cfg, struct repo *repo,
+			 const struct repo_oid *commit);
+
+/*
+ * A deploy-time build, when no artifact was kept for the commit: a fresh
+ * checkout with `build` run in it under test_timeout (output streamed),
+ * moved into the artifact store under testrun_artifact_key(). An error
  * says whether the build failed or timed out.
  */
-int testrun_build(char **dir_out, const struct testrun_opts *o);
+int testrun_build(const struct testrun_opts *o);
 
 #endif

@@ -145,6 +145,7 @@ level()
 	config) echo 25 ;;
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|target) echo 40 ;;
+	increment) echo 41 ;;
 	artifact|release) echo 42 ;;
 	deploy) echo 44 ;;
 	status|receive) echo 46 ;;

@@ -92,6 +92,17 @@ list_releases()
 	find "$1/releases" -mindepth 1 -maxdepth 1 -printf "%f\n" | sort
 }
 
+# kept_artifacts REPO: the keys of the built artifacts kept in
+# $TMP/REPO.git's store, one a line.
+kept_artifacts()
+{
+	if test -d "$TMP/$1.git/pushgate/artifacts"
+	then
+		find "$TMP/$1.git/pushgate/artifacts" -mindepth 1 -maxdepth 1 \
+			-type d -printf "%f\n" | sort
+	fi
+}
+
 # env_ref REPO ENV: refs/environments/ENV of $TMP/REPO.git.
 env_ref()
 {

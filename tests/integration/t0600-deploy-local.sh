@@ -285,15 +285,13 @@ test_expect_success 'artifact with build: only the built directory is deployed' 
 	test "$(cat "$r/index.html")" = "<h1>built</h1>" &&
 	test "$(cat "$r/css/site.css")" = built &&
 	check_release "$DEPLOY/built" "$(live_id "$DEPLOY/built")" HEAD &&
-	test_grep "using the artifact built by pre-receive" "$TMP/push.err" &&
-	if test -d "$TMP/built.git/pushgate/artifacts"
-	then
-		ls -A "$TMP/built.git/pushgate/artifacts" >left &&
-		test_grep ! . left
-	fi
+	test_grep "using the artifact built for $(short HEAD)" "$TMP/push.err" &&
+	: the build stays in the store, for the next environments &&
+	kept_artifacts built >kept &&
+	test "$(wc -l <kept)" = 1
 '
 
-test_expect_success 'a rejected push keeps no build for a deploy that will not come' '
+test_expect_success 'a rejected push keeps only the builds whose tests passed' '
 	cd built-work &&
 	write_hooks_ini built <<-EOF &&
 	[verify]
@@ -313,8 +311,15 @@ test_expect_success 'a rejected push keeps no build for a deploy that will not c
 	test_must_fail push origin main feature &&
 	test_grep "REJECTED refs/heads/feature: tests failed" "$TMP/push.err" &&
 	test_grep "tests passed for refs/heads/main" "$TMP/push.err" &&
-	ls -A "$TMP/built.git/pushgate/artifacts" >left &&
-	test_grep ! . left
+	kept_artifacts built >kept &&
+	test "$(wc -l <kept)" = 2 &&
+	: the passing tip comes again: neither tested nor built again &&
+	push origin main &&
+	test_grep "tests passed before on the same tree (cached)" \
+		"$TMP/push.err" &&
+	test_grep ! "running build" "$TMP/push.err" &&
+	test_grep "using the artifact built for $(short HEAD)" "$TMP/push.err" &&
+	deployed staging HEAD
 '
 
 test_expect_success 'artifact without build: a directory of the tree' '

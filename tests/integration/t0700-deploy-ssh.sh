@@ -183,7 +183,7 @@ test_expect_success 'ssh: a 5 MB file arrives intact' '
 	git commit -q -m big &&
 	push origin main &&
 	deployed staging HEAD &&
-	test_grep "uploaded [0-9]* entries, 5\.[0-9] MB" "$TMP/push.err" &&
+	test_grep "sent 1 changed entry (5\.[0-9] MB), reused [0-9]* from " "$TMP/push.err" &&
 	cmp big.bin "$DEPLOY/one/current/big.bin"
 '
 

@@ -114,7 +114,7 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 	pg --help &&
 	test_grep ! . "$TMP/pg.err" &&
 	test_grep "^usage: pushgate \[-C DIR\] COMMAND" "$TMP/pg.out" &&
-	test_grep "pushgate deploy \[--force\] ENV \[REV\]" "$TMP/pg.out" &&
+	test_grep "pushgate deploy \[--force\] \[--full\] ENV \[REV\]" "$TMP/pg.out" &&
 	test_grep "pushgate rollback ENV \[RELEASE-or-COMMIT\]" "$TMP/pg.out" &&
 	test_grep "pushgate status \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate history \[-n N\] \[ENV\]" "$TMP/pg.out" &&
@@ -141,7 +141,7 @@ test_expect_success 'pushgate VERB --help: that verb'\''s usage, exit 0, anywher
 		test_grep "^usage: pushgate $verb" "$TMP/pg.out" || return 1
 	done &&
 	pg deploy --help &&
-	test_grep "^usage: pushgate deploy \[--force\] ENV \[REV\]" \
+	test_grep "^usage: pushgate deploy \[--force\] \[--full\] ENV \[REV\]" \
 		"$TMP/pg.out"
 '
 

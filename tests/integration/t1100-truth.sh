@@ -290,9 +290,10 @@ test_expect_success 'a build at deploy time gets the same PUSHGATE_ variables, P
 	push origin main &&
 	deployed staging HEAD &&
 	test_grep "^PUSHGATE_REF=refs/heads/main\$" "$DEPLOY/rebuild/current/vars" &&
-	: pre-receive kept no build for this one: the deploy builds &&
+	: once the kept build is gone, the deploy builds again, saying so &&
+	rm -rf "$TMP/rebuild.git/pushgate/artifacts" &&
 	pg -C "$TMP/rebuild.git" deploy staging --force &&
-	test_grep "^pushgate: building $(short HEAD) for .staging." \
+	test_grep "^pushgate: building $(short HEAD) for .staging.: no kept artifact" \
 		"$TMP/pg.err" &&
 	vars=$DEPLOY/rebuild/current/vars &&
 	test_grep "^PUSHGATE_ENV=staging\$" "$vars" &&

@@ -1,0 +1,474 @@
+#include "increment.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "delta.h"
+#include "errors.h"
+#include "manifest.h"
+#include "report.h"
+#include "sink.h"
+#include "strvec.h"
+#include "timeutil.h"
+
+#define BASE_MARK "pushgate-base="
+/* Header text kept before the listing, and one record's longest text. */
+#define HEADER_MAX (64 * 1024)
+#define RECORD_MAX (4096 + 64)
+
+/* The directory the sent entries land in, beside the new release. */
+#define INCOMING ".incoming-"
+
+static void add_path(struct buf *b, const char *root, const char *rest)
+{
+	struct buf p = BUF_INIT;
+
+	buf_addstr(&p, root);
+	if (rest)
+		buf_addf(&p, "/%s", rest);
+	if (!buf_inherit_error(b, &p))
+		buf_addshq(b, p.ptr);
+	buf_release(&p);
+}
+
+static void add_release(struct buf *b, const struct config_env *env,
+			const char *prefix, const char *id, const char *rest)
+{
+	struct buf p = BUF_INIT;
+
+	buf_addf(&p, "releases/%s%s", prefix, id);
+	if (rest)
+		buf_addf(&p, "/%s", rest);
+	if (!buf_inherit_error(b, &p))
+		add_path(b, env->path, p.ptr);
+	buf_release(&p);
+}
+
+/*
+ * Round trip 1: prepare, then check the base and list it:
+ *	pushgate-base=ok, then "N|O TYPE BITS PATH" NUL-ended records
+ *	(N: changed after REVISION was written), or
+ *	pushgate-base=current|revision|failed: it cannot be used.
+ */
+static void add_inspect(struct buf *cmd, const struct increment_opts *o)
+{
+	const struct config_env *env = o->env;
+	const struct target_job *job = o->job;
+
+	buf_addf(cmd, "%s; if test \"$(readlink -- ", o->prepare);
+	add_path(cmd, env->path, "current");
+	buf_addstr(cmd, " || true)\" != ");
+	buf_addf(cmd, "'releases/%s'; then echo " BASE_MARK "current; "
+		 "elif ! test -f ", job->base_release);
+	add_release(cmd, env, "", job->base_release, "REVISION");
+	buf_addstr(cmd, " || test -L ");
+	add_release(cmd, env, "", job->base_release, "REVISION");
+	buf_addstr(cmd, " || test \"$(cat -- ");
+	add_release(cmd, env, "", job->base_release, "REVISION");
+	buf_addf(cmd, ")\" != '%s'; then echo " BASE_MARK "revision; "
+		 "elif test -e ", job->base_commit);
+	add_release(cmd, env, "", job->base_release, "FAILED");
+	buf_addstr(cmd, " || test -L ");
+	add_release(cmd, env, "", job->base_release, "FAILED");
+	buf_addstr(cmd, "; then echo " BASE_MARK "failed; else cd ");
+	add_release(cmd, env, "", job->base_release, NULL);
+	buf_addstr(cmd, " && echo " BASE_MARK "ok && exec find . -mindepth 1"
+		   " \\( -newer REVISION -printf 'N %y %m %P\\0' \\)"
+		   " -o -printf 'O %y %m %P\\0'; fi");
+}
+
+/* What round trip 1 said, parsed as it streams. */
+struct listing {
+	struct buf header;	/* text up to and with the base mark */
+	char base[16];		/* "ok", "current", ... or "" */
+	struct buf rec;		/* the record being read */
+	struct manifest *actual;
+	bool *newer;
+	size_t newer_alloc;
+	bool bad;		/* a record did not parse */
+};
+
+static unsigned type_bits(char t)
+{
+	switch (t) {
+	case 'd':
+		return S_IFDIR;
+	case 'f':
+		return S_IFREG;
+	case 'l':
+		return S_IFLNK;
+	default:
+		return S_IFIFO;	/* nothing a release holds */
+	}
+}
+
+static void take_record(struct listing *l)
+{
+	const char *p = l->rec.ptr, *path;
+	unsigned long bits;
+	char *end;
+	size_t i;
+
+	/* "N f 644 path" */
+	if (l->rec.len < 7 || (p[0] != 'N' && p[0] != 'O') || p[1] != ' ' ||
+	    p[3] != ' ') {
+		l->bad = true;
+		return;
+	}
+	bits = strtoul(p + 4, &end, 8);
+	if (*end != ' ' || bits > 07777 || !end[1]) {
+		l->bad = true;
+		return;
+	}
+	path = end + 1;
+	if (!strcmp(path, "REVISION"))
+		return;		/* rewritten by every release */
+	if (manifest_add(l->actual, path, type_bits(p[2]) | (unsigned)bits,
+			 "") < 0) {
+		error_clear();
+		l->bad = true;
+		return;
+	}
+	i = manifest_index(l->actual, path);
+	if (i >= l->newer_alloc) {
+		size_t n = l->newer_alloc ? 2 * l->newer_alloc : 1024;
+
+		while (n <= i)
+			n *= 2;
+		l->newer = xreallocarray(l->newer, n, sizeof(*l->newer));
+		memset(l->newer + l->newer_alloc, 0,
+		       (n - l->newer_alloc) * sizeof(*l->newer));
+		l->newer_alloc = n;
+	}
+	l->newer[i] = p[0] == 'N';
+}
+
+static void on_listing(const char *data, size_t len, void *payload)
+{
+	struct listing *l = payload;
+	size_t i;
+
+	for (i = 0; i < len && !l->bad; i++) {
+		char c = data[i];
+
+		if (strcmp(l->base, "ok")) {
+			const char *mark;
+
+			if (l->base[0] || buf_addch(&l->header, c) < 0)
+				continue;	/* after a refusal: ignored */
+			if (c != '\n')
+				continue;
+			mark = l->header.ptr + l->header.len - 1;
+			while (mark > l->header.ptr && mark[-1] != '\n')
+				mark--;
+			if (!strncmp(mark, BASE_MARK, strlen(BASE_MARK)))
+				snprintf(l->base, sizeof(l->base), "%.*s",
+					 (int)(l->header.ptr + l->header.len -
+					       1 - mark - strlen(BASE_MARK)),
+					 mark + strlen(BASE_MARK));
+			continue;
+		}
+		if (c) {
+			if (buf_addch(&l->rec, c) < 0)
+				l->bad = true;
+			continue;
+		}
+		take_record(l);
+		buf_reset(&l->rec);
+	}
+}
+
+static const char *base_refusal(const char *base)
+{
+	if (!strcmp(base, "current"))
+		return "current is not the release pushgate recorded";
+	if (!strcmp(base, "revision"))
+		return "the live release's REVISION is not the recorded commit";
+	if (!strcmp(base, "failed"))
+		return "the live release is marked FAILED";
+	return "the live release could not be checked";
+}
+
+/* ---- round trip 2: what is sent --------------------------------------- */
+
+/* The sink the release's entries go through: a prefix, and the plan. */
+struct incoming {
+	struct sink *next;		/* the host's upload */
+	const struct manifest *plan_of;	/* the new release's manifest */
+	const struct delta *plan;
+	struct buf path;
+	const struct target_job *job;
+};
+
+static const char *under_tree(struct incoming *in, const char *path)
+{
+	buf_reset(&in->path);
+	buf_addf(&in->path, "tree/%s", path);
+	return buf_error(&in->path) ? NULL : in->path.ptr;
+}
+
+static bool in_wants(void *self, const char *path)
+{
+	struct incoming *in = self;
+	size_t i = manifest_index(in->plan_of, path);
+
+	/* not in the manifest: REVISION, which every release writes */
+	return i == (size_t)-1 || in->plan->send[i];
+}
+
+static int in_dir(void *self, const char *path, unsigned mode)
+{
+	struct incoming *in = self;
+	const char *p = under_tree(in, path);
+
+	return p ? sink_dir(in->next, p, mode) :
+	       error_set(ERR_TOOBIG, "path too long");
+}
+
+static int in_file(void *self, const char *path, unsigned mode,
+		   uint64_t size)
+{
+	struct incoming *in = self;
+	const char *p = under_tree(in, path);
+
+	return p ? sink_file(in->next, p, mode, size) :
+	       error_set(ERR_TOOBIG, "path too long");
+}
+
+static int in_data(void *self, const void *data, size_t len)
+{
+	struct incoming *in = self;
+
+	return sink_data(in->next, data, len);
+}
+
+static int in_symlink(void *self, const char *path, const char *target)
+{
+	struct incoming *in = self;
+	const char *p = under_tree(in, path);
+
+	return p ? sink_symlink(in->next, p, target) :
+	       error_set(ERR_TOOBIG, "path too long");
+}
+
+static const struct sink_ops incoming_ops = {
+	in_dir, in_wants, in_file, in_data, in_symlink
+};
+
+/* The list of paths to remove, then "tree/" with what is sent. */
+static int produce(struct sink *sink, void *payload)
+{
+	struct incoming *in = payload;
+	const struct strvec *rm = &in->plan->remove;
+	struct buf list;
+	struct sink s;
+	size_t i;
+	int r;
+
+	buf_init(&list, SIZE_MAX / 2);
+	for (i = 0; i < rm->nr; i++)
+		buf_add(&list, rm->v[i], strlen(rm->v[i]) + 1);
+	r = sink_file_data(sink, "remove", 0600, list.ptr, list.len);
+	buf_release(&list);
+	if (r < 0 || (r = sink_dir(sink, "tree", 0755)) < 0)
+		return r;
+	in->next = sink;
+	sink_init(&s, &incoming_ops, in);
+	return in->job->produce(&s, in->job->produce_payload);
+}
+
+static void add_assemble(struct buf *before, struct buf *after,
+			 const struct increment_opts *o)
+{
+	const struct config_env *env = o->env;
+	const struct target_job *job = o->job;
+
+	buf_addstr(before, "set -e; cd ");
+	add_path(before, env->path, "releases");
+	buf_addf(before, "; test ! -e '%s'; ", job->release);
+	if (env->incremental == CONFIG_INCREMENTAL_COPY)
+		buf_addstr(before, "cp -a --reflink=auto -- ");
+	else
+		buf_addstr(before, "cp -al -- ");
+	buf_addf(before, "'%s' '%s'; rm -f -- '%s/REVISION'",
+		 job->base_release, job->release, job->release);
+	/* removals, then the new entries linked over the copy */
+	buf_addstr(after, "cd ");
+	add_release(after, env, "", job->release, NULL);
+	buf_addf(after, " && xargs -0 -r rm -rf -- <'../" INCOMING "%s/remove'"
+		 " && cp -al --remove-destination -- '../" INCOMING "%s/tree/.'"
+		 " . && cd .. && rm -rf -- '" INCOMING "%s'", job->release,
+		 job->release, job->release);
+}
+
+/* 1,234,567 */
+static void add_count(struct buf *b, uint64_t n)
+{
+	char digits[32];
+	size_t len, i;
+
+	len = (size_t)snprintf(digits, sizeof(digits), "%llu",
+			       (unsigned long long)n);
+	for (i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf_addch(b, ',');
+		buf_addch(b, digits[i]);
+	}
+}
+
+static void show_sent(const struct increment_opts *o,
+		      const struct increment_result *res, double secs)
+{
+	struct buf line = BUF_INIT;
+
+	buf_addf(&line, "[%s] sent ", o->label);
+	add_count(&line, res->sent);
+	buf_addf(&line, " changed entr%s (", res->sent == 1 ? "y" : "ies");
+	if (res->bytes < 1000 * 1000)
+		buf_addf(&line, "%llu KB", (unsigned long long)
+			 ((res->bytes + 999) / 1000));
+	else
+		buf_addf(&line, "%.1f MB", (double)res->bytes / 1e6);
+	buf_addstr(&line, "), reused ");
+	add_count(&line, res->reused);
+	buf_addf(&line, " from %s in %.2f s", o->job->base_release, secs);
+	report_info("%s", line.ptr);
+	buf_release(&line);
+}
+
+static void set_why(struct increment_result *out, const char *why)
+{
+	free(out->why);
+	out->why = xstrdup(why);
+}
+
+int increment_upload(struct increment_result *out,
+		     const struct increment_opts *o)
+{
+	static const bool no_newer[1];
+	const struct target_job *job = o->job;
+	struct listing l;
+	struct delta plan;
+	struct delta_input in;
+	struct incoming inc;
+	struct host_upload up;
+	struct host_upload_stats stats;
+	struct host_result res = HOST_RESULT_INIT;
+	struct buf cmd = BUF_INIT, before = BUF_INIT, after = BUF_INIT;
+	struct buf dir = BUF_INIT;
+	struct strvec skip = STRVEC_INIT;
+	double start = timeutil_now();
+	size_t i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&l, 0, sizeof(l));
+	memset(&plan, 0, sizeof(plan));
+	strvec_init(&plan.remove);
+	buf_init(&l.header, HEADER_MAX);
+	buf_init(&l.rec, RECORD_MAX);
+	l.actual = manifest_new();
+	add_inspect(&cmd, o);
+	if ((r = buf_error(&cmd)) < 0) {
+		r = error_set(r, "the command line is too long");
+		goto out;
+	}
+	r = host_run(o->host, &res, cmd.ptr, o->env->command_timeout, false,
+		     on_listing, &l);
+	out->output = buf_detach(&l.header, NULL);
+	if (r < 0)
+		goto out;
+	if (res.status != 0 && strcmp(l.base, "ok")) {
+		/* the prepare part failed, as a full upload's would */
+		const char *end = out->output + strlen(out->output), *line;
+
+		while (end > out->output && end[-1] == '\n')
+			end--;
+		for (line = end; line > out->output && line[-1] != '\n';)
+			line--;
+		r = error_set(ERR_GENERIC, "failed (exit %d)%s%.*s",
+			      res.status, end > line ? ": " : "",
+			      (int)(end - line), line);
+		goto out;
+	}
+	if (strcmp(l.base, "ok") || res.status != 0 || l.bad ||
+	    l.rec.len) {
+		set_why(out, l.bad || l.rec.len || res.status != 0 ?
+			"the live release could not be listed" :
+			base_refusal(l.base));
+		goto out;
+	}
+	/* plan against what the host has */
+	for (i = 0; i < o->env->shared.nr; i++) {
+		const char *s = o->env->shared.v[i];
+		size_t n = strlen(s);
+
+		strvec_pushf(&skip, "%.*s", (int)(n && s[n - 1] == '/' ?
+						 n - 1 : n), s);
+	}
+	memset(&in, 0, sizeof(in));
+	in.base = job->base;
+	in.next = job->next;
+	in.actual = l.actual;
+	in.newer = l.newer ? l.newer : no_newer;
+	in.skip = &skip;
+	if (delta_plan(&plan, &in) < 0) {
+		set_why(out, error_last());
+		error_clear();
+		goto out;
+	}
+	/* round trip 2 */
+	memset(&inc, 0, sizeof(inc));
+	buf_init(&inc.path, RECORD_MAX);
+	inc.plan_of = job->next;
+	inc.plan = &plan;
+	inc.job = job;
+	add_assemble(&before, &after, o);
+	buf_addf(&dir, "%s/releases/" INCOMING "%s", o->env->path,
+		 job->release);
+	if ((r = buf_error(&before)) < 0 || (r = buf_error(&after)) < 0 ||
+	    (r = buf_error(&dir)) < 0) {
+		r = error_set(r, "the command line is too long");
+		goto out;
+	}
+	memset(&up, 0, sizeof(up));
+	up.dir = dir.ptr;
+	up.before = before.ptr;
+	up.after = after.ptr;
+	up.mtime = job->mtime;
+	up.timeout = o->env->command_timeout;
+	up.produce = produce;
+	up.payload = &inc;
+	r = host_upload(o->host, &up, &stats, NULL);
+	buf_release(&inc.path);
+	if (r < 0)
+		goto out;
+	out->done = true;
+	out->sent = plan.nr_send;
+	out->reused = plan.nr_reused;
+	out->bytes = stats.bytes;
+	show_sent(o, out, timeutil_now() - start);
+out:
+	host_result_release(&res);
+	delta_release(&plan);
+	manifest_free(l.actual);
+	free(l.newer);
+	buf_release(&l.header);
+	buf_release(&l.rec);
+	buf_release(&cmd);
+	buf_release(&before);
+	buf_release(&after);
+	buf_release(&dir);
+	strvec_clear(&skip);
+	return r;
+}
+
+void increment_result_release(struct increment_result *r)
+{
+	free(r->output);
+	free(r->why);
+	memset(r, 0, sizeof(*r));
+}
