@@ -11,6 +11,9 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "gittree.h"
+#include "history.h"
+#include "manifest.h"
+#include "release.h"
 #include "report.h"
 #include "sink.h"
 #include "testrun.h"
@@ -260,4 +263,60 @@ void artifact_gc(struct state *st, const struct config *cfg,
 	}
 out:
 	free(l.v);
+}
+
+/* The releases live and previous in one environment, from the history. */
+struct live_scan {
+	const char *env;
+	char live[RELEASE_ID_MAX];
+	char previous[RELEASE_ID_MAX];
+};
+
+static int scan_live(const struct history_record *rec, void *payload)
+{
+	struct live_scan *s = payload;
+
+	if (strcmp(rec->env, s->env) || rec->result != HISTORY_OK ||
+	    !strcmp(rec->release, s->live))
+		return 0;
+	memcpy(s->previous, s->live, sizeof(s->previous));
+	snprintf(s->live, sizeof(s->live), "%s", rec->release);
+	return 0;
+}
+
+void artifact_gc_protected(struct state *st, const struct config *cfg)
+{
+	struct strvec keys = STRVEC_INIT;
+	struct buf path = BUF_INIT;
+	size_t i, k;
+
+	if (!cfg->build)
+		return;
+	for (i = 0; i < cfg->nr_envs; i++) {
+		struct live_scan s;
+		const char *ids[2];
+
+		memset(&s, 0, sizeof(s));
+		s.env = cfg->envs[i].name;
+		if (history_read(st, scan_live, &s) < 0)
+			error_clear();
+		ids[0] = s.live;
+		ids[1] = s.previous;
+		for (k = 0; k < 2; k++) {
+			struct manifest *m = NULL;
+
+			buf_reset(&path);
+			if (!ids[k][0] ||
+			    state_manifest_path(st, &path, s.env, ids[k]) < 0 ||
+			    manifest_read(&m, path.ptr) < 0) {
+				error_clear();
+				continue;
+			}
+			strvec_push(&keys, manifest_artifact(m));
+			manifest_free(m);
+		}
+	}
+	artifact_gc(st, cfg, &keys);
+	strvec_clear(&keys);
+	buf_release(&path);
 }

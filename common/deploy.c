@@ -742,62 +742,6 @@ static void keep_manifest(struct deploy *d)
 	buf_release(&path);
 }
 
-/* The releases live and previous in one environment, from the history. */
-struct live_scan {
-	const char *env;
-	char live[RELEASE_ID_MAX];
-	char previous[RELEASE_ID_MAX];
-};
-
-static int scan_live(const struct history_record *rec, void *payload)
-{
-	struct live_scan *s = payload;
-
-	if (strcmp(rec->env, s->env) || rec->result != HISTORY_OK ||
-	    !strcmp(rec->release, s->live))
-		return 0;
-	memcpy(s->previous, s->live, sizeof(s->previous));
-	snprintf(s->live, sizeof(s->live), "%s", rec->release);
-	return 0;
-}
-
-void deploy_gc(struct state *st, const struct config *cfg)
-{
-	struct strvec keys = STRVEC_INIT;
-	struct buf path = BUF_INIT;
-	size_t i, k;
-
-	if (!cfg->build)
-		return;
-	for (i = 0; i < cfg->nr_envs; i++) {
-		struct live_scan s;
-		const char *ids[2];
-
-		memset(&s, 0, sizeof(s));
-		s.env = cfg->envs[i].name;
-		if (history_read(st, scan_live, &s) < 0)
-			error_clear();
-		ids[0] = s.live;
-		ids[1] = s.previous;
-		for (k = 0; k < 2; k++) {
-			struct manifest *m = NULL;
-
-			buf_reset(&path);
-			if (!ids[k][0] ||
-			    state_manifest_path(st, &path, s.env, ids[k]) < 0 ||
-			    manifest_read(&m, path.ptr) < 0) {
-				error_clear();
-				continue;
-			}
-			strvec_push(&keys, manifest_artifact(m));
-			manifest_free(m);
-		}
-	}
-	artifact_gc(st, cfg, &keys);
-	strvec_clear(&keys);
-	buf_release(&path);
-}
-
 static void outcome_init(struct deploy_outcome *o, const struct deploy_opts *opts,
 			 bool rollback)
 {
@@ -916,7 +860,7 @@ done:
 	if (lock >= 0)
 		state_unlock(lock);
 	if (out->result == DEPLOY_OK)
-		deploy_gc(o->st, o->cfg);
+		artifact_gc_protected(o->st, o->cfg);
 	free(pick);
 	free(d.changed);
 	free(d.incremental);
@@ -937,103 +881,4 @@ int deploy_rollback(struct deploy_outcome *out, const struct deploy_opts *o,
 				 release);
 	}
 	return run_locked(out, o, release);
-}
-
-/* ---- which release a rollback makes live ---------------------------- */
-
-void deploy_pick_init(struct deploy_pick *p, const char *env,
-		      const char *want_release, const char *want_commit)
-{
-	memset(p, 0, sizeof(*p));
-	p->env = env;
-	p->want_release = want_release;
-	p->want_commit = want_commit;
-}
-
-void deploy_pick_live(struct deploy_pick *p, const struct history_record *r)
-{
-	if (!strcmp(r->env, p->env) && r->result == HISTORY_OK)
-		snprintf(p->live, sizeof(p->live), "%s", r->release);
-}
-
-void deploy_pick_feed(struct deploy_pick *p, const struct history_record *r)
-{
-	bool take;
-
-	if (strcmp(r->env, p->env) || r->action != HISTORY_DEPLOY ||
-	    !r->release[0])
-		return;
-	if (p->want_release)
-		take = !strcmp(r->release, p->want_release);
-	else if (p->want_commit)
-		take = !strcmp(r->commit, p->want_commit);
-	else
-		take = strcmp(r->release, p->live) < 0;
-	if (!take)
-		return;
-	if (r->result != HISTORY_OK) {
-		if (p->want_release)
-			p->failed = true;
-		return;
-	}
-	/* the newest match wins: records are read oldest first */
-	if (!p->want_commit && !p->want_release &&
-	    strcmp(r->release, p->release) < 0)
-		return;
-	p->failed = false;
-	snprintf(p->release, sizeof(p->release), "%s", r->release);
-	snprintf(p->commit, sizeof(p->commit), "%s", r->commit);
-}
-
-int deploy_pick_result(struct deploy_target *out, const struct deploy_pick *p)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (p->failed)
-		return error_set(ERR_INVALID,
-				 "release '%s' failed: pushgate never rolls back to a failed release",
-				 p->want_release);
-	if (!p->release[0]) {
-		if (p->want_release || p->want_commit)
-			return error_set(ERR_NOTFOUND,
-					 "no successful deploy of '%s' to '%s' in the history",
-					 p->want_release ? p->want_release :
-					 p->want_commit, p->env);
-		return error_set(ERR_NOTFOUND,
-				 "'%s' has no earlier good release to roll back to",
-				 p->env);
-	}
-	if ((r = repo_oid_from_hex(&out->commit, p->commit)) < 0)
-		return error_set(r, "bad history record for '%s'", p->release);
-	snprintf(out->release, sizeof(out->release), "%s", p->release);
-	return 0;
-}
-
-static int feed_live(const struct history_record *rec, void *payload)
-{
-	deploy_pick_live(payload, rec);
-	return 0;
-}
-
-static int feed(const struct history_record *rec, void *payload)
-{
-	deploy_pick_feed(payload, rec);
-	return 0;
-}
-
-int deploy_pick_rollback(struct deploy_target *out, struct state *st,
-			 const char *env, const char *want_release,
-			 const char *want_commit)
-{
-	struct deploy_pick p;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	deploy_pick_init(&p, env, want_release, want_commit);
-	if ((r = history_read(st, feed_live, &p)) < 0 ||
-	    (r = history_read(st, feed, &p)) < 0)
-		return error_set(r, "cannot read the history: %s",
-				 error_last());
-	return deploy_pick_result(out, &p);
 }

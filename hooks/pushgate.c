@@ -25,6 +25,7 @@
 #include "release.h"
 #include "report.h"
 #include "repo.h"
+#include "rollback.h"
 #include "status.h"
 
 #define PUSHGATE_VERSION "0.2.0"
@@ -248,7 +249,7 @@ static int cmd_rollback(struct cli *c)
 	struct deploy_opts o = deploy_opts_of(c);
 	struct verdict v = VERDICT_INIT;
 	struct deploy_outcome out;
-	struct deploy_target t;
+	struct rollback_target t;
 	const char *want_release = NULL;
 	char want_commit[REPO_OID_HEXSZ + 1] = "";
 	const char *arg = c->nargs ? c->args[0] : NULL;
@@ -263,7 +264,7 @@ static int cmd_rollback(struct cli *c)
 	else if (arg)
 		want_release = arg;
 	error_clear();
-	if (deploy_pick_rollback(&t, &c->g.st, c->env->name, want_release,
+	if (rollback_choose(&t, &c->g.st, c->env->name, want_release,
 				 want_commit[0] ? want_commit : NULL) < 0) {
 		report_error("%s", report_str(error_last()));
 		goto out;

@@ -77,4 +77,11 @@ void artifact_release(struct artifact *a);
 void artifact_gc(struct state *st, const struct config *cfg,
 		 const struct strvec *protect);
 
+/*
+ * artifact_gc() keeping every artifact that a release live or previous
+ * in any environment came from (read from the history and the releases'
+ * manifests).
+ */
+void artifact_gc_protected(struct state *st, const struct config *cfg);
+
 #endif

@@ -146,8 +146,10 @@ level()
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|target) echo 40 ;;
 	increment) echo 41 ;;
-	artifact|release) echo 42 ;;
+	release) echo 42 ;;
+	artifact) echo 43 ;;
 	deploy) echo 44 ;;
+	rollback) echo 43 ;;
 	status|receive) echo 46 ;;
 	*) echo none ;;
 	esac

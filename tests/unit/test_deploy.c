@@ -15,6 +15,7 @@
 #include "push.h"
 #include "receive.h"
 #include "release.h"
+#include "rollback.h"
 
 #define A40 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define B40 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -164,25 +165,25 @@ static const struct history_record *records(size_t *nr)
 	return h;
 }
 
-static int pick(struct deploy_target *out, const struct history_record *h,
+static int pick(struct rollback_target *out, const struct history_record *h,
 		size_t nr, const char *env, const char *want_release,
 		const char *want_commit)
 {
-	struct deploy_pick p;
+	struct rollback_pick p;
 	size_t i;
 
-	deploy_pick_init(&p, env, want_release, want_commit);
+	rollback_pick_init(&p, env, want_release, want_commit);
 	for (i = 0; i < nr; i++)
-		deploy_pick_live(&p, &h[i]);
+		rollback_pick_live(&p, &h[i]);
 	for (i = 0; i < nr; i++)
-		deploy_pick_feed(&p, &h[i]);
-	return deploy_pick_result(out, &p);
+		rollback_pick_feed(&p, &h[i]);
+	return rollback_pick_result(out, &p);
 }
 
 static void test_deploy__rollback_choice(void **state)
 {
 	struct history_record more[9];
-	struct deploy_target t;
+	struct rollback_target t;
 	const struct history_record *h;
 	char hex[REPO_OID_HEXSZ + 1];
 	size_t nr;
