@@ -1,7 +1,7 @@
 # slowlink.awk - the figures of tests/bench/slowlink.sh from its results
 #
 #   awk -v reps=N -v rate=TEXT -v cipher=TEXT -v target_fs=TEXT \
-#       -v nproc=N -v entries=N -v tip_bytes=N -v one=PATH \
+#       -v nproc=N -v files=N -v tip_bytes=N -v one=PATH \
 #       -v one_delta=N -v have_rsync=true|false -v src_desc=TEXT \
 #       -v src_files=N -v src_bytes=N -v src_gz=N -f slowlink.awk results
 #
@@ -75,8 +75,8 @@ END {
 
 	printf "\none-file change: REV1 live, REV2 = REV1 with %s one" \
 	    " line\n", one
-	printf "longer (+%d bytes); the tree: %d entries, %.1f MB as tar\n\n",
-	    one_delta, entries, tip_bytes / 1048576
+	printf "longer (+%d bytes); the tree: %d files, %.1f MB as tar\n\n",
+	    one_delta, files, tip_bytes / 1048576
 	printf fmt, "link", "pushgate", "wire", "rsync", "wire",
 	    "pg/rs time", "pg/rs bytes"
 	row("one", "lo", "pg", "rsync")
@@ -97,8 +97,8 @@ END {
 	printf " rsync sends the\n"
 	printf "  changed file and hard-links the rest from REL1\n"
 
-	printf "\nfull first deploy of REV1 at %s (%d entries, %.1f MB as" \
-	    " tar)\n\n", rate, entries, tip_bytes / 1048576
+	printf "\nfull first deploy of REV1 at %s (%d files, %.1f MB as" \
+	    " tar)\n\n", rate, files, tip_bytes / 1048576
 	printf fmt, "link", "pushgate", "wire", "baseline", "wire",
 	    "pg/bl time", "pg/bl bytes"
 	row("full", "rate", "pg", "base")

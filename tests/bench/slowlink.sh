@@ -238,7 +238,7 @@ rm -f "$dep/index"
 git -C "$repo" update-ref refs/heads/main "$rev2" "$rev1"
 one_delta=$(($(git -C "$repo" cat-file -s "$rev2:$one") -
 	$(git -C "$repo" cat-file -s "$rev1:$one")))
-entries=$(git -C "$repo" ls-tree -r "$rev1" | wc -l | tr -d ' ')
+files=$(git -C "$repo" ls-tree -r "$rev1" | wc -l | tr -d ' ')
 tip_bytes=$(git -C "$repo" archive "$rev1" | wc -c | tr -d ' ')
 
 # REVS: the source tree (see the header)
@@ -267,7 +267,7 @@ source_tree() {
 		tar -cf - -T "$dep/files.txt" 2>/dev/null |
 			tar -xf - -C "$stage" || :
 		if test "$(du -sk "$stage" | cut -f 1)" -ge 4096; then
-			source_desc="the source installed here: /usr/src/**"
+			source_desc="installed here: /usr/src"
 			test -z "$py" ||
 				source_desc="$source_desc, $py/**.py"
 			return 0
@@ -458,7 +458,7 @@ done
 
 awk -v reps="$reps" -v rate="$rate" -v cipher="$cipher" \
 	-v target_fs="$target_fs" -v nproc="$(nproc 2>/dev/null || echo '?')" \
-	-v entries="$entries" -v tip_bytes="$tip_bytes" -v one="$one" \
+	-v files="$files" -v tip_bytes="$tip_bytes" -v one="$one" \
 	-v one_delta="$one_delta" -v have_rsync="$have_rsync" \
 	-v src_desc="$source_desc" -v src_files="$src_files" \
 	-v src_bytes="$src_bytes" -v src_gz="$src_gz" \
