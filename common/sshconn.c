@@ -392,9 +392,11 @@ int sshconn_open(struct sshconn **out, struct sshconn_hostkey *key,
 	    (r = prefer_known_types(c)) < 0)
 		goto out;
 	/*
-	 * libssh2 1.10 then offers "zlib,zlib@openssh.com,none" (without
-	 * it only "none"); OpenSSH servers offer only the delayed
-	 * zlib@openssh.com, which starts after authentication.
+	 * With this flag libssh2 1.10 offers "zlib,zlib@openssh.com,none"
+	 * (without it, or when built without zlib, only "none"). OpenSSH
+	 * servers offer only the delayed zlib@openssh.com, which starts
+	 * after authentication; a server that offers none of them gets an
+	 * uncompressed connection.
 	 */
 	if (opts->compress &&
 	    (rc = libssh2_session_flag(c->session, LIBSSH2_FLAG_COMPRESS, 1))) {
