@@ -147,6 +147,7 @@ static const struct schema_key keys[] = {
 	  RANGE(1, 3600) },
 	{ ENV("command_timeout", SCHEMA_UINT, 0, "600", command_timeout),
 	  RANGE(1, 86400) },
+	{ ENV("compress", SCHEMA_BOOL, 0, "false", compress) },
 };
 
 #define NR_KEYS ARRAY_SIZE(keys)

@@ -45,6 +45,7 @@ static void ssh_opts_of(struct ssh_opts *so, char **user_out,
 	so->identity = env->identity;
 	so->known_hosts = env->known_hosts;
 	so->connect_timeout = env->connect_timeout;
+	so->compress = env->compress;
 }
 
 int host_open(struct host **out, const struct config_env *env, size_t index)

@@ -68,6 +68,7 @@ static int open_conn(struct sshconn **out, const struct ssh_opts *opts)
 		co.port = opts->port;
 		co.known_hosts = opts->known_hosts;
 		co.connect_timeout = opts->connect_timeout;
+		co.compress = opts->compress;
 	}
 	r = sshconn_open(out, &key, opts ? &co : NULL);
 	memset(&last_hostkey, 0, sizeof(last_hostkey));
@@ -692,4 +693,9 @@ void ssh_free(struct ssh *s)
 	}
 	sshconn_free(s->conn);
 	free(s);
+}
+
+const char *ssh_compression(const struct ssh *s)
+{
+	return sshconn_compression(s->conn);
 }

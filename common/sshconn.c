@@ -162,6 +162,16 @@ int sshconn_error(struct sshconn *c, int rc, const char *what)
 			 text);
 }
 
+const char *sshconn_compression(const struct sshconn *c)
+{
+	const char *m = NULL;
+
+	if (c->handshaken)
+		m = libssh2_session_methods(c->session,
+					    LIBSSH2_METHOD_COMP_CS);
+	return m ? m : "none";
+}
+
 const char *sshconn_label(const struct sshconn *c)
 {
 	return c->label;
@@ -381,6 +391,18 @@ int sshconn_open(struct sshconn **out, struct sshconn_hostkey *key,
 				 opts->port, c->label)) < 0 ||
 	    (r = prefer_known_types(c)) < 0)
 		goto out;
+	/*
+	 * With this flag libssh2 1.10 offers "zlib,zlib@openssh.com,none"
+	 * (without it, or when built without zlib, only "none"). OpenSSH
+	 * servers offer only the delayed zlib@openssh.com, which starts
+	 * after authentication; a server that offers none of them gets an
+	 * uncompressed connection.
+	 */
+	if (opts->compress &&
+	    (rc = libssh2_session_flag(c->session, LIBSSH2_FLAG_COMPRESS, 1))) {
+		r = sshconn_error(c, rc, "asking for compression with");
+		goto out;
+	}
 	for (;;) {
 		rc = libssh2_session_handshake(c->session, c->fd);
 		if (rc != LIBSSH2_ERROR_EAGAIN)

@@ -82,6 +82,7 @@ struct config_env {
 	char *on_failure;
 	unsigned connect_timeout;	/* default 10 */
 	unsigned command_timeout;	/* default 600 */
+	bool compress;		/* SSH transport compression (SPEC §9) */
 	unsigned line;		/* line of the section header */
 };
 

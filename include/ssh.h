@@ -27,9 +27,15 @@ struct ssh_opts {
 	const char *identity;	/* private key file; NULL: ssh-agent */
 	const char *known_hosts;	/* file checked (and written by trust) */
 	unsigned connect_timeout;	/* seconds, for TCP + handshake + auth */
+	/*
+	 * Ask for zlib transport compression (`compress` in hooks.ini).
+	 * It is used only if the server offers it too; otherwise the
+	 * connection goes uncompressed, as OpenSSH's `ssh -C` does.
+	 */
+	bool compress;
 };
 
-#define SSH_OPTS_INIT { NULL, 22, NULL, NULL, NULL, 10 }
+#define SSH_OPTS_INIT { NULL, 22, NULL, NULL, NULL, 10, false }
 
 /* What the server presented, for `pushgate trust` and error messages. */
 struct ssh_hostkey {
@@ -66,6 +72,13 @@ int ssh_fetch_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
  */
 int ssh_trust_hostkey(struct ssh_hostkey *key, const struct ssh_opts *opts);
 
+
+/*
+ * The compression the connection negotiated for what we send: "none",
+ * "zlib", or "zlib@openssh.com" (zlib that starts once we are logged
+ * in, the only kind OpenSSH servers offer). Borrowed from `s`.
+ */
+const char *ssh_compression(const struct ssh *s);
 
 /* Disconnect and free (channel, then session, then known_hosts). */
 void ssh_free(struct ssh *s);

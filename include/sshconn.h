@@ -23,9 +23,10 @@ struct sshconn_opts {
 	unsigned port;
 	const char *known_hosts;	/* the file; NULL: none */
 	unsigned connect_timeout;	/* s, for TCP + handshake + auth */
+	bool compress;		/* offer zlib compression in the handshake */
 };
 
-#define SSHCONN_OPTS_INIT { NULL, 22, NULL, 10 }
+#define SSHCONN_OPTS_INIT { NULL, 22, NULL, 10, false }
 
 /* The host key the server presented, and what known_hosts says of it. */
 struct sshconn_hostkey {
@@ -97,6 +98,12 @@ int sshconn_add_hostkey(struct sshconn *c);
  * caller has closed or given up its channels. NULL is allowed.
  */
 void sshconn_free(struct sshconn *c);
+
+/*
+ * The compression method negotiated for data sent to the server:
+ * "none", "zlib" or "zlib@openssh.com". Borrowed from libssh2.
+ */
+const char *sshconn_compression(const struct sshconn *c);
 
 /* "host:port" or "[v6]:port", for messages. Borrowed. */
 const char *sshconn_label(const struct sshconn *c);

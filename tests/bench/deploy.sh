@@ -27,7 +27,7 @@
 #
 # For each tree (tip, then big), BENCH_REPS times (3), interleaved, the
 # median kept:
-#   pushgate  `pushgate -C REPO deploy --force bench REV` (the whole
+#   pushgate  `pushgate -C REPO deploy --force --full bench REV` (the whole
 #             command: lock, connect, the remote commands, upload, switch,
 #             prune, history), after `rm -rf TARGET/pg/releases` so every
 #             run uploads everything; its own "uploaded ... in S s"
@@ -290,7 +290,7 @@ for t in $trees; do
 		rm -rf "$target/pg/releases"
 		: >"$dep/t.out"
 		if ! "$treemem" "$dep/t.out" pushgate "$build/pushgate" \
-			-C "$repo" deploy --force bench "$rev" >"$log" 2>&1; then
+			-C "$repo" deploy --force --full bench "$rev" >"$log" 2>&1; then
 			cat "$log" >&2
 			die "pushgate deploy of $t failed"
 		fi

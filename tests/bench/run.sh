@@ -38,7 +38,11 @@
 # environment, appending "label us exit maxrss_kb" lines to bench.out.
 #
 # Then it runs deploy.sh (`pushgate deploy` over SSH against
-# `git archive | ssh tar -x`, see there) on the same WORKDIR and history.
+# `git archive | ssh tar -x`, see there) and slowlink.sh (deploys over a
+# rate-limited link in a private network namespace: a one-file change
+# against rsync, a first deploy against `git archive | ssh tar -x`, and
+# `compress = true` on a real source tree; root only, see there) on the
+# same WORKDIR and history.
 #
 # Output: progress on stderr, the figures on stdout. It is a benchmark,
 # not a test: slow figures never fail it. It exits non-zero only when a
@@ -48,7 +52,9 @@
 # Knobs (environment): BENCH_COMMITS (10000), BENCH_SMALL (1000),
 # BENCH_REPS (3), BENCH_SEED (1), BENCH_BASELINE, BENCH_KEEP=1 (keep the
 # target repositories under WORKDIR/run), CC (cc); deploy.sh also reads
-# BENCH_DEPLOY_COPIES; BENCH_DEPLOY=0 skips the deploy benchmark.
+# BENCH_DEPLOY_COPIES, slowlink.sh BENCH_SLOW_RATE and BENCH_SOURCE_DIR;
+# BENCH_DEPLOY=0 skips both deploy benchmarks, BENCH_SLOW=0 only the
+# slow-link one.
 
 set -eu
 
@@ -276,4 +282,8 @@ printf '\nraw timings: %s\n' "$results"
 if test "${BENCH_DEPLOY:-1}" != 0
 then
 	PUSHGATE_BUILD=$build sh "$here/deploy.sh" "$work"
+	if test "${BENCH_SLOW:-1}" != 0
+	then
+		PUSHGATE_BUILD=$build sh "$here/slowlink.sh" "$work"
+	fi
 fi

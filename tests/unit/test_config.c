@@ -202,6 +202,8 @@ static char *render(const struct config *cfg, const char *key)
 		r = buf_addf(&b, "%u", e->connect_timeout);
 	else if (IS("command_timeout"))
 		r = buf_addf(&b, "%u", e->command_timeout);
+	else if (IS("compress"))
+		r = buf_addf(&b, "%d", e->compress);
 	else
 		fail_msg("no renderer for '%s'", key);
 #undef IS
@@ -327,6 +329,9 @@ static const struct key_case key_cases[] = {
 	{ 'e', "connect_timeout", "3600", "3600" },
 	{ 'e', "command_timeout", NULL, "600" },
 	{ 'e', "command_timeout", "86400", "86400" },
+	{ 'e', "compress", NULL, "0" },
+	{ 'e', "compress", "true", "1" },
+	{ 'e', "compress", "off", "0" },
 };
 
 static void test_config__keys(void **state)
@@ -625,6 +630,10 @@ static const struct bad_case bad_cases[] = {
 	{ ENV_A "maintenance = 2\n",
 	  "hooks.ini:4: invalid 'maintenance': '2' is not a boolean (use "
 	  "true or false)" },
+	{ ENV_A "compress = zlib\n",
+	  "hooks.ini:4: invalid 'compress': 'zlib' is not a boolean (use "
+	  "true or false)" },
+	{ ENV_A "compress =\n", "hooks.ini:4: missing value for 'compress'" },
 	{ "[core]\nlock_timeout = 86401\n",
 	  "hooks.ini:2: invalid 'lock_timeout': '86401' is not a number from "
 	  "0 to 86400" },
@@ -1757,8 +1766,8 @@ static void test_config__key_info(void **state)
 		if (!strcmp(k.name, "before"))
 			assert_null(k.default_text);
 	}
-	assert_int_equal(nr_env, 22);
-	assert_int_equal(i, 34);
+	assert_int_equal(nr_env, 23);
+	assert_int_equal(i, 35);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));

@@ -427,6 +427,67 @@ static void test_ssh__stream_echo_keeps_tail(void **state)
 	ssh_free(s);
 }
 
+/*
+ * `compress`: the test servers (OpenSSH's default `Compression yes`)
+ * offer zlib@openssh.com, which starts after authentication. Commands,
+ * big compressible output and a stream echoed back (compressed both
+ * ways) arrive intact; a connection that did not ask stays uncompressed.
+ */
+static void test_ssh__compress(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct collect c = { 0, "" };
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	size_t total = 3 * 1024 * 1024 + 17, i;
+	char *out = NULL;
+	char expect[32];
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_string_equal(ssh_compression(s), "none");
+	ssh_free(s);
+
+	opts.compress = true;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_string_equal(ssh_compression(s), "zlib@openssh.com");
+	assert_ok(run(s, &status, &out, "echo hi", 10, NULL, NULL));
+	assert_int_equal(status, 0);
+	assert_string_equal(out, "hi\n");
+	free(out);
+
+	assert_ok(run(s, &status, &out,
+		      "yes | head -c 3000000; echo end", 10,
+		      collect_output, &c));
+	assert_int_equal(status, 0);
+	assert_int_equal(c.total, 3000004);
+	assert_int_equal(strlen(out), SSH_OUTPUT_CAP);
+	assert_string_equal(out + SSH_OUTPUT_CAP - 7, "\ny\nend\n");
+	free(out);
+
+	assert_ok(ssh_channel_open(&ch, s, "wc -c", 60));
+	assert_ok(stream(ch, STREAM_SIZE));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	snprintf(expect, sizeof(expect), "%d\n", STREAM_SIZE);
+	assert_string_equal(out, expect);
+	free(out);
+
+	assert_ok(ssh_channel_open(&ch, s, "cat", 60));
+	assert_ok(stream(ch, total));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	for (i = 0; i < SSH_OUTPUT_CAP; i++)
+		if ((unsigned char)out[i] !=
+		    pattern(total - SSH_OUTPUT_CAP + i))
+			break;
+	assert_int_equal(i, SSH_OUTPUT_CAP);
+	assert_int_equal(out[SSH_OUTPUT_CAP], '\0');
+	free(out);
+	ssh_free(s);
+}
+
 /* A command that stops reading: like EPIPE, its exit status tells. */
 static void test_ssh__stream_to_quitter(void **state)
 {
@@ -1092,6 +1153,7 @@ int main(void)
 		cmocka_unit_test(test_ssh__stderr_captured),
 		cmocka_unit_test(test_ssh__stream_stdin),
 		cmocka_unit_test(test_ssh__stream_echo_keeps_tail),
+		cmocka_unit_test(test_ssh__compress),
 		cmocka_unit_test(test_ssh__stream_to_quitter),
 		cmocka_unit_test(test_ssh__stream_after_remote_eof),
 		cmocka_unit_test(test_ssh__connection_lost),
