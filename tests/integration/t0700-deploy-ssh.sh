@@ -320,6 +320,17 @@ test_expect_success 'ssh: a drifted host is put back by pushgate deploy' '
 	pg -C "$TMP/one.git" status staging
 '
 
+test_expect_success 'ssh: compress = true deploys the same release' '
+	new_repo zip "$H1" "$DEPLOY/zip" "compress = true" &&
+	cd zip-work &&
+	yes "compressible line" | head -n 20000 >big.txt &&
+	git add big.txt &&
+	git commit -q -m "big text" &&
+	push origin main &&
+	deployed staging HEAD &&
+	cmp big.txt "$DEPLOY/zip/current/big.txt"
+'
+
 test_expect_success 'ssh: a deploy path with spaces and shell characters' '
 	weird="$DEPLOY/we ird \$(touch PWNED) \`touch PWNED2\` x;y" &&
 	mkdir -p "$weird/shared" &&
