@@ -246,6 +246,7 @@ void artifact_gc(struct state *st, const struct config *cfg,
 	size_t i, kept = 0;
 	bool dropped;
 
+	state_artifact_sweep(st);
 	if (state_artifact_list(st, collect, &l) < 0) {
 		error_clear();
 		goto out;

@@ -621,6 +621,7 @@ int fsutil_writer_open(struct fsutil_writer *w, const char *dir, bool create)
 	w->parent = w->file_path = NULL;
 	w->file_left = w->bytes = 0;
 	w->entries = 0;
+	w->mtime = 0;
 	if (create && mkdir(dir, 0755) < 0)
 		return error_set_errno(ERR_SYS, "cannot create '%s'", dir);
 	w->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -639,6 +640,13 @@ static int writer_end_file(struct fsutil_writer *w)
 	if (w->file_left)
 		r = error_set(ERR_INVALID, "'%.200s' ended %llu bytes short",
 			      w->file_path, (unsigned long long)w->file_left);
+	if (!r && w->mtime) {
+		struct timespec t[2] = { { w->mtime, 0 }, { w->mtime, 0 } };
+
+		if (futimens(w->filefd, t) < 0)
+			r = error_set_errno(ERR_SYS, "cannot stamp '%.200s'",
+					    w->file_path);
+	}
 	if (close(w->filefd) < 0 && !r)
 		r = error_set_errno(ERR_SYS, "cannot write '%.200s'",
 				    w->file_path);
@@ -797,6 +805,13 @@ int fsutil_writer_symlink(struct fsutil_writer *w, const char *path,
 		return r;
 	if (symlinkat(target, dirfd, name) < 0)
 		return error_set_errno(ERR_SYS, "cannot create '%.200s'", path);
+	if (w->mtime) {
+		struct timespec t[2] = { { w->mtime, 0 }, { w->mtime, 0 } };
+
+		if (utimensat(dirfd, name, t, AT_SYMLINK_NOFOLLOW) < 0)
+			return error_set_errno(ERR_SYS, "cannot stamp '%.200s'",
+					       path);
+	}
 	return 0;
 }
 

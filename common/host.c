@@ -243,6 +243,8 @@ static int upload_local(struct host *h, const struct host_upload *up,
 			return r;
 	}
 	if ((r = fsutil_writer_open(&fw, up->dir, true)) == 0) {
+		/* as over SSH, where tar stamps them */
+		fw.mtime = (int64_t)up->mtime;
 		fsutil_writer_sink(&sink, &fw);
 		r = up->produce(&sink, up->payload);
 		stats->entries = sink.entries;

@@ -19,8 +19,14 @@
 #define HEADER_MAX (64 * 1024)
 #define RECORD_MAX (4096 + 64)
 
-/* The directory the sent entries land in, beside the new release. */
+/*
+ * Beside the new release: the directory the sent entries land in, and
+ * the file whose time seals it (taken before the live release is
+ * listed: whatever changes in the copy after that is newer than the new
+ * REVISION).
+ */
 #define INCOMING ".incoming-"
+#define SEAL ".seal-"
 
 static void add_path(struct buf *b, const char *root, const char *rest)
 {
@@ -57,25 +63,31 @@ static void add_inspect(struct buf *cmd, const struct increment_opts *o)
 {
 	const struct config_env *env = o->env;
 	const struct target_job *job = o->job;
+	const char *base = job->base_release;
 
 	buf_addf(cmd, "%s; if test \"$(readlink -- ", o->prepare);
 	add_path(cmd, env->path, "current");
-	buf_addstr(cmd, " || true)\" != ");
-	buf_addf(cmd, "'releases/%s'; then echo " BASE_MARK "current; "
-		 "elif ! test -f ", job->base_release);
-	add_release(cmd, env, "", job->base_release, "REVISION");
+	buf_addf(cmd, " || true)\" != 'releases/%s'; then echo " BASE_MARK
+		 "current; elif test -L ", base);
+	add_release(cmd, env, "", base, NULL);
+	buf_addstr(cmd, " || ! test -d ");
+	add_release(cmd, env, "", base, NULL);
+	buf_addstr(cmd, "; then echo " BASE_MARK "link; elif ! test -f ");
+	add_release(cmd, env, "", base, "REVISION");
 	buf_addstr(cmd, " || test -L ");
-	add_release(cmd, env, "", job->base_release, "REVISION");
+	add_release(cmd, env, "", base, "REVISION");
 	buf_addstr(cmd, " || test \"$(cat -- ");
-	add_release(cmd, env, "", job->base_release, "REVISION");
+	add_release(cmd, env, "", base, "REVISION");
 	buf_addf(cmd, ")\" != '%s'; then echo " BASE_MARK "revision; "
 		 "elif test -e ", job->base_commit);
-	add_release(cmd, env, "", job->base_release, "FAILED");
+	add_release(cmd, env, "", base, "FAILED");
 	buf_addstr(cmd, " || test -L ");
-	add_release(cmd, env, "", job->base_release, "FAILED");
-	buf_addstr(cmd, "; then echo " BASE_MARK "failed; else cd ");
-	add_release(cmd, env, "", job->base_release, NULL);
-	buf_addstr(cmd, " && echo " BASE_MARK "ok && exec find . -mindepth 1"
+	add_release(cmd, env, "", base, "FAILED");
+	buf_addstr(cmd, "; then echo " BASE_MARK "failed; else touch -- ");
+	add_release(cmd, env, SEAL, job->release, NULL);
+	buf_addstr(cmd, " && echo " BASE_MARK "ok && cd ");
+	add_release(cmd, env, "", base, NULL);
+	buf_addstr(cmd, " && exec find . -mindepth 1"
 		   " \\( -newer REVISION -printf 'N %y %m %P\\0' \\)"
 		   " -o -printf 'O %y %m %P\\0'; fi");
 }
@@ -189,6 +201,8 @@ static const char *base_refusal(const char *base)
 		return "the live release's REVISION is not the recorded commit";
 	if (!strcmp(base, "failed"))
 		return "the live release is marked FAILED";
+	if (!strcmp(base, "link"))
+		return "the live release is not a plain directory";
 	return "the live release could not be checked";
 }
 
@@ -285,23 +299,54 @@ static void add_assemble(struct buf *before, struct buf *after,
 {
 	const struct config_env *env = o->env;
 	const struct target_job *job = o->job;
+	const char *id = job->release;
 
 	buf_addstr(before, "set -e; cd ");
 	add_path(before, env->path, "releases");
-	buf_addf(before, "; test ! -e '%s'; ", job->release);
+	/* into a directory of its own: never through a link to the base */
+	buf_addf(before, "; mkdir -- '%s'; ", id);
 	if (env->incremental == CONFIG_INCREMENTAL_COPY)
 		buf_addstr(before, "cp -a --reflink=auto -- ");
 	else
 		buf_addstr(before, "cp -al -- ");
-	buf_addf(before, "'%s' '%s'; rm -f -- '%s/REVISION'",
-		 job->base_release, job->release, job->release);
-	/* removals, then the new entries linked over the copy */
+	buf_addf(before, "'%s/.' '%s/'; rm -f -- '%s/REVISION'",
+		 job->base_release, id, id);
+	/* removals, the new entries linked over the copy, the seal */
 	buf_addstr(after, "cd ");
-	add_release(after, env, "", job->release, NULL);
+	add_release(after, env, "", id, NULL);
 	buf_addf(after, " && xargs -0 -r rm -rf -- <'../" INCOMING "%s/remove'"
 		 " && cp -al --remove-destination -- '../" INCOMING "%s/tree/.'"
-		 " . && cd .. && rm -rf -- '" INCOMING "%s'", job->release,
-		 job->release, job->release);
+		 " . && touch -h -r '../" SEAL "%s' REVISION && cd .. &&"
+		 " rm -rf -- '" INCOMING "%s' '" SEAL "%s'", id, id, id, id, id);
+}
+
+/*
+ * A failed assembly leaves the new release and the incoming directory:
+ * both go (directories made writable first: a copy keeps the bits of
+ * the base's, and the files are not touched), and the host gets a full
+ * upload instead.
+ */
+static int clean_up(const struct increment_opts *o)
+{
+	struct host_result res = HOST_RESULT_INIT;
+	struct buf cmd = BUF_INIT;
+	const char *id = o->job->release;
+	int r;
+
+	buf_addstr(&cmd, "cd ");
+	add_path(&cmd, o->env->path, "releases");
+	buf_addf(&cmd, " && { find '%s' '" INCOMING "%s' -type d ! -perm -u+w"
+		 " -exec chmod u+w -- {} + 2>/dev/null; rm -rf -- '%s' '"
+		 INCOMING "%s' '" SEAL "%s'; }", id, id, id, id, id);
+	if ((r = buf_error(&cmd)) == 0)
+		r = host_run(o->host, &res, cmd.ptr, o->env->command_timeout,
+			     true, NULL, NULL);
+	if (!r && res.status != 0)
+		r = error_set(ERR_GENERIC, "cannot remove the partial release"
+			      " (exit %d)", res.status);
+	host_result_release(&res);
+	buf_release(&cmd);
+	return r;
 }
 
 /* 1,234,567 */
@@ -337,6 +382,17 @@ static void show_sent(const struct increment_opts *o,
 	buf_addf(&line, " from %s in %.2f s", o->job->base_release, secs);
 	report_info("%s", line.ptr);
 	buf_release(&line);
+}
+
+static uint64_t overhead(const struct delta *plan,
+			 const struct target_job *job)
+{
+	uint64_t n = strlen(job->commit) + 1;
+	size_t i;
+
+	for (i = 0; i < plan->remove.nr; i++)
+		n += strlen(plan->remove.v[i]) + 1;
+	return n;
 }
 
 static void set_why(struct increment_result *out, const char *why)
@@ -399,6 +455,7 @@ int increment_upload(struct increment_result *out,
 		set_why(out, l.bad || l.rec.len || res.status != 0 ?
 			"the live release could not be listed" :
 			base_refusal(l.base));
+		/* only the seal was made, if anything: the full upload goes on */
 		goto out;
 	}
 	/* plan against what the host has */
@@ -444,12 +501,31 @@ int increment_upload(struct increment_result *out,
 	up.payload = &inc;
 	r = host_upload(o->host, &up, &stats, NULL);
 	buf_release(&inc.path);
-	if (r < 0)
+	if (r == ERR_INVALID || r == ERR_TOOBIG) {
+		/* the content itself is refused: a full upload would be too */
+		struct error_saved saved;
+
+		error_save(&saved);
+		clean_up(o);
+		r = error_restore(&saved, r);
 		goto out;
+	}
+	if (r < 0) {
+		struct buf why = BUF_INIT;
+
+		buf_addf(&why, "assembling from the live release failed: %s",
+			 error_last());
+		if ((r = clean_up(o)) == 0)
+			set_why(out, why.ptr);
+		buf_release(&why);
+		goto out;
+	}
 	out->done = true;
 	out->sent = plan.nr_send;
 	out->reused = plan.nr_reused;
-	out->bytes = stats.bytes;
+	/* what was sent, but the list of removals and REVISION */
+	out->bytes = stats.bytes > overhead(&plan, job) ?
+		     stats.bytes - overhead(&plan, job) : 0;
 	show_sent(o, out, timeutil_now() - start);
 out:
 	host_result_release(&res);

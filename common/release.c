@@ -370,12 +370,17 @@ static void add_prepare(struct buf *cmd, const struct config_env *env,
 	add_read_current(cmd, env);
 }
 
-/* The releases, one "G ID" (good) or "F ID" (failed) line each. */
+/*
+ * The releases, one "G ID" (good) or "F ID" (failed) line each; what a
+ * killed deploy left of an incremental release goes (deploys of one path
+ * never overlap).
+ */
 static void add_list_releases(struct buf *cmd, const struct config_env *env)
 {
 	buf_addstr(cmd, "cd ");
 	add_path(cmd, env->path, "releases");
-	buf_addstr(cmd, " && for d in *; do test -d \"$d\" || continue;"
+	buf_addstr(cmd, " && { rm -rf -- .incoming-* .seal-* 2>/dev/null ||"
+		   " true; } && for d in *; do test -d \"$d\" || continue;"
 		   " if test -f \"$d/FAILED\" && ! test -L \"$d/FAILED\";"
 		   " then echo \"F $d\";"
 		   " else echo \"G $d\"; fi; done");
@@ -478,7 +483,8 @@ static int try_increment(struct release_target *rt,
 		rt->base.incremental = true;
 	} else {
 		report_info("[%s] full upload: %s", rt->base.label,
-			    ir.why ? ir.why : "the live release cannot be used");
+			    report_str(ir.why ? ir.why :
+				       "the live release cannot be used"));
 	}
 	increment_result_release(&ir);
 	return r;
@@ -489,7 +495,7 @@ static int upload_release(struct release_target *rt,
 {
 	struct host_upload up;
 	struct host_upload_stats stats;
-	struct buf prepare = BUF_INIT, dir = BUF_INIT;
+	struct buf prepare = BUF_INIT, dir = BUF_INIT, seal = BUF_INIT;
 	double start = timeutil_now();
 	char *output = NULL;
 	bool done;
@@ -507,9 +513,20 @@ static int upload_release(struct release_target *rt,
 		r = link_shared(rt, job->release);
 		goto out;
 	}
+	/*
+	 * REVISION sealed with the host's clock once all is there: whatever
+	 * changes in the release later is newer (SPEC §9).
+	 */
+	buf_addstr(&seal, "touch -- ");
+	add_release_path(&seal, rt->env, job->release, "REVISION");
+	if ((r = buf_error(&seal)) < 0) {
+		r = error_set(r, "upload: the command line is too long");
+		goto out;
+	}
 	memset(&up, 0, sizeof(up));
 	up.dir = dir.ptr;
 	up.before = prepare.ptr;
+	up.after = seal.ptr;
 	up.mtime = job->mtime;
 	up.timeout = rt->env->command_timeout;
 	up.produce = job->produce;
@@ -540,6 +557,7 @@ out:
 	free(output);
 	buf_release(&prepare);
 	buf_release(&dir);
+	buf_release(&seal);
 	return r;
 }
 
@@ -783,10 +801,13 @@ static int rt_discard(struct target *t, const struct target_job *job)
 	/* only what this deploy created: the id was free when it began */
 	if (!rt->owns_release)
 		return 0;
+	/* its directories may be read-only (copied so, or so uploaded) */
 	buf_addstr(&cmd, "cd ");
 	add_path(&cmd, rt->env->path, "releases");
-	buf_addf(&cmd, " && rm -rf -- '%s' '.incoming-%s'", job->release,
-		 job->release);
+	buf_addf(&cmd, " && { find '%s' '.incoming-%s' -type d ! -perm -u+w"
+		 " -exec chmod u+w -- {} + 2>/dev/null; rm -rf -- '%s'"
+		 " '.incoming-%s' '.seal-%s'; }", job->release, job->release,
+		 job->release, job->release, job->release);
 	r = run(rt, "remove partial release", &cmd, false, NULL);
 	buf_release(&cmd);
 	return r;

@@ -375,20 +375,51 @@ out:
 	return r;
 }
 
-/* The lock file of KEY, opened (and created). */
-static int artifact_lock(struct state *st, const char *key)
+/*
+ * The lock file of KEY, opened (and created) and locked with `how`
+ * (LOCK_SH, or LOCK_EX | LOCK_NB). A drop unlinks the file while it holds
+ * it, so a lock taken on a file no longer at the path is let go and taken
+ * again on the new one. ERR_TIMEOUT when LOCK_NB found it held.
+ */
+static int artifact_lock(struct state *st, const char *key, int how)
 {
 	struct buf path = BUF_INIT;
-	int fd, r;
+	struct stat held, now;
+	int fd = -1, r, tries;
 
 	if ((r = state_artifact_path(st, &path, key)) < 0 ||
 	    (r = buf_addstr(&path, ".lock")) < 0)
 		goto out;
-	fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-		  O_NOCTTY, 0600);
-	r = fd >= 0 ? fd : error_set_errno(ERR_SYS, "cannot open '%s'",
-					   path.ptr);
+	for (tries = 0; tries < 100; tries++) {
+		fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+			  O_NOCTTY, 0600);
+		if (fd < 0) {
+			r = error_set_errno(ERR_SYS, "cannot open '%s'",
+					    path.ptr);
+			goto out;
+		}
+		while ((r = flock(fd, how)) < 0 && errno == EINTR)
+			;
+		if (r < 0) {
+			r = errno == EWOULDBLOCK ? ERR_TIMEOUT :
+			    error_set_errno(ERR_SYS, "cannot lock '%s'",
+					    path.ptr);
+			goto out;
+		}
+		if (fstat(fd, &held) == 0 && held.st_nlink > 0 &&
+		    lstat(path.ptr, &now) == 0 && now.st_ino == held.st_ino &&
+		    now.st_dev == held.st_dev) {
+			r = fd;
+			fd = -1;
+			goto out;
+		}
+		close(fd);	/* dropped meanwhile: the new file's turn */
+		fd = -1;
+	}
+	r = error_set(ERR_GENERIC, "cannot lock '%s'", path.ptr);
 out:
+	if (fd >= 0)
+		close(fd);
 	buf_release(&path);
 	return r;
 }
@@ -397,18 +428,11 @@ int state_artifact_hold(struct state *st, const char *key, bool *found)
 {
 	struct buf path = BUF_INIT;
 	struct stat sb;
-	int fd, r;
+	int fd;
 
 	*found = false;
-	if ((fd = artifact_lock(st, key)) < 0)
+	if ((fd = artifact_lock(st, key, LOCK_SH)) < 0)
 		return fd;
-	while ((r = flock(fd, LOCK_SH)) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		r = error_set_errno(ERR_SYS, "cannot lock artifact '%s'", key);
-		close(fd);
-		return r;
-	}
 	state_artifact_path(st, &path, key);
 	*found = !lstat(path.ptr, &sb) && S_ISDIR(sb.st_mode);
 	if (*found && utimensat(AT_FDCWD, path.ptr, NULL,
@@ -452,18 +476,26 @@ out:
 
 int state_artifact_drop(struct state *st, const char *key, bool *dropped)
 {
-	struct buf path = BUF_INIT;
+	struct buf path = BUF_INIT, gone = BUF_INIT;
 	int fd, r = 0;
 
 	*dropped = false;
-	if ((fd = artifact_lock(st, key)) < 0)
-		return fd;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
+	fd = artifact_lock(st, key, LOCK_EX | LOCK_NB);
+	if (fd == ERR_TIMEOUT)
 		return 0;	/* a deploy reads it */
-	}
+	if (fd < 0)
+		return fd;
+	/*
+	 * Out of sight first, with one rename: a removal that stops halfway
+	 * must never leave a partial artifact under its key.
+	 */
 	state_artifact_path(st, &path, key);
-	if ((r = fsutil_remove_tree(path.ptr)) == 0) {
+	buf_addf(&gone, "%s/artifacts/.drop-%s-%ld", st->dir, key,
+		 (long)getpid());
+	if ((r = buf_error(&gone)) == 0 && rename(path.ptr, gone.ptr) < 0 &&
+	    errno != ENOENT)
+		r = error_set_errno(ERR_SYS, "cannot drop artifact '%s'", key);
+	if (!r) {
 		*dropped = true;
 		/* while still held: a new holder locks a new file */
 		buf_addstr(&path, ".lock");
@@ -471,8 +503,36 @@ int state_artifact_drop(struct state *st, const char *key, bool *dropped)
 	}
 	flock(fd, LOCK_UN);
 	close(fd);
+	if (!r)
+		r = fsutil_remove_tree(gone.ptr);
 	buf_release(&path);
+	buf_release(&gone);
 	return r;
+}
+
+void state_artifact_sweep(struct state *st)
+{
+	struct buf path = BUF_INIT;
+	struct dirent *de;
+	DIR *dir;
+
+	buf_addf(&path, "%s/artifacts", st->dir);
+	if (buf_error(&path) || !(dir = opendir(path.ptr)))
+		goto out;
+	while ((de = readdir(dir))) {
+		size_t base = path.len;
+
+		if (strncmp(de->d_name, ".drop-", 6))
+			continue;
+		buf_addf(&path, "/%s", de->d_name);
+		if (!buf_error(&path))
+			fsutil_remove_tree(path.ptr);
+		buf_truncate(&path, base);
+	}
+	closedir(dir);
+out:
+	error_clear();
+	buf_release(&path);
 }
 
 int state_next_time(struct state *st, const char *name, int64_t now,

@@ -98,9 +98,10 @@ struct fsutil_writer {
 	char *file_path;
 	uint64_t bytes;		/* file bytes written */
 	size_t entries;
+	int64_t mtime;		/* stamped on files and symlinks; 0: now */
 };
 
-#define FSUTIL_WRITER_INIT { -1, -1, NULL, -1, 0, NULL, 0, 0 }
+#define FSUTIL_WRITER_INIT { -1, -1, NULL, -1, 0, NULL, 0, 0, 0 }
 
 /* Open `dir`, creating it (mode 0755) first if `create` is set. */
 int fsutil_writer_open(struct fsutil_writer *w, const char *dir, bool create);

@@ -139,4 +139,7 @@ int state_artifact_list(struct state *st, state_artifact_fn fn,
  */
 int state_artifact_drop(struct state *st, const char *key, bool *dropped);
 
+/* Remove what drops that were stopped halfway left behind. */
+void state_artifact_sweep(struct state *st);
+
 #endif

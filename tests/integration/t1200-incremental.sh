@@ -404,6 +404,22 @@ test_expect_success 'a live release marked FAILED: a full upload' '
 		"$TMP/push.err"
 '
 
+test_expect_success 'a live release that is a symlink to a directory: a full upload, the directory untouched' '
+	cd tamper-work &&
+	live=$(live_id "$DEPLOY/tamper") &&
+	mv "$DEPLOY/tamper/releases/$live" "$DEPLOY/tamper/real" &&
+	ln -s ../real "$DEPLOY/tamper/releases/$live" &&
+	(cd "$DEPLOY/tamper/real" && find . -printf "%y %m %s %T@ %P\n" | sort) >real-before &&
+	commit_file ten-b "ten-b" "ten-b" &&
+	push origin main &&
+	deployed staging HEAD &&
+	test_grep "full upload: the live release is not a plain directory" \
+		"$TMP/push.err" &&
+	(cd "$DEPLOY/tamper/real" && find . -printf "%y %m %s %T@ %P\n" | sort) >real-after &&
+	test_cmp real-before real-after &&
+	test ! -L "$DEPLOY/tamper/releases/$(live_id "$DEPLOY/tamper")"
+'
+
 test_expect_success 'the next deploy is incremental again; --full and off send everything' '
 	cd tamper-work &&
 	commit_file eleven "eleven" "eleven" &&

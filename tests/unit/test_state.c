@@ -338,6 +338,80 @@ static void test_state__lock_holder(void **state)
 	state_unlock(fd);
 }
 
+static int count_keys(const char *key, int64_t used, void *payload)
+{
+	(void)key;
+	(void)used;
+	++*(int *)payload;
+	return 0;
+}
+
+static void make_checkout(char *out, size_t size, const char *content)
+{
+	struct buf dir = BUF_INIT;
+	char file[PATH_MAX];
+	FILE *fp;
+
+	assert_ok(state_mkdtemp(&st, &dir, "checkout"));
+	snprintf(out, size, "%s", dir.ptr);
+	snprintf(file, sizeof(file), "%s/f", dir.ptr);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs(content, fp);
+	fclose(fp);
+	buf_release(&dir);
+}
+
+/* The artifact store: kept whole, held while read, dropped when not. */
+static void test_state__artifacts(void **state)
+{
+	char a[PATH_MAX], b[PATH_MAX], file[PATH_MAX + 8];
+	struct buf path = BUF_INIT;
+	bool found, dropped;
+	int fd, n = 0;
+	FILE *fp;
+
+	(void)state;
+	fd = state_artifact_hold(&st, KEY, &found);
+	assert_true(fd >= 0);
+	assert_false(found);
+	/* stored while held (a deploy building it) */
+	make_checkout(a, sizeof(a), "first");
+	assert_ok(state_artifact_store(&st, KEY, a));
+	assert_false(fsutil_exists(a));
+	/* another build of the same key: the first stays */
+	make_checkout(b, sizeof(b), "second");
+	assert_ok(state_artifact_store(&st, KEY, b));
+	assert_false(fsutil_exists(b));
+	assert_ok(state_artifact_path(&st, &path, KEY));
+	snprintf(file, sizeof(file), "%s/f", path.ptr);
+	fp = fopen(file, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(a, sizeof(a), fp));
+	assert_string_equal(a, "first");
+	fclose(fp);
+	assert_ok(state_artifact_list(&st, count_keys, &n));
+	assert_int_equal(n, 1);
+	/* held: not dropped */
+	assert_ok(state_artifact_drop(&st, KEY, &dropped));
+	assert_false(dropped);
+	assert_true(fsutil_exists(path.ptr));
+	state_unlock(fd);
+	/* let go: dropped, and nothing partial is ever left under the key */
+	assert_ok(state_artifact_drop(&st, KEY, &dropped));
+	assert_true(dropped);
+	assert_false(fsutil_exists(path.ptr));
+	fd = state_artifact_hold(&st, KEY, &found);
+	assert_true(fd >= 0);
+	assert_false(found);
+	state_unlock(fd);
+	n = 0;
+	assert_ok(state_artifact_list(&st, count_keys, &n));
+	assert_int_equal(n, 0);
+	assert_int_equal(state_artifact_path(&st, &path, "../x"), ERR_INVALID);
+	buf_release(&path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +426,7 @@ int main(void)
 		T(test_state__lock_bad_names),
 		T(test_state__lock_released_when_holder_dies),
 		T(test_state__lock_holder),
+		T(test_state__artifacts),
 #undef T
 	};
 
