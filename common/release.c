@@ -926,7 +926,9 @@ static int rt_check(struct target *t)
 		   "for t in tar timeout mv readlink find xargs cp; do"
 		   " command -v $t >/dev/null || { echo $t is not installed;"
 		   " exit 3; }; done; find / -maxdepth 0 -printf '' 2>/dev/null"
-		   " || { echo find is not GNU find; exit 3; }");
+		   " || { echo find is not GNU find; exit 3; };"
+		   " cp --remove-destination --help >/dev/null 2>&1"
+		   " || { echo cp is not GNU cp; exit 3; }");
 	add_shared_checks(&cmd, env);
 	r = run(rt, "check", &cmd, false, NULL);
 	buf_release(&cmd);
