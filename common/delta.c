@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "errors.h"
 
 static bool is_dir(unsigned mode)
@@ -20,8 +21,7 @@ static bool same_kind(unsigned a, unsigned b)
 	return S_ISLNK(a) || (a & 07777) == (b & 07777);
 }
 
-/* Is `path` one of `skip`, or under one? */
-static bool skipped(const struct strvec *skip, const char *path)
+bool delta_skipped(const struct strvec *skip, const char *path)
 {
 	size_t i, n;
 
@@ -121,7 +121,7 @@ int delta_plan(struct delta *out, const struct delta_input *in)
 	/* what the host has: junk, and what changed since it was sealed */
 	for (i = 0; i < manifest_count(in->actual) && !r; i++) {
 		a = manifest_at(in->actual, i);
-		if (skipped(in->skip, a->path))
+		if (delta_skipped(in->skip, a->path))
 			continue;
 		b = manifest_get(in->base, a->path);
 		if (!b || (a->mode & S_IFMT) != (b->mode & S_IFMT))
@@ -135,7 +135,7 @@ int delta_plan(struct delta *out, const struct delta_input *in)
 	/* what the new release no longer has, or has as another type */
 	for (i = 0; i < manifest_count(in->base) && !r; i++) {
 		b = manifest_at(in->base, i);
-		if (skipped(in->skip, b->path))
+		if (delta_skipped(in->skip, b->path))
 			continue;
 		n = manifest_get(in->next, b->path);
 		if (!n || is_dir(n->mode) != is_dir(b->mode))
@@ -146,7 +146,7 @@ int delta_plan(struct delta *out, const struct delta_input *in)
 	/* what to send: anything not reusable as it is in the copy */
 	for (i = 0; i < count; i++) {
 		n = manifest_at(in->next, i);
-		if (skipped(in->skip, n->path))
+		if (delta_skipped(in->skip, n->path))
 			continue;
 		b = manifest_get(in->base, n->path);
 		a = manifest_get(in->actual, n->path);
@@ -173,7 +173,7 @@ int delta_plan(struct delta *out, const struct delta_input *in)
 		buf_release(&p);
 	}
 	for (i = 0; i < count; i++) {
-		if (skipped(in->skip, manifest_at(in->next, i)->path))
+		if (delta_skipped(in->skip, manifest_at(in->next, i)->path))
 			continue;
 		if (out->send[i])
 			out->nr_send++;
@@ -194,4 +194,41 @@ void delta_release(struct delta *d)
 	free(d->send);
 	d->send = NULL;
 	d->nr_send = d->nr_reused = 0;
+}
+
+static char find_type(unsigned mode)
+{
+	if (S_ISDIR(mode))
+		return 'd';
+	if (S_ISLNK(mode))
+		return 'l';
+	return 'f';
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void delta_listing_digest(char out[DIGEST_HEX + 1], const struct manifest *m,
+			  const struct strvec *skip)
+{
+	struct strvec records = STRVEC_INIT;
+	const struct manifest_entry *e;
+	struct digest *d;
+	size_t i;
+
+	for (i = 0; i < manifest_count(m); i++) {
+		e = manifest_at(m, i);
+		if (!delta_skipped(skip, e->path))
+			strvec_pushf(&records, "%c %o %s", find_type(e->mode),
+				     e->mode & 07777, e->path);
+	}
+	if (records.nr)
+		qsort(records.v, records.nr, sizeof(*records.v), by_bytes);
+	d = digest_new();
+	for (i = 0; i < records.nr; i++)
+		digest_add(d, records.v[i], strlen(records.v[i]) + 1);
+	digest_end(d, out);
+	strvec_clear(&records);
 }

@@ -82,3 +82,23 @@ int digest_blob_fd(char out[DIGEST_HEX + 1], int fd, uint64_t size)
 	finish(ctx, out);
 	return 0;
 }
+
+struct digest *digest_new(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL))
+		BUG("digest: SHA-1 unavailable");
+	return (struct digest *)ctx;
+}
+
+void digest_add(struct digest *d, const void *data, size_t len)
+{
+	if (len && !EVP_DigestUpdate((EVP_MD_CTX *)d, data, len))
+		BUG("digest: SHA-1 failed");
+}
+
+void digest_end(struct digest *d, char out[DIGEST_HEX + 1])
+{
+	finish((EVP_MD_CTX *)d, out);
+}

@@ -54,12 +54,45 @@ static void add_release(struct buf *b, const struct config_env *env,
 }
 
 /*
- * Round trip 1: prepare, then check the base and list it:
- *	pushgate-base=ok, then "N|O TYPE BITS PATH" NUL-ended records
- *	(N: changed after REVISION was written), or
- *	pushgate-base=current|revision|failed: it cannot be used.
+ * find(1) operands that leave the `shared` paths out (whatever is under
+ * them is the host's, not the release's): "\( -path ./a -o ... \) -prune
+ * -o", each path a pattern with its wildcards escaped.
  */
-static void add_inspect(struct buf *cmd, const struct increment_opts *o)
+static void add_prune(struct buf *cmd, const struct strvec *skip)
+{
+	struct buf pat = BUF_INIT;
+	const char *p;
+	size_t i;
+
+	if (!skip->nr)
+		return;
+	buf_addstr(cmd, " \\(");
+	for (i = 0; i < skip->nr; i++) {
+		buf_reset(&pat);
+		buf_addstr(&pat, "./");
+		for (p = skip->v[i]; *p; p++) {
+			if (strchr("*?[\\", *p))
+				buf_addch(&pat, '\\');
+			buf_addch(&pat, *p);
+		}
+		buf_addstr(cmd, i ? " -o -path " : " -path ");
+		if (!buf_inherit_error(cmd, &pat))
+			buf_addshq(cmd, pat.ptr);
+	}
+	buf_addstr(cmd, " \\) -prune -o");
+	buf_release(&pat);
+}
+
+/*
+ * Round trip 1: prepare, then check the base and sum it up:
+ *	pushgate-base=ok, then the SHA-1 of its listing (what
+ *	delta_listing_digest() computes for what was deployed), then
+ *	"N TYPE BITS PATH" NUL-ended records for what is not a directory
+ *	and changed after REVISION was written, or
+ *	pushgate-base=current|link|revision|failed: it cannot be used.
+ */
+static void add_inspect(struct buf *cmd, const struct increment_opts *o,
+			const struct strvec *skip)
 {
 	const struct config_env *env = o->env;
 	const struct target_job *job = o->job;
@@ -87,15 +120,34 @@ static void add_inspect(struct buf *cmd, const struct increment_opts *o)
 	add_release(cmd, env, SEAL, job->release, NULL);
 	buf_addstr(cmd, " && echo " BASE_MARK "ok && cd ");
 	add_release(cmd, env, "", base, NULL);
+	buf_addstr(cmd, " && { find . -mindepth 1");
+	add_prune(cmd, skip);
+	buf_addstr(cmd, " ! -path ./REVISION -printf '%y %m %P\\0' |"
+		   " LC_ALL=C sort -z | sha1sum && exec find . -mindepth 1");
+	add_prune(cmd, skip);
+	buf_addstr(cmd, " ! -type d ! -path ./REVISION -newer REVISION"
+		   " -printf 'N %y %m %P\\0'; }; fi");
+}
+
+/*
+ * Round trip 1 again, when the sums differ: every entry of the base,
+ * "N|O TYPE BITS PATH" (N: changed after REVISION was written).
+ */
+static void add_listing(struct buf *cmd, const struct increment_opts *o)
+{
+	buf_addstr(cmd, "cd ");
+	add_release(cmd, o->env, "", o->job->base_release, NULL);
 	buf_addstr(cmd, " && exec find . -mindepth 1"
 		   " \\( -newer REVISION -printf 'N %y %m %P\\0' \\)"
-		   " -o -printf 'O %y %m %P\\0'; fi");
+		   " -o -printf 'O %y %m %P\\0'");
 }
 
 /* What round trip 1 said, parsed as it streams. */
 struct listing {
 	struct buf header;	/* text up to and with the base mark */
 	char base[16];		/* "ok", "current", ... or "" */
+	struct buf sum;		/* the line after "ok", with its newline */
+	bool summed;		/* that line was read (or none is due) */
 	struct buf rec;		/* the record being read */
 	struct manifest *actual;
 	bool *newer;
@@ -181,6 +233,12 @@ static void on_listing(const char *data, size_t len, void *payload)
 					 (int)(l->header.ptr + l->header.len -
 					       1 - mark - strlen(BASE_MARK)),
 					 mark + strlen(BASE_MARK));
+			continue;
+		}
+		if (!l->summed) {
+			if (buf_addch(&l->sum, c) < 0)
+				l->bad = true;
+			l->summed = c == '\n';
 			continue;
 		}
 		if (c) {
@@ -401,6 +459,109 @@ static void set_why(struct increment_result *out, const char *why)
 	out->why = xstrdup(why);
 }
 
+static void listing_init(struct listing *l, bool summed)
+{
+	memset(l, 0, sizeof(*l));
+	buf_init(&l->header, HEADER_MAX);
+	buf_init(&l->sum, HEADER_MAX);
+	buf_init(&l->rec, RECORD_MAX);
+	l->summed = summed;
+	l->actual = manifest_new();
+	if (summed)
+		snprintf(l->base, sizeof(l->base), "ok");
+}
+
+static void listing_release(struct listing *l)
+{
+	manifest_free(l->actual);
+	free(l->newer);
+	buf_release(&l->header);
+	buf_release(&l->sum);
+	buf_release(&l->rec);
+}
+
+/* Did the host list everything it was asked to, and nothing else? */
+static bool listing_complete(const struct listing *l, int status)
+{
+	return !strcmp(l->base, "ok") && status == 0 && !l->bad &&
+	       !l->rec.len && l->summed;
+}
+
+/*
+ * The host's listing of the base summed up to what was deployed: the
+ * base's entries are what it has, and the records read are the entries
+ * changed since it was sealed. False if one of those is not in the base
+ * (the base changed meanwhile: it is listed entry by entry).
+ */
+static bool take_base(struct listing *l, const struct manifest *base,
+		      const struct strvec *skip)
+{
+	const struct manifest_entry *e;
+	struct manifest *actual = manifest_new();
+	bool *newer;
+	size_t i, k, count;
+
+	for (i = 0; i < manifest_count(base); i++) {
+		e = manifest_at(base, i);
+		if (!delta_skipped(skip, e->path) &&
+		    manifest_add(actual, e->path, e->mode, "") < 0) {
+			error_clear();
+			manifest_free(actual);
+			return false;
+		}
+	}
+	count = manifest_count(actual);
+	newer = xcalloc(count ? count : 1, sizeof(*newer));
+	for (i = 0; i < manifest_count(l->actual); i++) {
+		k = manifest_index(actual, manifest_at(l->actual, i)->path);
+		if (k == (size_t)-1) {
+			manifest_free(actual);
+			free(newer);
+			return false;
+		}
+		newer[k] = true;
+	}
+	manifest_free(l->actual);
+	free(l->newer);
+	l->actual = actual;
+	l->newer = newer;
+	l->newer_alloc = count;
+	return true;
+}
+
+/*
+ * What the host has in the base, into `l`: its sum first, and when that
+ * is not what was deployed, every entry. 0 with *why set when it cannot
+ * be known.
+ */
+static int learn_base(struct listing *l, const struct increment_opts *o,
+		      const struct strvec *skip, const char **why)
+{
+	char want[DIGEST_HEX + 1];
+	struct host_result res = HOST_RESULT_INIT;
+	struct buf cmd = BUF_INIT;
+	int r;
+
+	delta_listing_digest(want, o->job->base, skip);
+	if (l->sum.len >= DIGEST_HEX &&
+	    !memcmp(l->sum.ptr, want, DIGEST_HEX) &&
+	    take_base(l, o->job->base, skip))
+		return 0;
+	listing_release(l);
+	listing_init(l, true);
+	add_listing(&cmd, o);
+	if ((r = buf_error(&cmd)) < 0)
+		r = error_set(r, "the command line is too long");
+	else
+		r = host_run(o->host, &res, cmd.ptr, o->env->command_timeout,
+			     false, on_listing, l);
+	if (!r && !listing_complete(l, res.status))
+		*why = "the live release could not be listed";
+	host_result_release(&res);
+	buf_release(&cmd);
+	return r;
+}
+
 int increment_upload(struct increment_result *out,
 		     const struct increment_opts *o)
 {
@@ -416,18 +577,23 @@ int increment_upload(struct increment_result *out,
 	struct buf cmd = BUF_INIT, before = BUF_INIT, after = BUF_INIT;
 	struct buf dir = BUF_INIT;
 	struct strvec skip = STRVEC_INIT;
+	const char *why = NULL;
 	double start = timeutil_now();
 	size_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	memset(&l, 0, sizeof(l));
 	memset(&plan, 0, sizeof(plan));
 	strvec_init(&plan.remove);
-	buf_init(&l.header, HEADER_MAX);
-	buf_init(&l.rec, RECORD_MAX);
-	l.actual = manifest_new();
-	add_inspect(&cmd, o);
+	listing_init(&l, false);
+	for (i = 0; i < o->env->shared.nr; i++) {
+		const char *s = o->env->shared.v[i];
+		size_t n = strlen(s);
+
+		strvec_pushf(&skip, "%.*s", (int)(n && s[n - 1] == '/' ?
+						 n - 1 : n), s);
+	}
+	add_inspect(&cmd, o, &skip);
 	if ((r = buf_error(&cmd)) < 0) {
 		r = error_set(r, "the command line is too long");
 		goto out;
@@ -450,22 +616,18 @@ int increment_upload(struct increment_result *out,
 			      (int)(end - line), line);
 		goto out;
 	}
-	if (strcmp(l.base, "ok") || res.status != 0 || l.bad ||
-	    l.rec.len) {
-		set_why(out, l.bad || l.rec.len || res.status != 0 ?
-			"the live release could not be listed" :
-			base_refusal(l.base));
+	if (strcmp(l.base, "ok"))
+		why = base_refusal(l.base);
+	else if (!listing_complete(&l, res.status))
+		why = "the live release could not be listed";
+	else if ((r = learn_base(&l, o, &skip, &why)) < 0)
+		goto out;
+	if (why) {
+		set_why(out, why);
 		/* only the seal was made, if anything: the full upload goes on */
 		goto out;
 	}
 	/* plan against what the host has */
-	for (i = 0; i < o->env->shared.nr; i++) {
-		const char *s = o->env->shared.v[i];
-		size_t n = strlen(s);
-
-		strvec_pushf(&skip, "%.*s", (int)(n && s[n - 1] == '/' ?
-						 n - 1 : n), s);
-	}
 	memset(&in, 0, sizeof(in));
 	in.base = job->base;
 	in.next = job->next;
@@ -511,13 +673,13 @@ int increment_upload(struct increment_result *out,
 		goto out;
 	}
 	if (r < 0) {
-		struct buf why = BUF_INIT;
+		struct buf failed = BUF_INIT;
 
-		buf_addf(&why, "assembling from the live release failed: %s",
+		buf_addf(&failed, "assembling from the live release failed: %s",
 			 error_last());
 		if ((r = clean_up(o)) == 0)
-			set_why(out, why.ptr);
-		buf_release(&why);
+			set_why(out, failed.ptr);
+		buf_release(&failed);
 		goto out;
 	}
 	out->done = true;
@@ -530,10 +692,7 @@ int increment_upload(struct increment_result *out,
 out:
 	host_result_release(&res);
 	delta_release(&plan);
-	manifest_free(l.actual);
-	free(l.newer);
-	buf_release(&l.header);
-	buf_release(&l.rec);
+	listing_release(&l);
 	buf_release(&cmd);
 	buf_release(&before);
 	buf_release(&after);

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "digest.h"
 #include "manifest.h"
 #include "strvec.h"
 
@@ -46,5 +47,18 @@ struct delta {
  */
 int delta_plan(struct delta *out, const struct delta_input *in);
 void delta_release(struct delta *d);
+
+/* Is `path` one of `skip`, or under one? */
+bool delta_skipped(const struct strvec *skip, const char *path);
+
+/*
+ * What the host's listing of a release that holds exactly `m` (but
+ * `skip`) hashes to: the SHA-1 of one record per entry, "%y %m %P" and a
+ * NUL as find(1) prints them ("f 644 a/b": type d, f or l, the bits in
+ * octal, the path), in byte order (`LC_ALL=C sort -z`). Equal digests
+ * spare listing the release entry by entry.
+ */
+void delta_listing_digest(char out[DIGEST_HEX + 1], const struct manifest *m,
+			  const struct strvec *skip);
 
 #endif

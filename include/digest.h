@@ -24,4 +24,14 @@ void digest_blob(char out[DIGEST_HEX + 1], const void *data, size_t len);
  */
 int digest_blob_fd(char out[DIGEST_HEX + 1], int fd, uint64_t size);
 
+/*
+ * A plain SHA-1 (as sha1sum(1) prints it) of bytes given in any number
+ * of pieces: digest_new(), digest_add()..., digest_end() (which frees).
+ */
+struct digest;
+
+struct digest *digest_new(void);
+void digest_add(struct digest *d, const void *data, size_t len);
+void digest_end(struct digest *d, char out[DIGEST_HEX + 1]);
+
 #endif

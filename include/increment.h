@@ -14,8 +14,12 @@
  *
  * 1. inspect: the layout is prepared as for a full upload, then the
  *    base (the live release) is checked — `current` at it, REVISION the
- *    recorded commit, no FAILED — and every entry of it is listed with
- *    its type, bits and whether it changed after REVISION was written;
+ *    recorded commit, no FAILED — and summed up: the SHA-1 of its
+ *    listing (every entry's type, bits and path) and the entries changed
+ *    after REVISION was written. When the sum is that of what was
+ *    deployed, the base is what its manifest says; otherwise (junk, a
+ *    changed mode, a `shared` directory the tree lacks) a second round
+ *    trip lists every entry;
  * 2. assemble: the new release starts as a copy of the base (hard links
  *    with `incremental = link`, `cp -a` with `copy`), the entries the
  *    plan (delta.h) removes are removed, and the entries it sends are

@@ -81,7 +81,7 @@ END {
 		    ratio(pg[t], bl[t]), ratio(bl[t], fl[t]),
 		    mb(mem[t SUBSEP "maxrss"])
 	}
-	printf "\n  pushgate:   pushgate -C REPO deploy --force ENV REV, the"
+	printf "\n  pushgate:   pushgate -C REPO deploy --force --full ENV REV, the"
 	printf " whole command (lock,\n"
 	printf "              connect, remote commands, upload, switch,"
 	printf " prune, history)\n"

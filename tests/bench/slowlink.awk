@@ -93,16 +93,17 @@ END {
 	}
 	printf "  wire:      bytes through the link, both directions,"
 	printf " TCP/IP headers included\n"
-	printf "  pushgate sends the whole tree on every deploy for now;"
-	printf " rsync sends the\n"
-	printf "  changed file and hard-links the rest from REL1\n"
+	printf "  both send the changed file and hard-link the rest from"
+	printf " REL1; pushgate\n"
+	printf "  checks REL1 by a SHA-1 of its listing, rsync lists it"
+	printf " entry by entry\n"
 
 	printf "\nfull first deploy of REV1 at %s (%d files, %.1f MB as" \
 	    " tar)\n\n", rate, files, tip_bytes / 1048576
 	printf fmt, "link", "pushgate", "wire", "baseline", "wire",
 	    "pg/bl time", "pg/bl bytes"
 	row("full", "rate", "pg", "base")
-	printf "\n  pushgate:  pushgate -C REPO deploy --force bench REV1"
+	printf "\n  pushgate:  pushgate -C REPO deploy --force --full bench REV1"
 	printf " into an empty path\n"
 	printf "  baseline:  git archive REV1 | ssh HOST 'mkdir -p DIR &&"
 	printf " tar -x -C DIR'\n"
@@ -117,7 +118,7 @@ END {
 	printf fmt, "", "", "", "", "", "time", "bytes"
 	row("comp", "lo", "src", "srcz", 1)
 	row("comp", "rate", "src", "srcz", 1)
-	printf "\n  false, true: pushgate -C REPO deploy --force ENV REV into"
+	printf "\n  false, true: pushgate -C REPO deploy --force --full ENV REV into"
 	printf " an empty path,\n"
 	printf "               ENV with compress = false or true (libssh2's"
 	printf " zlib, level 6)\n"

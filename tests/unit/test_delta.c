@@ -336,11 +336,54 @@ static void test_delta__manifest_file(void **state)
 			 ERR_INVALID);
 }
 
+/*
+ * The sum a host's `find -printf '%y %m %P\0' | LC_ALL=C sort -z |
+ * sha1sum` gives for a release holding what was deployed: records in
+ * byte order (not the manifest's), bits without leading zeros, the
+ * `shared` paths and what is under them left out.
+ */
+static void test_delta__listing_digest(void **state)
+{
+	static const char listing[] =
+		"d 755 b\0"
+		"d 755 b c\0"
+		"f 4755 b c/run\0"
+		"f 644 b-\0"
+		"f 644 b/\n\0"
+		"l 777 a-link\0";
+	char got[DIGEST_HEX + 1], want[DIGEST_HEX + 1], again[DIGEST_HEX + 1];
+	struct digest *d;
+
+	(void)state;
+	assert_ok(manifest_add(fx.base, "b", D, ""));
+	assert_ok(manifest_add(fx.base, "b/\n", F, ID1));
+	assert_ok(manifest_add(fx.base, "b c", D, ""));
+	assert_ok(manifest_add(fx.base, "b c/run", S_IFREG | 04755, ID2));
+	assert_ok(manifest_add(fx.base, "a-link", L, ID3));
+	assert_ok(manifest_add(fx.base, "b-", F, ID1));
+	assert_ok(manifest_add(fx.base, "uploads", D, ""));
+	assert_ok(manifest_add(fx.base, "uploads/x", F, ID1));
+	strvec_push(&fx.skip, "uploads");
+	delta_listing_digest(got, fx.base, &fx.skip);
+	d = digest_new();
+	digest_add(d, listing, sizeof(listing) - 1);
+	digest_end(d, want);
+	assert_string_equal(got, want);
+	/* a mode, or an entry more, is another sum */
+	assert_ok(manifest_add(fx.base, "b-", X, ID1));
+	delta_listing_digest(again, fx.base, &fx.skip);
+	assert_string_not_equal(again, want);
+	/* nothing at all: the sum of nothing */
+	delta_listing_digest(got, fx.next, &fx.skip);
+	assert_string_equal(got, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(test_delta__unchanged),
+		T(test_delta__listing_digest),
 		T(test_delta__one_file_changed),
 		T(test_delta__adds_deletes_renames),
 		T(test_delta__modes_and_symlinks),

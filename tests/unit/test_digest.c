@@ -43,11 +43,25 @@ static void test_digest__fd(void **state)
 	free(big);
 }
 
+static void test_digest__plain(void **state)
+{
+	struct digest *d = digest_new();
+	char hex[DIGEST_HEX + 1];
+
+	(void)state;
+	/* printf 'ab\0c' | sha1sum, in two pieces */
+	digest_add(d, "a", 1);
+	digest_add(d, "b\0c", 3);
+	digest_end(d, hex);
+	assert_string_equal(hex, "dbdd4f85d8a56500aa5c9c8a0d456f96280c92e5");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digest__blob),
 		cmocka_unit_test(test_digest__fd),
+		cmocka_unit_test(test_digest__plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
