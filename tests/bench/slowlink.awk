@@ -3,12 +3,15 @@
 #   awk -v reps=N -v rate=TEXT -v cipher=TEXT -v target_fs=TEXT \
 #       -v nproc=N -v files=N -v tip_bytes=N -v one=PATH \
 #       -v one_delta=N -v have_rsync=true|false -v src_desc=TEXT \
-#       -v src_files=N -v src_bytes=N -v src_gz=N -f slowlink.awk results
+#       -v src_files=N -v src_bytes=N -v src_gz=N -f slowlink.awk results \
+#       builds.log
 #
 # Input lines: SCEN LINK WAY REP MICROSECONDS BYTES, with SCEN one (the
 # one-file change: WAY pg or rsync), full (the first deploy: pg or base)
 # or comp (the source tree: src with compress = false, srcz with true),
-# LINK lo (no qdisc) or rate (the token bucket). Medians per cell.
+# or promo (build once, promote: staging, then production), LINK lo (no
+# qdisc) or rate (the token bucket). Medians per cell. A second input,
+# the build's log (builds.log), counts the builds of each run.
 
 function med(key,    n, i, j, t, a) {
 	n = cnt[key]
@@ -57,6 +60,17 @@ function row(s, l, w1, w2, inv,    t1, b1, t2, b2) {
 	    inv ? ratio(b2, b1) : ratio(b1, b2)
 }
 
+# the build's log (slowlink.sh's build.sh): "run N", then "ENV START END"
+FILENAME ~ /builds\.log$/ {
+	if ($1 == "run")
+		run = $2
+	else if (NF == 3) {
+		nbuilds[$1, run]++
+		bval[$1, ++bcnt[$1]] = $3 - $2
+	}
+	next
+}
+
 {
 	k = $1 SUBSEP $2 SUBSEP $3
 	val[k SUBSEP "t", ++cnt[k SUBSEP "t"]] = $5 / 1e6
@@ -98,16 +112,16 @@ END {
 	printf "  checks REL1 by a SHA-1 of its listing, rsync lists it"
 	printf " entry by entry\n"
 
-	printf "\nfull first deploy of REV1 at %s (%d files, %.1f MB as" \
-	    " tar)\n\n", rate, files, tip_bytes / 1048576
+	printf "\nfull first deploy of REV1 (%d files, %.1f MB as tar)\n\n",
+	    files, tip_bytes / 1048576
 	printf fmt, "link", "pushgate", "wire", "baseline", "wire",
 	    "pg/bl time", "pg/bl bytes"
+	row("full", "lo", "pg", "base")
 	row("full", "rate", "pg", "base")
 	printf "\n  pushgate:  pushgate -C REPO deploy --force --full bench REV1"
 	printf " into an empty path\n"
 	printf "  baseline:  git archive REV1 | ssh HOST 'mkdir -p DIR &&"
 	printf " tar -x -C DIR'\n"
-	printf "  (the loopback figures: the deploy table above)\n"
 
 	printf "\ncompress = true: a full deploy of a source tree, %d files," \
 	    " %.1f MB as tar\n", src_files, src_bytes / 1048576
@@ -123,6 +137,42 @@ END {
 	printf "               ENV with compress = false or true (libssh2's"
 	printf " zlib, level 6)\n"
 	printf "  the tree:    %s\n", src_desc
-	printf "  OpenSSH client (rsync, baseline): cipher %s;\n", cipher
+
+	if (cnt["promo" SUBSEP "lo" SUBSEP "staging" SUBSEP "t"]) {
+		printf "\nbuild once, promote: the source tree, its build gzips"
+		printf " every text file\n(and stamps the time); loopback,"
+		printf " median of %d\n\n", reps
+		pfmt = "%-24s %8s %8s %11s\n"
+		printf pfmt, "deploy", "time", "builds", "build time"
+		promo_row("staging", "builds")
+		promo_row("production", "promotes")
+		printf "\n  pushgate -C PROMO deploy --force --full ENV REVS"
+		printf " into an empty path, the\n"
+		printf "  artifact store emptied before each run; builds: runs"
+		printf " of the build during\n"
+		printf "  that deploy (most in one run); production's"
+		printf " BUILT_AT = staging's, every run\n"
+	}
+	printf "\n  OpenSSH client (rsync, baseline): cipher %s;\n", cipher
 	printf "  pushgate: libssh2 negotiates its own\n"
+}
+
+# promo_row ENV WHAT: the promotion table's line for ENV
+function promo_row(e, what,    r, most, i, j, n, a, t) {
+	most = 0
+	for (r = 1; r <= reps; r++)
+		if (nbuilds[e, r] > most)
+			most = nbuilds[e, r]
+	n = bcnt[e]
+	for (i = 1; i <= n; i++)
+		a[i] = bval[e, i]
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+			t = a[j]
+			a[j] = a[j - 1]
+			a[j - 1] = t
+		}
+	printf pfmt, e " (" what ")", sec(med("promo" SUBSEP "lo" SUBSEP e \
+	    SUBSEP "t")), most, n ? sec(n % 2 ? a[(n + 1) / 2] : \
+	    (a[n / 2] + a[n / 2 + 1]) / 2) : "-"
 }

@@ -49,7 +49,7 @@
 #     rsync     rsync -a --link-dest=../REL1 SRC/ HOST:TARGET/rs/REL2/
 #               over OpenSSH; SRC is `git archive REV2` unpacked here,
 #               REL1 `git archive REV1` unpacked in TARGET/rs (untimed)
-#   full first deploy of REV1, at RATE (deploy.sh has it on loopback):
+#   full first deploy of REV1, on loopback and at RATE:
 #     pushgate  `pushgate -C REPO deploy --force --full bench REV1` into an
 #               empty TARGET/pg
 #     baseline  git archive REV1 | ssh HOST 'mkdir -p DIR && tar -x -C DIR'
@@ -57,6 +57,15 @@
 #     pushgate -C REPO deploy --force --full src REVS    (compress = false)
 #     pushgate -C REPO deploy --force --full srcz REVS   (compress = true)
 #     each into an empty TARGET/src or TARGET/srcz
+#   build once, promote, on loopback: WORKDIR/slow/promo.git, a clone
+#   of REPO whose [verify] build gzips every text file of REVS (as a
+#   static site's build does, and not reproducibly: it stamps the time),
+#   with `staging` (branch source) and `production` (branch source-z,
+#   mode = manual, requires = staging), both `artifact = dist`:
+#     pushgate -C PROMO deploy --force --full staging REVS     (builds)
+#     pushgate -C PROMO deploy --force --full production REVS  (promotes)
+#     each into an empty path, the artifact store emptied before each run;
+#     the build logs its environment and start and end times
 # The OpenSSH client runs with -F /dev/null, the server's key and
 # known_hosts from sshd.sh, and its default cipher.
 #
@@ -184,7 +193,7 @@ cleanup() {
 		rm -rf "$target"
 	fi
 	if test "${BENCH_KEEP:-0}" != 1; then
-		rm -rf "$repo" "$dep/src2" "$dep/stage"
+		rm -rf "$repo" "$dep/src2" "$dep/stage" "$dep/promo.git"
 	fi
 }
 trap cleanup EXIT
@@ -426,17 +435,21 @@ for l in lo rate; do
 done
 rm -rf "$target/rs" "$dep/src2"
 
-rep=1
-while test "$rep" -le "$reps"; do
-	say "full first deploy, rate, run $rep/$reps"
-	rm -rf "$target/pg"
-	measure full rate pg "$rep" \
-		"$build/pushgate" -C "$repo" deploy --force --full bench "$rev1"
-	rm -rf "$target/base"
-	# shellcheck disable=SC2086 # ssh_cmd is a list of words
-	measure full rate base "$rep" \
-		sh "$dep/base.sh" "$repo" "$rev1" "$target/base" $ssh_cmd "$host"
-	rep=$((rep + 1))
+for l in lo rate; do
+	rep=1
+	while test "$rep" -le "$reps"; do
+		say "full first deploy, $l, run $rep/$reps"
+		rm -rf "$target/pg"
+		measure full "$l" pg "$rep" \
+			"$build/pushgate" -C "$repo" deploy --force --full \
+			bench "$rev1"
+		rm -rf "$target/base"
+		# shellcheck disable=SC2086 # ssh_cmd is a list of words
+		measure full "$l" base "$rep" \
+			sh "$dep/base.sh" "$repo" "$rev1" "$target/base" \
+			$ssh_cmd "$host"
+		rep=$((rep + 1))
+	done
 done
 rm -rf "$target/pg" "$target/base"
 
@@ -454,6 +467,66 @@ for l in lo rate; do
 	done
 done
 
+# build once, promote (see the header)
+promo=$dep/promo.git
+builds=$dep/builds.log
+git clone -q --bare "$repo" "$promo"
+git -C "$promo" config gc.auto 0
+PUSHGATE_BUILD=$build sh "$srcdir/install.sh" "$promo" >"$log" 2>&1 ||
+	{
+		cat "$log" >&2
+		die "install.sh failed (promo.git)"
+	}
+cat >"$dep/build.sh" <<'EOF'
+# build.sh LOG: dist/ = the tree, its text files gzipped beside them,
+# and a time stamp; LOG gets "ENV START END" (seconds)
+start=$(date +%s.%N)
+mkdir dist
+tar -cf - --exclude=./dist . | tar -xf - -C dist
+find dist -type f \( -name '*.py' -o -name '*.c' -o -name '*.h' -o \
+	-name '*.txt' -o -name '*.md' \) -exec gzip -k -9 -- {} +
+date +%s%N >dist/BUILT_AT
+echo "$PUSHGATE_ENV $start $(date +%s.%N)" >>"$1"
+EOF
+(
+	umask 077
+	printf '[verify]\nbuild = sh %s/build.sh %s/builds.log\n\n' "$dep" "$dep"
+	for e in 'staging source auto' 'production source-z manual'; do
+		# shellcheck disable=SC2086 # three words
+		set -- $e
+		printf '[environment "%s"]\n' "$1"
+		printf 'branch = %s\n' "$2"
+		printf 'mode = %s\n' "$3"
+		test "$1" = staging || printf 'requires = staging\n'
+		printf 'hosts = %s:%s\n' "$host" "$port"
+		printf 'identity = %s\n' "$SSHD_KEY"
+		printf 'known_hosts = %s\n' "$SSHD_KNOWN_HOSTS"
+		printf 'path = %s/%s\n' "$target" "$1"
+		printf 'artifact = dist\n'
+		printf 'keep = 2\n\n'
+	done
+) >"$promo/hooks.ini"
+chmod 600 "$promo/hooks.ini"
+: >"$builds"
+rep=1
+while test "$rep" -le "$reps"; do
+	say "build once, promote, run $rep/$reps"
+	rm -rf "$promo/pushgate/artifacts" "$target/staging" \
+		"$target/production"
+	echo "run $rep" >>"$builds"
+	for e in staging production; do
+		measure promo lo "$e" "$rep" \
+			"$build/pushgate" -C "$promo" deploy --force --full \
+			"$e" "$revs"
+	done
+	if ! cmp -s "$target/staging/current/BUILT_AT" \
+		"$target/production/current/BUILT_AT"; then
+		die "production did not get staging's build"
+	fi
+	rep=$((rep + 1))
+done
+rm -rf "$target/staging" "$target/production"
+
 # ---- report ------------------------------------------------------------------
 
 awk -v reps="$reps" -v rate="$rate" -v cipher="$cipher" \
@@ -462,5 +535,5 @@ awk -v reps="$reps" -v rate="$rate" -v cipher="$cipher" \
 	-v one_delta="$one_delta" -v have_rsync="$have_rsync" \
 	-v src_desc="$source_desc" -v src_files="$src_files" \
 	-v src_bytes="$src_bytes" -v src_gz="$src_gz" \
-	-f "$here/slowlink.awk" "$results"
+	-f "$here/slowlink.awk" "$results" "$builds"
 printf '\nraw figures: %s\n' "$results"
