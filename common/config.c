@@ -148,6 +148,15 @@ static const struct schema_key keys[] = {
 	{ ENV("command_timeout", SCHEMA_UINT, 0, "600", command_timeout),
 	  RANGE(1, 86400) },
 	{ ENV("compress", SCHEMA_BOOL, 0, "false", compress) },
+	{ ENV("parallel", SCHEMA_UINT, 0, "8", parallel),
+	  RANGE(1, CONFIG_MAX_HOSTS) },
+	{ ENV("batch", SCHEMA_UINT, 0, "0", batch), RANGE(0, CONFIG_MAX_HOSTS) },
+	{ ENV("canary", SCHEMA_BOOL, 0, "false", canary) },
+	{ ENV("batch_pause", SCHEMA_UINT, 0, "0", batch_pause),
+	  RANGE(0, 86400) },
+	{ ENV("primary", SCHEMA_STRING, NAME, NULL, primary) },
+	{ ENV("before_once", SCHEMA_STRING, QUOTED, NULL, before_once) },
+	{ ENV("after_once", SCHEMA_STRING, QUOTED, NULL, after_once) },
 };
 
 #define NR_KEYS ARRAY_SIZE(keys)
@@ -421,6 +430,7 @@ static bool same_host(const struct config_host *a,
 static void check_hosts(struct schema_parser *sp, struct config_env *env,
 			size_t i)
 {
+	struct confval_quote q;
 	size_t a, b;
 
 	for (a = 0; a < env->nr_hosts; a++)
@@ -437,6 +447,20 @@ static void check_hosts(struct schema_parser *sp, struct config_env *env,
 			break;
 		}
 	}
+	/* `primary`: one of `hosts`, as written there */
+	env->primary_index = 0;
+	if (!env->primary)
+		return;
+	for (a = 0; a < env->nr_hosts; a++)
+		if (!strcmp(env->hosts[a].label, env->primary))
+			break;
+	if (a < env->nr_hosts) {
+		env->primary_index = a;
+		return;
+	}
+	schema_problem(sp, env_line(sp, i, "primary"), "invalid 'primary':"
+		       " '%s' is not one of 'hosts'",
+		       confval_quote(&q, env->primary));
 }
 
 /*

@@ -21,6 +21,7 @@ enum phase {
 	PHASE_CURRENT = 0,
 	PHASE_PREPARE,
 	PHASE_ACTIVATE,
+	PHASE_RUN_ONCE,
 	PHASE_REVERT,
 	PHASE_MARK_FAILED,
 	PHASE_DISCARD,
@@ -31,6 +32,7 @@ static const char *const phase_names[] = {
 	[PHASE_CURRENT] = "read current",
 	[PHASE_PREPARE] = "prepare",
 	[PHASE_ACTIVATE] = "activate",
+	[PHASE_RUN_ONCE] = "run once",
 	[PHASE_REVERT] = "revert",
 	[PHASE_MARK_FAILED] = "mark failed",
 	[PHASE_DISCARD] = "discard",
@@ -136,6 +138,9 @@ static int worker_run(void *state, unsigned phase, const char *arg,
 		break;
 	case PHASE_ACTIVATE:
 		r = target_activate(w->t, job);
+		break;
+	case PHASE_RUN_ONCE:
+		r = target_run_once(w->t, job, arg ? arg : "");
 		break;
 	case PHASE_REVERT:
 		r = target_revert(w->t, job);
@@ -263,7 +268,7 @@ static void on_reply(size_t i, const struct fleet_reply *reply, void *payload)
 	}
 	report_info("[%s] failed: %s", h->label, report_str(reply->msg));
 	if (c->phase == PHASE_PREPARE || c->phase == PHASE_ACTIVATE ||
-	    c->phase == PHASE_CURRENT) {
+	    c->phase == PHASE_RUN_ONCE || c->phase == PHASE_CURRENT) {
 		free(h->error);
 		h->error = xstrdup(reply->msg);
 		set_reason(o, h->label, reply->msg);
@@ -277,6 +282,15 @@ static size_t run_phase(struct deploy *d, struct fleet *f, enum phase phase,
 
 	return fleet_run(f, phase, phase_names[phase], arg, pick, on_reply,
 			 &c);
+}
+
+/* Prepare, `parallel` targets at a time (SPEC §11). */
+static size_t run_prepare(struct deploy *d, struct fleet *f, const bool *pick)
+{
+	struct phase_ctx c = { d, PHASE_PREPARE };
+
+	return fleet_run_limit(f, PHASE_PREPARE, phase_names[PHASE_PREPARE],
+			       NULL, pick, d->env->parallel, on_reply, &c);
 }
 
 /* After a failure: what became of each target taking part. */
@@ -301,9 +315,115 @@ static void settle_hosts(struct deploy *d, const bool *pick)
 	}
 }
 
+size_t deploy_plan_batches(const struct config_env *env, const bool *pick,
+			   size_t *batch_of)
+{
+	size_t n = env->nr_hosts, i, nr = 0, in_batch = 0, seen = 0;
+	unsigned size = env->batch;
+
+	for (i = 0; i < n; i++) {
+		if (pick && !pick[i])
+			continue;
+		if (!seen || (seen == 1 && env->canary) ||
+		    (size && in_batch == size)) {
+			nr++;
+			in_batch = 0;
+		}
+		batch_of[i] = nr - 1;
+		in_batch++;
+		seen++;
+	}
+	return nr;
+}
+
+/* The one target that runs the once-per-deploy commands, if taking part. */
+static bool primary_takes_part(const struct deploy *d, const bool *pick)
+{
+	return d->job.action != TARGET_REPAIR &&
+	       (!pick || pick[d->env->primary_index]);
+}
+
+/* `before_once` or `after_once` on the primary; true if it failed. */
+static bool run_once(struct deploy *d, struct fleet *f, const bool *pick,
+		     const char *which)
+{
+	bool *one;
+	bool failed;
+
+	if (!primary_takes_part(d, pick) ||
+	    !(strcmp(which, "before_once") ? d->env->after_once :
+	      d->env->before_once))
+		return false;
+	one = xcalloc(d->env->nr_hosts, sizeof(*one));
+	one[d->env->primary_index] = true;
+	failed = run_phase(d, f, PHASE_RUN_ONCE, which, one) != 0;
+	free(one);
+	return failed;
+}
+
+/* "batch 2/5: web3 web4" */
+static void show_batch(const struct deploy *d, const bool *in, size_t b,
+		       size_t nr)
+{
+	struct buf line = BUF_INIT;
+	size_t i;
+
+	buf_addf(&line, "batch %zu/%zu:", b + 1, nr);
+	for (i = 0; i < d->env->nr_hosts; i++)
+		if (in[i])
+			buf_addf(&line, " %s", d->env->hosts[i].label);
+	report_info("%s", line.ptr);
+	buf_release(&line);
+}
+
+/* `batch_pause` seconds after a healthy batch, said first. */
+static void pause_between(const struct deploy *d, size_t b)
+{
+	struct timespec left;
+
+	if (!d->env->batch_pause)
+		return;
+	report_info("batch %zu healthy: next batch in %u s", b + 1,
+		    d->env->batch_pause);
+	left.tv_sec = d->env->batch_pause;
+	left.tv_nsec = 0;
+	while (nanosleep(&left, &left) < 0)
+		;
+}
+
+/*
+ * Activate batch after batch, with the once-per-deploy commands before
+ * the first and after the last; true if anything failed (the caller
+ * reverts every target changed so far, in every batch).
+ */
+static bool activate_batches(struct deploy *d, struct fleet *f,
+			     const bool *pick)
+{
+	size_t n = d->env->nr_hosts, i, b, nr;
+	size_t *batch_of = xcalloc(n, sizeof(*batch_of));
+	bool *in = xcalloc(n, sizeof(*in));
+	bool failed = run_once(d, f, pick, "before_once");
+
+	nr = deploy_plan_batches(d->env, pick, batch_of);
+	for (b = 0; b < nr && !failed; b++) {
+		for (i = 0; i < n; i++)
+			in[i] = (!pick || pick[i]) && batch_of[i] == b;
+		if (nr > 1)
+			show_batch(d, in, b, nr);
+		failed = run_phase(d, f, PHASE_ACTIVATE, NULL, in) != 0;
+		if (!failed && b + 1 < nr)
+			pause_between(d, b);
+	}
+	if (!failed)
+		failed = run_once(d, f, pick, "after_once");
+	free(batch_of);
+	free(in);
+	return failed;
+}
+
 /*
  * The phases, on the targets `pick` selects (NULL: all): prepare →
- * activate → finish, all or nothing.
+ * activate (in batches) → finish, all or nothing.
  */
 static enum deploy_result drive(struct deploy *d, const bool *pick)
 {
@@ -316,14 +436,14 @@ static enum deploy_result drive(struct deploy *d, const bool *pick)
 		fail_with(o, "cannot start");
 		return DEPLOY_FAILED;
 	}
-	if (run_phase(d, f, PHASE_PREPARE, NULL, pick)) {
+	if (run_prepare(d, f, pick)) {
 		/* nothing changed anywhere: remove what was uploaded */
 		if (d->job.action != TARGET_ROLLBACK)
 			run_phase(d, f, PHASE_DISCARD, NULL, pick);
 		settle_hosts(d, pick);
 		goto out;
 	}
-	if (run_phase(d, f, PHASE_ACTIVATE, NULL, pick)) {
+	if (activate_batches(d, f, pick)) {
 		for (i = 0; i < n; i++)
 			o->rolled_back |= d->changed[i];
 		run_phase(d, f, PHASE_REVERT, NULL, d->changed);
@@ -482,6 +602,11 @@ static void show_outcome(const struct deploy *d)
 				    o->nr_repaired, o->nr_repaired == 1 ?
 				    "" : "s", o->env, o->commit, o->duration,
 				    o->release);
+		else if (o->nr_hosts > 1)
+			report_info("%s %.12s to '%s' on %zu hosts in %.1f s"
+				    " (release %s)", rollback ? "rolled back" :
+				    "deployed", o->commit, o->env, o->nr_hosts,
+				    o->duration, o->release);
 		else
 			report_info("%s %.12s to '%s' in %.1f s (release %s)",
 				    rollback ? "rolled back" : "deployed",

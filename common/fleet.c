@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,41 +166,95 @@ static int send_request(int fd, unsigned phase, const char *arg)
 	return len ? fsutil_write_all(fd, arg, len) : 0;
 }
 
+/* The reply of a member whose request or answer was lost. */
+static void lost(struct fleet_reply *reply, const char *name)
+{
+	memset(reply, 0, sizeof(*reply));
+	reply->code = ERR_GENERIC;
+	snprintf(reply->msg, sizeof(reply->msg),
+		 "the worker process died during '%s'", name);
+}
+
+/* Wait for one of the members in flight to answer; its index. */
+static size_t wait_reply(struct fleet *f, const bool *in_flight,
+			 struct pollfd *fds, size_t *which)
+{
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < f->n; i++) {
+		if (!in_flight[i])
+			continue;
+		fds[n].fd = f->m[i].res_fd;
+		fds[n].events = POLLIN;
+		fds[n].revents = 0;
+		which[n++] = i;
+	}
+	do
+		rc = poll(fds, n, -1);
+	while (rc < 0 && errno == EINTR);
+	for (i = 0; rc > 0 && i < n; i++)
+		if (fds[i].revents)
+			return which[i];
+	return which[0];	/* poll failed: read (and block) in order */
+}
+
+size_t fleet_run_limit(struct fleet *f, unsigned phase, const char *name,
+		       const char *arg, const bool *pick, size_t limit,
+		       fleet_reply_fn fn, void *payload)
+{
+	struct fleet_reply *replies = xcalloc(f->n, sizeof(*replies));
+	bool *in_flight = xcalloc(f->n, sizeof(*in_flight));
+	struct pollfd *fds = xcalloc(f->n, sizeof(*fds));
+	size_t *which = xcalloc(f->n, sizeof(*which));
+	size_t i, next = 0, busy = 0, failed = 0;
+
+	if (!limit)
+		limit = f->n;
+	for (;;) {
+		/* start members, in order, while there is room */
+		for (; next < f->n && busy < limit; next++) {
+			if (pick && !pick[next])
+				continue;
+			if (send_request(f->m[next].cmd_fd, phase, arg) < 0) {
+				error_clear();
+				lost(&replies[next], name);
+				continue;
+			}
+			in_flight[next] = true;
+			busy++;
+		}
+		if (!busy)
+			break;
+		i = wait_reply(f, in_flight, fds, which);
+		if (read_full(f->m[i].res_fd, &replies[i],
+			      sizeof(replies[i])) < 0)
+			lost(&replies[i], name);
+		replies[i].msg[sizeof(replies[i].msg) - 1] = '\0';
+		in_flight[i] = false;
+		busy--;
+	}
+	/* handed over in member order, whatever the order they came in */
+	for (i = 0; i < f->n; i++) {
+		if (pick && !pick[i])
+			continue;
+		if (replies[i].code < 0)
+			failed++;
+		if (fn)
+			fn(i, &replies[i], payload);
+	}
+	free(replies);
+	free(in_flight);
+	free(fds);
+	free(which);
+	return failed;
+}
+
 size_t fleet_run(struct fleet *f, unsigned phase, const char *name,
 		 const char *arg, const bool *pick, fleet_reply_fn fn,
 		 void *payload)
 {
-	bool *sent = xcalloc(f->n, sizeof(*sent));
-	size_t i, failed = 0;
-
-	for (i = 0; i < f->n; i++) {
-		if (pick && !pick[i])
-			continue;
-		sent[i] = send_request(f->m[i].cmd_fd, phase, arg) == 0;
-		if (!sent[i])
-			error_clear();
-	}
-	for (i = 0; i < f->n; i++) {
-		struct fleet_reply reply;
-
-		if (pick && !pick[i])
-			continue;
-		memset(&reply, 0, sizeof(reply));
-		if (!sent[i] ||
-		    read_full(f->m[i].res_fd, &reply, sizeof(reply)) < 0) {
-			reply.code = ERR_GENERIC;
-			reply.flags = 0;
-			snprintf(reply.msg, sizeof(reply.msg),
-				 "the worker process died during '%s'", name);
-		}
-		reply.msg[sizeof(reply.msg) - 1] = '\0';
-		if (reply.code < 0)
-			failed++;
-		if (fn)
-			fn(i, &reply, payload);
-	}
-	free(sent);
-	return failed;
+	return fleet_run_limit(f, phase, name, arg, pick, 0, fn, payload);
 }
 
 void fleet_stop(struct fleet *f)

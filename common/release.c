@@ -738,6 +738,21 @@ out:
 	return r;
 }
 
+static int rt_run_once(struct target *t, const struct target_job *job,
+		       const char *which)
+{
+	struct release_target *rt = rt_of(t);
+	const struct config_env *env = rt->env;
+	const char *cmd = !strcmp(which, "before_once") ? env->before_once :
+			  !strcmp(which, "after_once") ? env->after_once : NULL;
+
+	/* a migration may change what the live release sees */
+	if (cmd)
+		t->changed = true;
+	return run_hook(rt, job, which, cmd, job->release, t->left,
+			job->release);
+}
+
 /*
  * Back to exactly where `current` pointed, ours or not; then `after` in
  * that release (PUSHGATE_RELEASE: made live again, PUSHGATE_PREVIOUS:
@@ -947,8 +962,8 @@ static void rt_close(struct target *t)
 }
 
 static const struct target_ops release_ops = {
-	rt_prepare, rt_activate, rt_revert, rt_mark_failed, rt_discard,
-	rt_finish, rt_current, rt_check, rt_close
+	rt_prepare, rt_activate, rt_run_once, rt_revert, rt_mark_failed,
+	rt_discard, rt_finish, rt_current, rt_check, rt_close
 };
 
 int release_target_open(struct target **out, const struct config_env *env,

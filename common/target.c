@@ -17,6 +17,12 @@ int target_activate(struct target *t, const struct target_job *job)
 	return t->ops->activate(t, job);
 }
 
+int target_run_once(struct target *t, const struct target_job *job,
+		    const char *which)
+{
+	return t->ops->run_once(t, job, which);
+}
+
 int target_revert(struct target *t, const struct target_job *job)
 {
 	return t->ops->revert(t, job);

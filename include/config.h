@@ -83,6 +83,15 @@ struct config_env {
 	unsigned connect_timeout;	/* default 10 */
 	unsigned command_timeout;	/* default 600 */
 	bool compress;		/* SSH transport compression (SPEC §9) */
+	/* fleets (SPEC §11) */
+	unsigned parallel;	/* hosts prepared at once, default 8 */
+	unsigned batch;		/* hosts switched at once; 0: all */
+	bool canary;		/* the first host switches alone, first */
+	unsigned batch_pause;	/* seconds between healthy batches */
+	char *primary;		/* as written; NULL: the first host */
+	size_t primary_index;	/* its index in `hosts` */
+	char *before_once;	/* on the primary, before the first switch */
+	char *after_once;	/* on the primary, after the last batch */
 	unsigned line;		/* line of the section header */
 };
 

@@ -101,6 +101,15 @@ int deploy_rollback(struct deploy_outcome *out, const struct deploy_opts *opts,
 		    const char *release);
 
 /*
+ * The switching order of SPEC §11: with `canary`, the first target
+ * alone; then the others `batch` at a time (0: all together). Of the
+ * targets `pick` selects (NULL: all), batch_of[i] is target i's batch,
+ * from 0; returns how many batches there are.
+ */
+size_t deploy_plan_batches(const struct config_env *env, const bool *pick,
+			   size_t *batch_of);
+
+/*
  * Open target `index` of `env`, of the environment's kind (connecting:
  * see host_open() for the errors). For status and check.
  */

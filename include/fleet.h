@@ -68,6 +68,15 @@ size_t fleet_run(struct fleet *f, unsigned phase, const char *name,
 		 const char *arg, const bool *pick, fleet_reply_fn fn,
 		 void *payload);
 
+/*
+ * The same with at most `limit` members working at any moment (0: no
+ * limit): the next picked member starts as soon as one answers. The
+ * replies still reach `fn` in member order, once all are in.
+ */
+size_t fleet_run_limit(struct fleet *f, unsigned phase, const char *name,
+		       const char *arg, const bool *pick, size_t limit,
+		       fleet_reply_fn fn, void *payload);
+
 /* Tell every worker to stop, and wait for them; frees `f` (NULL ok). */
 void fleet_stop(struct fleet *f);
 

@@ -17,10 +17,11 @@
  * A deploy calls, per target: prepare (everything that can fail before
  * anything live changes: the release is in place) → activate (the live
  * change: switch, with its commands and health check) → finish (after
- * every target is live: clean up). If any target fails to prepare,
- * every target discards; if any fails to activate, every target that
- * began activating reverts (back to what it had), and every target
- * marks the release failed.
+ * every target is live: clean up); on one target, run_once before the
+ * first activate and after the last. If any target fails to prepare,
+ * every target discards; if any fails to activate (or a run_once
+ * fails), every target that began activating reverts (back to what it
+ * had), and every target marks the release failed.
  *
  * Every operation returns 0 or a negative error with its message set
  * (one line, naming what failed; the target's label is added by the
@@ -75,6 +76,14 @@ struct target_ops {
 	 * have changed, so that a failure is reverted.
 	 */
 	int (*activate)(struct target *t, const struct target_job *job);
+	/*
+	 * Run a command once for the whole deploy (SPEC §11: `before_once`
+	 * before the first switch, `after_once` after the last batch), on
+	 * the target chosen as primary; `which` names the key. Sets
+	 * t->changed: such a command may have changed what is live.
+	 */
+	int (*run_once)(struct target *t, const struct target_job *job,
+			const char *which);
 	/* Go back to exactly what was live before activate. */
 	int (*revert)(struct target *t, const struct target_job *job);
 	/* Leave a mark saying why the release failed, for inspection. */
@@ -108,6 +117,8 @@ struct target {
  */
 int target_prepare(struct target *t, const struct target_job *job);
 int target_activate(struct target *t, const struct target_job *job);
+int target_run_once(struct target *t, const struct target_job *job,
+		    const char *which);
 int target_revert(struct target *t, const struct target_job *job);
 int target_mark_failed(struct target *t, const struct target_job *job,
 		       const char *reason);

@@ -6,6 +6,11 @@
 #   tests/sshd.sh stop DIR         stop every server started in DIR
 #   tests/sshd.sh stop-one DIR K   stop server K only (a "host down" test)
 #
+# With SSHD_FORCE_COMMAND=/path/to/script in the environment, `start`
+# makes the servers run that script for every session instead (sshd's
+# ForceCommand: the command asked for is in $SSH_ORIGINAL_COMMAND), so
+# that a test can watch what is run.
+#
 # `start` creates DIR if needed and writes there:
 #   id_ed25519, id_ed25519.pub   a client key without a passphrase
 #   authorized_keys              that key, for the current user
@@ -155,6 +160,11 @@ PrintLastLog no
 MaxStartups 100:30:200
 LogLevel ERROR
 EOF
+	if test -n "${SSHD_FORCE_COMMAND:-}"
+	then
+		printf 'ForceCommand %s\n' "$SSHD_FORCE_COMMAND" \
+			>>"$1/sshd$2.config"
+	fi
 }
 
 # Start server $2 of directory $1 on the first free port after $port;

@@ -28,10 +28,11 @@ short()
 	printf '%.12s\n' "$short_"
 }
 
-# deployed ENV REV: the last push says REV was deployed to ENV.
+# deployed ENV REV: the last push says REV was deployed to ENV (with
+# "on N hosts" for more than one).
 deployed()
 {
-	test_grep "^remote: pushgate: deployed $(short "$2") to '$1' in [0-9.]* s (release " \
+	test_grep "^remote: pushgate: deployed $(short "$2") to '$1' \(on [0-9]* hosts \)\{0,1\}in [0-9.]* s (release " \
 		"$TMP/push.err" &&
 	no_crash
 }

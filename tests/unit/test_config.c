@@ -204,6 +204,20 @@ static char *render(const struct config *cfg, const char *key)
 		r = buf_addf(&b, "%u", e->command_timeout);
 	else if (IS("compress"))
 		r = buf_addf(&b, "%d", e->compress);
+	else if (IS("parallel"))
+		r = buf_addf(&b, "%u", e->parallel);
+	else if (IS("batch"))
+		r = buf_addf(&b, "%u", e->batch);
+	else if (IS("canary"))
+		r = buf_addf(&b, "%d", e->canary);
+	else if (IS("batch_pause"))
+		r = buf_addf(&b, "%u", e->batch_pause);
+	else if (IS("primary"))
+		r = buf_addf(&b, "%s %zu", STR(e->primary), e->primary_index);
+	else if (IS("before_once"))
+		r = buf_addstr(&b, STR(e->before_once));
+	else if (IS("after_once"))
+		r = buf_addstr(&b, STR(e->after_once));
 	else
 		fail_msg("no renderer for '%s'", key);
 #undef IS
@@ -332,6 +346,21 @@ static const struct key_case key_cases[] = {
 	{ 'e', "compress", NULL, "0" },
 	{ 'e', "compress", "true", "1" },
 	{ 'e', "compress", "off", "0" },
+	{ 'e', "parallel", NULL, "8" },
+	{ 'e', "parallel", "1", "1" },
+	{ 'e', "parallel", "64", "64" },
+	{ 'e', "batch", NULL, "0" },
+	{ 'e', "batch", "3", "3" },
+	{ 'e', "canary", NULL, "0" },
+	{ 'e', "canary", "true", "1" },
+	{ 'e', "batch_pause", NULL, "0" },
+	{ 'e', "batch_pause", "30", "30" },
+	{ 'e', "primary", NULL, "(null) 0" },
+	{ 'e', "primary", "local", "local 0" },
+	{ 'e', "before_once", NULL, "(null)" },
+	{ 'e', "before_once", "./bin/migrate --yes", "./bin/migrate --yes" },
+	{ 'e', "after_once", NULL, "(null)" },
+	{ 'e', "after_once", "./bin/notify 'done'", "./bin/notify 'done'" },
 };
 
 static void test_config__keys(void **state)
@@ -634,6 +663,17 @@ static const struct bad_case bad_cases[] = {
 	  "hooks.ini:4: invalid 'compress': 'zlib' is not a boolean (use "
 	  "true or false)" },
 	{ ENV_A "compress =\n", "hooks.ini:4: missing value for 'compress'" },
+	{ ENV_A "parallel = 0\n",
+	  "hooks.ini:4: invalid 'parallel': '0' is not a number from 1 to 64" },
+	{ ENV_A "batch = 65\n",
+	  "hooks.ini:4: invalid 'batch': '65' is not a number from 0 to 64" },
+	{ ENV_A "canary = first\n",
+	  "hooks.ini:4: invalid 'canary': 'first' is not a boolean (use "
+	  "true or false)" },
+	{ ENV_A "hosts = a@web1 a@web2\nprimary = web1\n",
+	  "hooks.ini:5: invalid 'primary': 'web1' is not one of 'hosts'" },
+	{ ENV_A "primary = web1\n",
+	  "hooks.ini:4: invalid 'primary': 'web1' is not one of 'hosts'" },
 	{ "[core]\nlock_timeout = 86401\n",
 	  "hooks.ini:2: invalid 'lock_timeout': '86401' is not a number from "
 	  "0 to 86400" },
@@ -1448,7 +1488,11 @@ static void test_config__load_example(void **state)
 	assert_string_equal(prod->hosts[1].host, "web2.example.com");
 	assert_string_equal(prod->path, "/srv/app/production");
 	assert_non_null(prod->identity);
-	assert_non_null(prod->before);
+	assert_null(prod->before);
+	assert_non_null(prod->before_once);
+	assert_int_equal(prod->primary_index, 0);
+	assert_true(prod->canary);
+	assert_int_equal(prod->batch, 1);
 	assert_non_null(prod->after);
 	assert_non_null(prod->healthcheck);
 	assert_non_null(prod->on_failure);
@@ -1766,8 +1810,8 @@ static void test_config__key_info(void **state)
 		if (!strcmp(k.name, "before"))
 			assert_null(k.default_text);
 	}
-	assert_int_equal(nr_env, 23);
-	assert_int_equal(i, 35);
+	assert_int_equal(nr_env, 30);
+	assert_int_equal(i, 42);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));

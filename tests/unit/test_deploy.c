@@ -346,9 +346,72 @@ static void test_deploy__gate_verdict(void **state)
 	strvec_clear(&errors);
 }
 
+/* ---- fleets: the switching order (SPEC §11) --------------------------- */
+
+/* The batches of `nr` hosts as text: "0 0 1 1 2" (- for not picked). */
+static void batches_of(char *out, size_t len, unsigned batch, bool canary,
+		       size_t nr, const bool *pick, size_t *nr_batches)
+{
+	struct config_env env;
+	size_t batch_of[16], i;
+	int n;
+
+	memset(&env, 0, sizeof(env));
+	env.nr_hosts = nr;
+	env.batch = batch;
+	env.canary = canary;
+	memset(batch_of, 0xff, sizeof(batch_of));
+	*nr_batches = deploy_plan_batches(&env, pick, batch_of);
+	out[0] = '\0';
+	for (i = 0; i < nr; i++) {
+		n = (int)strlen(out);
+		if (pick && !pick[i])
+			snprintf(out + n, len - (size_t)n, "%s-", i ? " " : "");
+		else
+			snprintf(out + n, len - (size_t)n, "%s%zu",
+				 i ? " " : "", batch_of[i]);
+	}
+}
+
+static void test_deploy__batches(void **state)
+{
+	const bool some[5] = { false, true, true, false, true };
+	char got[64];
+	size_t nr;
+
+	(void)state;
+	batches_of(got, sizeof(got), 0, false, 5, NULL, &nr);
+	assert_string_equal(got, "0 0 0 0 0");
+	assert_int_equal(nr, 1);
+	batches_of(got, sizeof(got), 2, false, 5, NULL, &nr);
+	assert_string_equal(got, "0 0 1 1 2");
+	assert_int_equal(nr, 3);
+	/* the canary alone, then the rest in batches */
+	batches_of(got, sizeof(got), 2, true, 5, NULL, &nr);
+	assert_string_equal(got, "0 1 1 2 2");
+	assert_int_equal(nr, 3);
+	batches_of(got, sizeof(got), 0, true, 5, NULL, &nr);
+	assert_string_equal(got, "0 1 1 1 1");
+	assert_int_equal(nr, 2);
+	batches_of(got, sizeof(got), 3, false, 12, NULL, &nr);
+	assert_string_equal(got, "0 0 0 1 1 1 2 2 2 3 3 3");
+	assert_int_equal(nr, 4);
+	/* a batch larger than the fleet, one host, a canary of one */
+	batches_of(got, sizeof(got), 9, false, 3, NULL, &nr);
+	assert_string_equal(got, "0 0 0");
+	batches_of(got, sizeof(got), 0, true, 1, NULL, &nr);
+	assert_string_equal(got, "0");
+	assert_int_equal(nr, 1);
+	/* only the picked hosts count (a repair of some) */
+	batches_of(got, sizeof(got), 1, true, 5, some, &nr);
+	assert_string_equal(got, "- 0 1 - 2");
+	assert_int_equal(nr, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deploy__batches),
 		cmocka_unit_test(test_deploy__release_id_make),
 		cmocka_unit_test(test_deploy__release_id_valid),
 		cmocka_unit_test(test_deploy__release_id_looks_like),
