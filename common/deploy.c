@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "fleet.h"
+#include "host.h"
 #include "manifest.h"
 #include "proc.h"
 #include "report.h"
@@ -59,6 +60,7 @@ struct deploy {
 	char base_commit[REPO_OID_HEXSZ + 1];
 	bool *changed;		/* per target: activate may have changed it */
 	bool *incremental;	/* per target: prepare sent what changed */
+	struct host_spool spool;	/* the release, encoded once */
 	char ref[300];
 };
 
@@ -829,6 +831,37 @@ out:
 	history_last_release(&last);
 }
 
+/*
+ * With more than one SSH host taking part and every one of them due a
+ * full upload, the release is encoded once here, and each host's upload
+ * sends that (SPEC §11) instead of exporting it again.
+ */
+static int encode_once(struct deploy *d, const bool *pick)
+{
+	const struct config_env *env = d->env;
+	double start = timeutil_now();
+	size_t i, nr = 0;
+	int r;
+
+	if (d->job.action == TARGET_ROLLBACK || !d->job.produce || d->job.base)
+		return 0;
+	for (i = 0; i < env->nr_hosts; i++)
+		if ((!pick || pick[i]) && !env->hosts[i].local)
+			nr++;
+	if (nr < 2)
+		return 0;
+	r = host_spool_create(&d->spool, d->o->st->dir, d->job.produce,
+			      d->job.produce_payload, d->job.mtime);
+	if (r < 0)
+		return r;
+	d->job.spool = &d->spool;
+	report_info("encoded the release once for %zu hosts: %llu entries,"
+		    " %.1f MB in %.1f s", nr,
+		    (unsigned long long)d->spool.stats.entries,
+		    (double)d->spool.size / 1e6, timeutil_now() - start);
+	return 0;
+}
+
 /* How the release was sent: incremental, full or mixed (by host). */
 static void set_upload(struct deploy *d, const bool *pick)
 {
@@ -904,6 +937,7 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	d.env = o->env;
 	d.out = out;
 	d.art.hold = -1;
+	d.spool.fd = -1;
 	d.changed = xcalloc(o->env->nr_hosts, sizeof(*d.changed));
 	d.incremental = xcalloc(o->env->nr_hosts, sizeof(*d.incremental));
 	snprintf(d.ref, sizeof(d.ref), "refs/heads/%s", o->env->branch);
@@ -963,6 +997,10 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		if (d.job.action == TARGET_DEPLOY)
 			choose_base(&d);
 	}
+	if (encode_once(&d, pick) < 0) {
+		fail_with(out, "encoding the release");
+		goto record;
+	}
 	out->result = drive(&d, pick);
 	set_upload(&d, pick);
 	if (out->result == DEPLOY_OK && d.job.action == TARGET_REPAIR)
@@ -979,6 +1017,7 @@ record:
 done:
 	out->duration = timeutil_now() - start;
 	show_outcome(&d);
+	host_spool_release(&d.spool);
 	artifact_release(&d.art);
 	manifest_free(d.next);
 	manifest_free(d.base);

@@ -373,6 +373,120 @@ static int pump(struct host *h, const char *cmd, int fd, unsigned timeout,
 	return r;
 }
 
+/* ---- the spool: a release encoded once, for every SSH host ---------- */
+
+struct spool_out {
+	int fd;
+	uint64_t size;
+};
+
+static int write_spool(const void *data, size_t len, void *payload)
+{
+	struct spool_out *so = payload;
+	int r = fsutil_write_all(so->fd, data, len);
+
+	if (r < 0)
+		return error_set_errno(ERR_SYS, "cannot write the encoded "
+				       "release");
+	so->size += len;
+	return 0;
+}
+
+/* An unnamed file in `dir`: gone with its last descriptor. */
+static int open_unnamed(const char *dir)
+{
+	struct buf path = BUF_INIT;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+			errno != EINVAL))
+		return fd;
+	/* a file system without O_TMPFILE: a named file, unlinked at once */
+	buf_addf(&path, "%s/.spool-XXXXXX", dir);
+	if (!buf_error(&path) && (fd = mkostemp(path.ptr, O_CLOEXEC)) >= 0)
+		unlink(path.ptr);
+	buf_release(&path);
+	return fd;
+}
+
+int host_spool_create(struct host_spool *out, const char *dir,
+		      int (*produce)(struct sink *sink, void *payload),
+		      void *payload, uint64_t mtime)
+{
+	struct spool_out so = { -1, 0 };
+	struct archive ar;
+	struct sink sink;
+	int r;
+
+	out->fd = -1;
+	if ((so.fd = open_unnamed(dir)) < 0)
+		return error_set_errno(ERR_SYS, "cannot create a file in %s",
+				       dir);
+	archive_init(&ar, write_spool, &so, mtime);
+	archive_sink(&sink, &ar);
+	r = produce(&sink, payload);
+	if (!r)
+		r = archive_finish(&ar);
+	archive_release(&ar);
+	if (r < 0) {
+		close(so.fd);
+		return r;
+	}
+	out->fd = so.fd;
+	out->size = so.size;
+	out->stats.entries = sink.entries;
+	out->stats.bytes = sink.bytes;
+	return 0;
+}
+
+void host_spool_release(struct host_spool *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Send the spool into a new channel running `cmd`. */
+static int pump_spool(struct host *h, const char *cmd,
+		      const struct host_spool *spool, unsigned timeout,
+		      char **output_out)
+{
+	struct ssh_channel *ch = NULL;
+	char *chunk = NULL, *output = NULL;
+	uint64_t off = 0;
+	int status = -1, r, rc;
+
+	if ((r = ssh_channel_open(&ch, h->ssh, cmd, timeout)) < 0)
+		return r;
+	chunk = xmalloc(HOST_PUMP_CHUNK);
+	while (off < spool->size) {
+		ssize_t n = pread(spool->fd, chunk, HOST_PUMP_CHUNK,
+				  (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = error_set_errno(ERR_SYS, "cannot read the encoded"
+					    " release");
+			break;
+		}
+		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
+			break;
+		off += (uint64_t)n;
+	}
+	rc = ssh_channel_close(ch, &status, &output);
+	if (!rc && status != 0)
+		rc = remote_failed(status, output);
+	if (rc < 0)
+		r = rc;
+	if (output_out)
+		*output_out = output;
+	else
+		free(output);
+	free(chunk);
+	return r;
+}
+
 static int upload_ssh(struct host *h, const struct host_upload *up,
 		      struct host_upload_stats *stats, char **output_out)
 {
@@ -394,6 +508,12 @@ static int upload_ssh(struct host *h, const struct host_upload *up,
 		buf_addf(&cmd, " && %s", up->after);
 	if ((r = buf_error(&cmd)) < 0)
 		goto out_cmd;
+	if (up->spool) {
+		r = pump_spool(h, cmd.ptr, up->spool, up->timeout,
+			       output_out);
+		*stats = up->spool->stats;
+		goto out_cmd;
+	}
 	if (pipe2(data, O_CLOEXEC) < 0) {
 		r = error_set_errno(ERR_SYS, "cannot create a pipe");
 		goto out_cmd;

@@ -531,6 +531,7 @@ static int upload_release(struct release_target *rt,
 	up.timeout = rt->env->command_timeout;
 	up.produce = job->produce;
 	up.payload = job->produce_payload;
+	up.spool = job->spool;
 	r = host_upload(rt->host, &up, &stats, &output);
 	/*
 	 * The mark is printed once the id was found free, before mkdir: only

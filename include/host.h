@@ -74,6 +74,33 @@ int host_run(struct host *h, struct host_result *res, const char *cmd,
 	     unsigned timeout, bool capture, host_output_fn fn,
 	     void *payload);
 
+struct host_upload_stats {
+	uint64_t entries;
+	uint64_t bytes;		/* file bytes */
+};
+
+/*
+ * A release encoded once for every SSH host of a deploy (SPEC §11): the
+ * tar stream an upload sends, in an unnamed file, read by each upload
+ * at its own offset.
+ */
+struct host_spool {
+	int fd;			/* -1: none */
+	uint64_t size;		/* bytes of the stream */
+	struct host_upload_stats stats;
+};
+
+#define HOST_SPOOL_INIT { -1, 0, { 0, 0 } }
+
+/*
+ * Encode what `produce` writes (entries stamped `mtime`) into a new
+ * spool, an unnamed file in directory `dir`.
+ */
+int host_spool_create(struct host_spool *out, const char *dir,
+		      int (*produce)(struct sink *sink, void *payload),
+		      void *payload, uint64_t mtime);
+void host_spool_release(struct host_spool *s);
+
 /* One upload of release entries into a new directory. */
 struct host_upload {
 	const char *dir;	/* absolute on the host; must not exist */
@@ -87,11 +114,8 @@ struct host_upload {
 	/* writes the entries, each directory before what it holds */
 	int (*produce)(struct sink *sink, void *payload);
 	void *payload;
-};
-
-struct host_upload_stats {
-	uint64_t entries;
-	uint64_t bytes;		/* file bytes */
+	/* SSH hosts: send this instead of running `produce` (NULL: none) */
+	const struct host_spool *spool;
 };
 
 /*

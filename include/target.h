@@ -28,6 +28,7 @@
  * caller). Operations run in a worker process, one per target.
  */
 
+struct host_spool;
 struct manifest;
 struct sink;
 struct target;
@@ -52,6 +53,8 @@ struct target_job {
 	uint64_t mtime;		/* stamped on uploaded entries */
 	target_produce_fn produce;	/* the entries, for a new release */
 	void *produce_payload;
+	/* the same, encoded once for every SSH host (NULL: none, SPEC §11) */
+	const struct host_spool *spool;
 	/*
 	 * A new release may start from the live one (SPEC §9): what it holds
 	 * (`next`, NULL: unknown), and the base it may start from (its

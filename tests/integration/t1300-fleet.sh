@@ -169,10 +169,22 @@ test_expect_success 'batches of three: four batches in order, every host live, h
 	push origin main &&
 	grep -q "deployed $(short HEAD) to .staging. on 12 hosts in " \
 		"$TMP/push.err" &&
+	: the release was encoded once, before any upload &&
+	test "$(grep -c "encoded the release once for 12 hosts: 2 entries" \
+		"$TMP/push.err")" = 1 &&
+	test "$(line_of "encoded the release once")" -lt \
+		"$(line_of "\] uploaded ")" &&
 	deployed staging HEAD &&
 	id=$(live_id "$(view 1)/fleet") &&
 	live_on fleet "$id" 1 2 3 4 5 6 7 8 9 10 11 12 &&
 	test "$(cat "$(view 12)/fleet/current/index.html")" = "<h1>one</h1>" &&
+	k=2 &&
+	while test "$k" -le "$N"
+	do
+		diff -r "$(view 1)/fleet/current/" "$(view "$k")/fleet/current/" ||
+			return 1
+		k=$((k + 1))
+	done &&
 	test_grep "batch 1/4: $H1 $H2 $H3 *\$" "$TMP/push.err" &&
 	test_grep "batch 4/4: $H10 $H11 $H12 *\$" "$TMP/push.err" &&
 	: every host was prepared before the first batch &&
