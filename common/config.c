@@ -115,7 +115,7 @@ static const struct schema_key keys[] = {
 	  .aux_off = offsetof(struct config_env, nr_hosts),
 	  .store = store_hosts, .release = release_hosts },
 	{ ENV("path", SCHEMA_STRING, SCHEMA_REQUIRED | NAME, NULL, path),
-	  .check = confval_abspath },
+	  .check = confval_abspath, .unless = "gitops_remote" },
 	{ ENV("identity", SCHEMA_HOMEPATH, NAME, NULL, identity) },
 	{ ENV("known_hosts", SCHEMA_HOMEPATH, NAME, "~/.ssh/known_hosts",
 	      known_hosts) },
@@ -157,6 +157,12 @@ static const struct schema_key keys[] = {
 	{ ENV("primary", SCHEMA_STRING, NAME, NULL, primary) },
 	{ ENV("before_once", SCHEMA_STRING, QUOTED, NULL, before_once) },
 	{ ENV("after_once", SCHEMA_STRING, QUOTED, NULL, after_once) },
+	{ ENV("gitops_remote", SCHEMA_STRING, NAME, NULL, gitops_remote),
+	  .check = confval_remote_check },
+	{ ENV("gitops_branch", SCHEMA_STRING, NAME, "main", gitops_branch),
+	  .check = confval_branch },
+	{ ENV("gitops_path", SCHEMA_STRING, NAME, NULL, gitops_path),
+	  .check = confval_relpath_entry },
 };
 
 #define NR_KEYS ARRAY_SIZE(keys)
@@ -274,6 +280,13 @@ void config_init(struct config *cfg)
 
 void config_release(struct config *cfg)
 {
+	size_t i;
+
+	/* the one field no key owns */
+	for (i = 0; cfg->envs && i < cfg->nr_envs; i++) {
+		free(cfg->envs[i].gitops_repo);
+		cfg->envs[i].gitops_repo = NULL;
+	}
 	schema_release(&schema, cfg);
 }
 
@@ -463,6 +476,69 @@ static void check_hosts(struct schema_parser *sp, struct config_env *env,
 		       confval_quote(&q, env->primary));
 }
 
+/* The keys of a release environment that a GitOps one must not set. */
+static const char *const not_gitops[] = {
+	"hosts", "path", "before", "after", "healthcheck",
+	"healthcheck_retries", "maintenance", "shared", "keep", "incremental",
+	"parallel", "batch", "canary", "batch_pause", "primary",
+	"before_once", "after_once"
+};
+
+/*
+ * A GitOps environment: no key that only hosts have, a `gitops_path`,
+ * and its one target, the remote, as `hosts`.
+ */
+static void check_gitops(struct schema_parser *sp, struct config_env *env,
+			 size_t i)
+{
+	struct confval_remote rem;
+	struct config_host *h;
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(not_gitops); k++)
+		if (env_line(sp, i, not_gitops[k]))
+			schema_problem(sp, env_line(sp, i, not_gitops[k]),
+				       "'%s' does not apply to a GitOps "
+				       "environment (it has gitops_remote)",
+				       not_gitops[k]);
+	if (!env->gitops_path && !env_line(sp, i, "gitops_path"))
+		schema_problem(sp, env_line(sp, i, "gitops_remote"),
+			       "environment '%s' has gitops_remote but no "
+			       "'gitops_path'", env->name);
+	if (confval_remote(env->gitops_remote, &rem) < 0) {
+		error_clear();	/* reported by the key's own check */
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->user = rem.host.user ? xstrndup(rem.host.user,
+					   rem.host.user_len) : NULL;
+	h->host = xstrndup(rem.host.host, rem.host.host_len);
+	h->port = rem.host.port ? rem.host.port : env->port;
+	h->label = xstrdup(env->gitops_remote);
+	free(env->gitops_repo);
+	env->gitops_repo = xstrdup(rem.path);
+	/* `hosts` holds its default, `local`, shared: not freed */
+	env->hosts = h;
+	env->nr_hosts = 1;
+	env->primary_index = 0;
+}
+
+/* `gitops_branch` and `gitops_path` make sense with gitops_remote only. */
+static void check_gitops_keys(struct schema_parser *sp,
+			      const struct config_env *env, size_t i)
+{
+	static const char *const keys_[] = { "gitops_branch", "gitops_path" };
+	size_t k;
+
+	/* an invalid gitops_remote was reported already */
+	if (env->gitops_remote || env_line(sp, i, "gitops_remote"))
+		return;
+	for (k = 0; k < ARRAY_SIZE(keys_); k++)
+		if (env_line(sp, i, keys_[k]))
+			schema_problem(sp, env_line(sp, i, keys_[k]),
+				       "'%s' needs 'gitops_remote'", keys_[k]);
+}
+
 /*
  * Two environments deploying to one path on one host would prune each
  * other's releases and fight over `current`.
@@ -506,8 +582,8 @@ static void check_envs(struct schema_parser *sp, void *obj)
 	for (i = 0; i < cfg->nr_envs; i++) {
 		struct config_env *env = &cfg->envs[i];
 
-		/* until SPEC §12's gitops_remote makes the second kind */
-		env->kind = CONFIG_ENV_RELEASE;
+		env->kind = env->gitops_remote ? CONFIG_ENV_GITOPS :
+			    CONFIG_ENV_RELEASE;
 		for (j = 0; env->branch && j < i; j++) {
 			if (!cfg->envs[j].branch ||
 			    strcmp(cfg->envs[j].branch, env->branch))
@@ -519,6 +595,11 @@ static void check_envs(struct schema_parser *sp, void *obj)
 			break;
 		}
 		check_requires(sp, cfg, i);
+		if (env->kind == CONFIG_ENV_GITOPS) {
+			check_gitops(sp, env, i);
+			continue;
+		}
+		check_gitops_keys(sp, env, i);
 		check_hosts(sp, env, i);
 		check_shared_target(sp, cfg, i);
 	}

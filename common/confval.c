@@ -432,3 +432,72 @@ int confval_host(const char *entry, struct confval_host *out)
 	}
 	return 0;
 }
+
+int confval_remote(const char *s, struct confval_remote *out)
+{
+	const char *rest = s, *end, *path;
+	size_t len;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(s, "ssh://", 6)) {
+		rest = s + 6;
+		end = rest;
+		if (strchr(rest, '[') && strchr(rest, ']') &&
+		    strchr(rest, '[') < strchr(rest, '/'))
+			end = strchr(rest, ']');
+		end = strchr(end, '/');
+		if (!end)
+			return error_set(ERR_INVALID, "no path after the host");
+		path = end;
+	} else {
+		if (strstr(s, "://"))
+			return error_set(ERR_INVALID, "only ssh:// remotes, or "
+					 "USER@HOST:PATH");
+		end = rest;
+		if (strchr(rest, '[') && strchr(rest, ']'))
+			end = strchr(rest, ']');
+		end = strchr(end, ':');
+		if (!end)
+			return error_set(ERR_INVALID, "no ':' between the host "
+					 "and the path");
+		path = end + 1;
+	}
+	len = (size_t)(end - rest);
+	if (!len || len >= sizeof(out->text))
+		return error_set(ERR_INVALID, "bad host part");
+	memcpy(out->text, rest, len);
+	out->text[len] = '\0';
+	if ((r = confval_host(out->text, &out->host)) < 0)
+		return r;
+	if (out->host.local)
+		return error_set(ERR_INVALID, "'local' is not a remote host");
+	if (!*path || (path[0] == '/' && !path[1]))
+		return error_set(ERR_INVALID, "empty repository path");
+	if (path[0] == '-')
+		return error_set(ERR_INVALID, "repository path starts with "
+				 "'-'");
+	for (end = path; *end; end++)
+		if ((unsigned char)*end < 0x20 || *end == 0x7f)
+			return error_set(ERR_INVALID, "control character in "
+					 "the repository path");
+	out->path = path;
+	return 0;
+}
+
+int confval_remote_check(const char *s)
+{
+	struct confval_remote rem;
+	struct confval_quote q;
+	int r = confval_remote(s, &rem);
+
+	if (r < 0) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", error_last());
+		error_clear();
+		return error_set(ERR_INVALID, "'%s': %s", confval_quote(&q, s),
+				 why);
+	}
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "fleet.h"
+#include "gitops.h"
 #include "host.h"
 #include "manifest.h"
 #include "proc.h"
@@ -62,6 +63,7 @@ struct deploy {
 	bool *incremental;	/* per target: prepare sent what changed */
 	struct host_spool spool;	/* the release, encoded once */
 	char ref[300];
+	char subject[256];	/* the commit's, for GitOps messages */
 };
 
 /* One worker's state, in its own process. */
@@ -74,11 +76,13 @@ struct worker {
 /* ---- targets -------------------------------------------------------- */
 
 int deploy_target_open(struct target **out, const struct config_env *env,
-		       size_t index)
+		       size_t index, struct state *st)
 {
 	switch (env->kind) {
 	case CONFIG_ENV_RELEASE:
 		return release_target_open(out, env, index);
+	case CONFIG_ENV_GITOPS:
+		return gitops_target_open(out, env, st);
 	}
 	BUG("deploy_target_open: kind %d", (int)env->kind);
 }
@@ -104,10 +108,12 @@ static int worker_open(struct worker *w)
 
 	if (w->t)
 		return 0;
-	if ((r = deploy_target_open(&w->t, w->d->env, w->index)) < 0)
+	if ((r = deploy_target_open(&w->t, w->d->env, w->index,
+				    w->d->o->st)) < 0)
 		return r;
-	report_info("[%s] connected (%.2f s)", w->t->label,
-		    timeutil_now() - start);
+	if (w->d->env->kind == CONFIG_ENV_RELEASE)
+		report_info("[%s] connected (%.2f s)", w->t->label,
+			    timeutil_now() - start);
 	return 0;
 }
 
@@ -604,6 +610,15 @@ static void show_outcome(const struct deploy *d)
 				    o->nr_repaired, o->nr_repaired == 1 ?
 				    "" : "s", o->env, o->commit, o->duration,
 				    o->release);
+		else if (d->env->kind == CONFIG_ENV_GITOPS)
+			report_info("handed %.12s to GitOps: '%s' is %s on %s of"
+				    " %s in %.1f s (release %s)", o->commit,
+				    o->env, o->hosts[0].note &&
+				    !strcmp(o->hosts[0].note, "already live") ?
+				    "already live" : "committed",
+				    d->env->gitops_branch,
+				    d->env->gitops_remote, o->duration,
+				    o->release);
 		else if (o->nr_hosts > 1)
 			report_info("%s %.12s to '%s' on %zu hosts in %.1f s"
 				    " (release %s)", rollback ? "rolled back" :
@@ -944,15 +959,27 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	d.job.env = o->env;
 	d.job.action = release ? TARGET_ROLLBACK : TARGET_DEPLOY;
 	d.job.commit = out->commit;
+	if (repo_commit_subject(o->repo, d.subject, sizeof(d.subject),
+				&o->commit) == 0)
+		d.job.subject = d.subject;
+	error_clear();
 	d.job.release = out->release;
 	d.job.ref = d.ref;
 	d.job.user = o->user;
 	if (release)
 		snprintf(out->release, sizeof(out->release), "%s", release);
-	report_info("%s %.12s%s%s to '%s' (%zu host%s)",
-		    release ? "rolling back" : "deploying", out->commit,
-		    release ? ", release " : "", release ? release : "",
-		    out->env, out->nr_hosts, out->nr_hosts == 1 ? "" : "s");
+	if (o->env->kind == CONFIG_ENV_GITOPS)
+		report_info("%s %.12s%s%s to '%s' (GitOps: %s of %s)",
+			    release ? "rolling back" : "deploying",
+			    out->commit, release ? ", release " : "",
+			    release ? release : "", out->env,
+			    o->env->gitops_path, o->env->gitops_branch);
+	else
+		report_info("%s %.12s%s%s to '%s' (%zu host%s)",
+			    release ? "rolling back" : "deploying",
+			    out->commit, release ? ", release " : "",
+			    release ? release : "", out->env, out->nr_hosts,
+			    out->nr_hosts == 1 ? "" : "s");
 	if ((lock = take_lock(&d)) < 0) {
 		fail_with(out, "cannot take the lock");
 		r = lock;

@@ -765,7 +765,10 @@ static void check_elements(struct schema_parser *sp, size_t kind)
 
 			if (k->kind != kind || lines[i])
 				continue;
-			if (k->flags & SCHEMA_REQUIRED)
+			if ((k->flags & SCHEMA_REQUIRED) &&
+			    !(k->unless && lines[find_key(s, k->unless,
+							  (int)kind) -
+						 s->keys]))
 				schema_problem(sp, line, "%s has no '%s'",
 					       label, k->name);
 			if (!late_default(k))

@@ -9,7 +9,7 @@
 #include "timeutil.h"
 #include "target.h"
 
-static void ask_hosts(struct status_env *s)
+static void ask_hosts(struct status_env *s, struct state *st)
 {
 	const struct config_env *env = s->env;
 	const char *recorded = s->last.ok.release ? s->last.ok.release : "";
@@ -22,7 +22,7 @@ static void ask_hosts(struct status_env *s)
 		struct target *t = NULL;
 
 		h->label = env->hosts[i].label;
-		if (deploy_target_open(&t, env, i) < 0 ||
+		if (deploy_target_open(&t, env, i, st) < 0 ||
 		    target_current(t, &h->current) < 0) {
 			h->error = xstrdup(error_last());
 			error_clear();
@@ -73,7 +73,7 @@ int status_collect(struct status_env *out, struct repo *repo,
 		return r;
 	find_waiting(out, repo, max_waiting);
 	if (ask && !out->busy)
-		ask_hosts(out);
+		ask_hosts(out, st);
 	return 0;
 }
 
@@ -146,9 +146,18 @@ static void show_hosts(const struct status_env *s)
 				   report_str(h->error));
 		else if (!h->drift && !h->current)
 			report_out("  host %-20s nothing deployed", h->label);
+		else if (!h->drift && s->env->kind == CONFIG_ENV_GITOPS)
+			report_out("  remote %s ok (%s on %s holds release %s)",
+				   h->label, s->env->gitops_path,
+				   s->env->gitops_branch, h->current);
 		else if (!h->drift)
 			report_out("  host %-20s ok (current -> releases/%s)",
 				   h->label, h->current);
+		else if (s->env->kind == CONFIG_ENV_GITOPS)
+			report_out("  remote %s DRIFT: %s on %s is not what "
+				   "pushgate pushed (recorded %s)", h->label,
+				   s->env->gitops_path, s->env->gitops_branch,
+				   recorded[0] ? recorded : "(none)");
 		else
 			report_out("  host %-20s DRIFT: current -> %s, recorded %s",
 				   h->label, h->current ?
@@ -195,7 +204,7 @@ void status_print(const struct status_env *s, struct repo *repo)
 	show_hosts(s);
 }
 
-size_t status_check(const struct config_env *env)
+size_t status_check(const struct config_env *env, struct state *st)
 {
 	size_t k, bad = 0;
 
@@ -203,15 +212,21 @@ size_t status_check(const struct config_env *env)
 		const struct config_host *h = &env->hosts[k];
 		struct target *t = NULL;
 
-		if (deploy_target_open(&t, env, k) < 0 ||
+		if (deploy_target_open(&t, env, k, st) < 0 ||
 		    target_check(t) < 0) {
 			report_out("%s: %s: FAILED: %s", env->name, h->label,
 				   report_str(error_last()));
 			bad++;
 		} else {
-			report_out("%s: %s: ok (%s, %s writable, tar present)",
-				   env->name, h->label, h->local ? "local" :
-				   "host key and login ok", env->path);
+			if (env->kind == CONFIG_ENV_GITOPS)
+				report_out("%s: %s: ok (host key, login and"
+					   " repository ok)", env->name,
+					   h->label);
+			else
+				report_out("%s: %s: ok (%s, %s writable, tar"
+					   " present)", env->name, h->label,
+					   h->local ? "local" :
+					   "host key and login ok", env->path);
 		}
 		target_close(t);
 	}

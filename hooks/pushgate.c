@@ -351,7 +351,7 @@ static int cmd_check(struct cli *c)
 		   c->g.cfg.nr_envs, c->g.cfg.nr_envs == 1 ? "" : "s");
 	for (i = 0; i < c->g.cfg.nr_envs; i++)
 		if (!c->env || c->env == &c->g.cfg.envs[i])
-			bad += status_check(&c->g.cfg.envs[i]);
+			bad += status_check(&c->g.cfg.envs[i], &c->g.st);
 	return bad ? 1 : 0;
 }
 

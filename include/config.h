@@ -45,14 +45,18 @@ struct config_host {
 };
 
 /*
- * What an environment deploys to. Every environment is a release
- * environment today: its commits become releases on its `hosts`, which
- * default to one `local` host (SPEC §3-5). A GitOps kind (SPEC §12) will
- * be the second, chosen by setting `gitops_remote`; it has no hosts, so
- * the `local` default applies to the release kind only.
+ * What an environment deploys to: a release environment's commits become
+ * releases on its `hosts`, which default to one `local` host (SPEC
+ * §3-5); a GitOps environment's (SPEC §12, `gitops_remote` set) become
+ * commits in a directory of a remote Git repository. A GitOps
+ * environment has no `hosts`: its one target is the remote, which
+ * `hosts` then holds (the SSH user, host and port of `gitops_remote`,
+ * labelled with the whole value), so that the deploy engine, `check`
+ * and `trust` treat it as one SSH target.
  */
 enum config_env_kind {
-	CONFIG_ENV_RELEASE = 0
+	CONFIG_ENV_RELEASE = 0,
+	CONFIG_ENV_GITOPS	/* `gitops_remote` set (SPEC §12) */
 };
 
 /* One [environment "NAME"] section. Strings are NULL when unset. */
@@ -92,6 +96,11 @@ struct config_env {
 	size_t primary_index;	/* its index in `hosts` */
 	char *before_once;	/* on the primary, before the first switch */
 	char *after_once;	/* on the primary, after the last batch */
+	/* GitOps (SPEC §12) */
+	char *gitops_remote;	/* as written; NULL: a release environment */
+	char *gitops_repo;	/* its repository path on the server */
+	char *gitops_branch;	/* default "main" */
+	char *gitops_path;	/* the directory pushgate owns there */
 	unsigned line;		/* line of the section header */
 };
 

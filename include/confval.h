@@ -114,4 +114,21 @@ struct confval_host {
 
 int confval_host(const char *entry, struct confval_host *out);
 
+/*
+ * A `gitops_remote` (SPEC §12): ssh://[USER@]HOST[:PORT]/PATH or
+ * [USER@]HOST:PATH (scp-like, no port). `host` points into out->text
+ * (a copy of the host part), `path` into `s` ("/PATH" for the ssh://
+ * form). The message is the reason alone, as for confval_host().
+ */
+struct confval_remote {
+	struct confval_host host;
+	const char *path;
+	char text[300];
+};
+
+int confval_remote(const char *s, struct confval_remote *out);
+
+/* confval_remote() as a schema check (the value only). */
+int confval_remote_check(const char *s);
+
 #endif

@@ -114,7 +114,7 @@ size_t deploy_plan_batches(const struct config_env *env, const bool *pick,
  * see host_open() for the errors). For status and check.
  */
 int deploy_target_open(struct target **out, const struct config_env *env,
-		       size_t index);
+		       size_t index, struct state *st);
 
 /* Who holds an environment's lock (a deploy or rollback running). */
 struct deploy_holder {

@@ -98,6 +98,8 @@ struct schema_key {
 	int (*check)(const char *s);
 	schema_store_fn store;		/* CUSTOM */
 	schema_release_fn release;	/* CUSTOM */
+	/* with SCHEMA_REQUIRED: not required where this key is set */
+	const char *unless;
 };
 
 /* A kind of section. The fields after `named` are for named kinds. */

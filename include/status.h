@@ -59,7 +59,7 @@ void status_env_release(struct status_env *s);
  * ("ENV: HOST: ok (...)" or "ENV: HOST: FAILED: why"). Returns how many
  * failed.
  */
-size_t status_check(const struct config_env *env);
+size_t status_check(const struct config_env *env, struct state *st);
 
 /* Waiting commits `pushgate status` lists per environment. */
 #define STATUS_WAITING_SHOWN 10

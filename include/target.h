@@ -47,6 +47,7 @@ struct target_job {
 	const struct config_env *env;
 	enum target_action action;
 	const char *commit;	/* full hex id of the release's commit */
+	const char *subject;	/* that commit's subject, or NULL */
 	const char *release;	/* the release id made live */
 	const char *ref;	/* refs/heads/BRANCH, for PUSHGATE_REF */
 	const char *user;	/* who asked, or NULL */

@@ -5,7 +5,8 @@
 #   b. a module includes only headers of strictly lower levels (its own
 #      header excepted); the levels are STYLE.md section 2's
 #   c. <ini.h> only in inifile.c, <libssh2.h> only in ssh.c, sshconn.c
-#      and knownhosts.c, <git2.h> only in push.c, repo.c and gittree.c
+#      and knownhosts.c, <git2.h> only in push.c, repo.c, gittree.c and
+#      gitremote.c
 #   d. every include/*.h compiles on its own, and twice (include guard)
 #   e. no // comments in C files
 #   f. shellcheck finds nothing in the shell scripts (POSIX sh, sourced
@@ -140,13 +141,13 @@ level()
 	sshconn) echo 18 ;;
 	inifile|schema|push|repo|state|proc|ssh|archive|report) echo 20 ;;
 	hookenv|fleet) echo 20 ;;
-	gittree) echo 21 ;;
+	gittree|gitremote) echo 21 ;;
 	history) echo 22 ;;
 	config) echo 25 ;;
 	policy|workspace|host|gate) echo 30 ;;
 	testrun|target) echo 40 ;;
 	increment) echo 41 ;;
-	release) echo 42 ;;
+	release|gitops) echo 42 ;;
 	artifact) echo 43 ;;
 	deploy) echo 44 ;;
 	rollback) echo 43 ;;
@@ -232,8 +233,10 @@ do
 		'<git2.h>'|'<git2/'*)
 			case "$f" in
 			common/push.c|common/repo.c|common/gittree.c) ;;
-			*) problem "$f: only common/push.c, common/repo.c and" \
-				"common/gittree.c may include $inc" ;;
+			common/gitremote.c) ;;
+			*) problem "$f: only common/push.c, common/repo.c," \
+				"common/gittree.c and common/gitremote.c may" \
+				"include $inc" ;;
 			esac
 			;;
 		esac

@@ -218,6 +218,13 @@ static char *render(const struct config *cfg, const char *key)
 		r = buf_addstr(&b, STR(e->before_once));
 	else if (IS("after_once"))
 		r = buf_addstr(&b, STR(e->after_once));
+	else if (IS("gitops_remote"))
+		r = buf_addf(&b, "%s kind=%d", STR(e->gitops_remote),
+			     (int)e->kind);
+	else if (IS("gitops_branch"))
+		r = buf_addstr(&b, STR(e->gitops_branch));
+	else if (IS("gitops_path"))
+		r = buf_addstr(&b, STR(e->gitops_path));
 	else
 		fail_msg("no renderer for '%s'", key);
 #undef IS
@@ -361,6 +368,9 @@ static const struct key_case key_cases[] = {
 	{ 'e', "before_once", "./bin/migrate --yes", "./bin/migrate --yes" },
 	{ 'e', "after_once", NULL, "(null)" },
 	{ 'e', "after_once", "./bin/notify 'done'", "./bin/notify 'done'" },
+	{ 'e', "gitops_remote", NULL, "(null) kind=0" },
+	{ 'e', "gitops_branch", NULL, "main" },
+	{ 'e', "gitops_path", NULL, "(null)" },
 };
 
 static void test_config__keys(void **state)
@@ -520,6 +530,9 @@ struct bad_case {
 
 #define ENV_A "[environment \"a\"]\nbranch = main\npath = /srv/a\n"
 #define ENV_A_LINES 3
+#define GITOPS_A "[environment \"a\"]\nbranch = main\n" \
+	"gitops_remote = ssh://git@example.com:2222/srv/cluster.git\n" \
+	"gitops_path = apps/a\n"
 
 static const struct bad_case bad_cases[] = {
 	/* lines and sections */
@@ -674,6 +687,42 @@ static const struct bad_case bad_cases[] = {
 	  "hooks.ini:5: invalid 'primary': 'web1' is not one of 'hosts'" },
 	{ ENV_A "primary = web1\n",
 	  "hooks.ini:4: invalid 'primary': 'web1' is not one of 'hosts'" },
+	/* GitOps environments (SPEC §12) */
+	{ ENV_A "gitops_path = apps/web\n",
+	  "hooks.ini:4: 'gitops_path' needs 'gitops_remote'" },
+	{ ENV_A "gitops_branch = deploy\n",
+	  "hooks.ini:4: 'gitops_branch' needs 'gitops_remote'" },
+	{ GITOPS_A "hosts = web1\n",
+	  "hooks.ini:5: 'hosts' does not apply to a GitOps environment (it "
+	  "has gitops_remote)" },
+	{ GITOPS_A "path = /srv/a\n",
+	  "hooks.ini:5: 'path' does not apply to a GitOps environment (it "
+	  "has gitops_remote)" },
+	{ GITOPS_A "batch = 2\n",
+	  "hooks.ini:5: 'batch' does not apply to a GitOps environment (it "
+	  "has gitops_remote)" },
+	{ GITOPS_A "healthcheck = true\n",
+	  "hooks.ini:5: 'healthcheck' does not apply to a GitOps environment "
+	  "(it has gitops_remote)" },
+	{ "[environment \"a\"]\nbranch = main\n"
+	  "gitops_remote = git@example.com:cluster.git\n",
+	  "hooks.ini:3: environment 'a' has gitops_remote but no "
+	  "'gitops_path'" },
+	{ "[environment \"a\"]\nbranch = main\n"
+	  "gitops_remote = https://example.com/cluster.git\n"
+	  "gitops_path = apps/a\n",
+	  "hooks.ini:3: invalid 'gitops_remote': 'https://example.com/"
+	  "cluster.git': only ssh:// remotes, or USER@HOST:PATH" },
+	{ "[environment \"a\"]\nbranch = main\n"
+	  "gitops_remote = ssh://git@-oProxyCommand=x/repo.git\n"
+	  "gitops_path = apps/a\n",
+	  "hooks.ini:3: invalid 'gitops_remote': 'ssh://git@-oProxyCommand=x/"
+	  "repo.git': host name starts with '-'" },
+	{ "[environment \"a\"]\nbranch = main\n"
+	  "gitops_remote = git@example.com:cluster.git\n"
+	  "gitops_path = .\n",
+	  "hooks.ini:4: invalid 'gitops_path': '.' does not name a file or "
+	  "directory" },
 	{ "[core]\nlock_timeout = 86401\n",
 	  "hooks.ini:2: invalid 'lock_timeout': '86401' is not a number from "
 	  "0 to 86400" },
@@ -1810,8 +1859,8 @@ static void test_config__key_info(void **state)
 		if (!strcmp(k.name, "before"))
 			assert_null(k.default_text);
 	}
-	assert_int_equal(nr_env, 30);
-	assert_int_equal(i, 42);
+	assert_int_equal(nr_env, 33);
+	assert_int_equal(i, 45);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));
@@ -1821,6 +1870,43 @@ static void test_config__key_info(void **state)
 	parse_ok(&cfg, ENV_A "[environment \"b\"]\nbranch = b\npath = /b\n");
 	assert_int_equal(cfg.envs[0].kind, CONFIG_ENV_RELEASE);
 	assert_int_equal(cfg.envs[1].kind, CONFIG_ENV_RELEASE);
+	config_release(&cfg);
+}
+
+/* A GitOps environment: its one target is the remote. */
+static void test_config__gitops(void **state)
+{
+	struct config cfg;
+	const struct config_env *e;
+
+	(void)state;
+	parse_ok(&cfg, "[environment \"k8s\"]\nbranch = main\n"
+		 "gitops_remote = ssh://deploy@git.example.com:2222/srv/c.git\n"
+		 "gitops_branch = production\ngitops_path = apps/web\n"
+		 "port = 22\nartifact = deploy\nmode = manual\n"
+		 "[environment \"k9s\"]\nbranch = dev\n"
+		 "gitops_remote = git@example.com:team/cluster.git\n"
+		 "gitops_path = apps/dev\n");
+	e = config_env_find(&cfg, "k8s");
+	assert_non_null(e);
+	assert_int_equal(e->kind, CONFIG_ENV_GITOPS);
+	assert_null(e->path);
+	assert_int_equal(e->nr_hosts, 1);
+	assert_false(e->hosts[0].local);
+	assert_string_equal(e->hosts[0].user, "deploy");
+	assert_string_equal(e->hosts[0].host, "git.example.com");
+	assert_int_equal(e->hosts[0].port, 2222);
+	assert_string_equal(e->hosts[0].label,
+			    "ssh://deploy@git.example.com:2222/srv/c.git");
+	assert_string_equal(e->gitops_repo, "/srv/c.git");
+	assert_string_equal(e->gitops_branch, "production");
+	e = config_env_find(&cfg, "k9s");
+	assert_non_null(e);
+	assert_string_equal(e->hosts[0].user, "git");
+	assert_string_equal(e->hosts[0].host, "example.com");
+	assert_int_equal(e->hosts[0].port, 22);
+	assert_string_equal(e->gitops_repo, "team/cluster.git");
+	assert_string_equal(e->gitops_branch, "main");
 	config_release(&cfg);
 }
 
@@ -1848,6 +1934,7 @@ int main(void)
 		cmocka_unit_test(test_config__load_example),
 		cmocka_unit_test(test_config__defaults_documented),
 		cmocka_unit_test(test_config__key_info),
+		cmocka_unit_test(test_config__gitops),
 	};
 
 	/* deterministic ~/ expansion and known_hosts defaults */
