@@ -109,7 +109,8 @@ deps:
 
 check: deps
 	$(MAKE) all unit lint
-	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
 
 unit: $(UNIT_BIN)
 

@@ -517,7 +517,10 @@ static void check_gitops(struct schema_parser *sp, struct config_env *env,
 	h->label = xstrdup(env->gitops_remote);
 	free(env->gitops_repo);
 	env->gitops_repo = xstrdup(rem.path);
-	/* `hosts` holds its default, `local`, shared: not freed */
+	/* what `hosts` held (its shared default, or an error) goes */
+	for (k = 0; k < NR_KEYS; k++)
+		if (keys[k].kind == KIND_ENV && !strcmp(keys[k].name, "hosts"))
+			schema_clear_field(sp, &keys[k], (char *)env);
 	env->hosts = h;
 	env->nr_hosts = 1;
 	env->primary_index = 0;

@@ -199,6 +199,24 @@ static int push_ref_status(const char *refname, const char *status,
 	return 0;
 }
 
+/*
+ * An anonymous remote for the URL as configured: the private cache
+ * repository has no url.*.insteadOf to apply, and skipping the lookup
+ * keeps libgit2 from compiling (and, in 1.5, leaking) its regexps.
+ */
+static int open_remote(struct gitremote *g, git_remote **out)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = g->git;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		  GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(out, g->o.url, &o) < 0)
+		return git_fail(g, ERR_INVALID, "invalid remote");
+	return 0;
+}
+
 static void callbacks(struct gitremote *g, git_remote_callbacks *cb)
 {
 	cb->certificate_check = check_cert;
@@ -267,10 +285,8 @@ int gitremote_fetch(struct gitremote *g, const char *branch,
 	callbacks(g, &fo.callbacks);
 	fo.prune = GIT_FETCH_NO_PRUNE;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	if (git_remote_create_anonymous(&remote, g->git, g->o.url) < 0) {
-		r = git_fail(g, ERR_INVALID, "invalid remote");
+	if ((r = open_remote(g, &remote)) < 0)
 		goto out;
-	}
 	if (git_remote_fetch(remote, &arr, &fo, NULL) < 0) {
 		r = git_fail(g, ERR_GENERIC, "cannot fetch");
 		goto out;
@@ -296,10 +312,8 @@ int gitremote_check(struct gitremote *g, const char *branch, bool *found)
 	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
 	callbacks(g, &cb);
 	buf_addf(&want, "refs/heads/%s", branch);
-	if (git_remote_create_anonymous(&remote, g->git, g->o.url) < 0) {
-		r = git_fail(g, ERR_INVALID, "invalid remote");
+	if ((r = open_remote(g, &remote)) < 0)
 		goto out;
-	}
 	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL,
 			       NULL) < 0 ||
 	    git_remote_ls(&heads, &n, remote) < 0) {
@@ -774,10 +788,8 @@ int gitremote_push(struct gitremote *g, const char *branch,
 	callbacks(g, &po.callbacks);
 	g->rejected = false;
 	buf_reset(&g->refusal);
-	if (git_remote_create_anonymous(&remote, g->git, g->o.url) < 0) {
-		r = git_fail(g, ERR_INVALID, "invalid remote");
+	if ((r = open_remote(g, &remote)) < 0)
 		goto out;
-	}
 	rc = git_remote_push(remote, &arr, &po);
 	if (rc == GIT_ENONFASTFORWARD || (rc == 0 && g->rejected)) {
 		/* the branch moved since the fetch: the caller fetches again */

@@ -18,6 +18,10 @@
 
 PUSHGATE_USER=tester
 export PUSHGATE_USER
+# Under SANITIZE=1: whole stacks, so that tests/lsan.supp can name the
+# libgit2 SSH transport's own leaks (and nothing else) by function.
+LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}fast_unwind_on_malloc=0"
+export LSAN_OPTIONS
 
 SSHD_SH=$PUSHGATE_SRCDIR/tests/sshd.sh
 SERVER=$TMP/server.git	# the repository Argo CD would watch
