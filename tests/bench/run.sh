@@ -38,10 +38,13 @@
 # environment, appending "label us exit maxrss_kb" lines to bench.out.
 #
 # Then it runs deploy.sh (`pushgate deploy` over SSH against
-# `git archive | ssh tar -x`, see there) and slowlink.sh (deploys over a
+# `git archive | ssh tar -x`, see there), slowlink.sh (deploys over a
 # rate-limited link in a private network namespace: a one-file change
 # against rsync, a first deploy against `git archive | ssh tar -x`, and
-# `compress = true` on a real source tree; root only, see there) on the
+# `compress = true` on a real source tree; root only, see there) and
+# fleet.sh (a first deploy to ten SSH hosts, each in its own mount
+# namespace, against ten `git archive | ssh tar -x` at once, and the
+# memory of pushgate's whole process tree; root only, see there) on the
 # same WORKDIR and history.
 #
 # Output: progress on stderr, the figures on stdout. It is a benchmark,
@@ -53,8 +56,8 @@
 # BENCH_REPS (3), BENCH_SEED (1), BENCH_BASELINE, BENCH_KEEP=1 (keep the
 # target repositories under WORKDIR/run), CC (cc); deploy.sh also reads
 # BENCH_DEPLOY_COPIES, slowlink.sh BENCH_SLOW_RATE and BENCH_SOURCE_DIR;
-# BENCH_DEPLOY=0 skips both deploy benchmarks, BENCH_SLOW=0 only the
-# slow-link one.
+# BENCH_DEPLOY=0 skips the three deploy benchmarks, BENCH_SLOW=0 only the
+# slow-link one, BENCH_FLEET=0 only the fleet one.
 
 set -eu
 
@@ -285,5 +288,9 @@ then
 	if test "${BENCH_SLOW:-1}" != 0
 	then
 		PUSHGATE_BUILD=$build sh "$here/slowlink.sh" "$work"
+	fi
+	if test "${BENCH_FLEET:-1}" != 0
+	then
+		PUSHGATE_BUILD=$build sh "$here/fleet.sh" "$work"
 	fi
 fi

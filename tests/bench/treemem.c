@@ -2,7 +2,7 @@
  * treemem - run a command, time it, and follow the memory of its process
  * tree
  *
- *   treemem FILE LABEL COMMAND [ARG...]
+ *   treemem [-s] FILE LABEL COMMAND [ARG...]
  *
  * Like timeit: runs COMMAND with this process's stdin, stdout, stderr and
  * environment and appends "LABEL MICROSECONDS EXIT MAXRSS_KB" to FILE,
@@ -21,9 +21,25 @@
  * be missed, and growth in the last POLL_MS of a process's life too:
  * the per-process figures are lower bounds; MAXRSS_KB is exact.
  *
+ * With -s, one more line, the memory of the whole tree at once:
+ *
+ *   LABEL.sum RSS_KB PSS_KB SAMPLES PROCS
+ *
+ * At each sample the VmRSS (/proc/PID/status) and the Pss
+ * (/proc/PID/smaps_rollup) of every live process of the tree are added
+ * up; RSS_KB and PSS_KB are the largest of those sums (not necessarily
+ * at the same sample), SAMPLES the number of samples and PROCS the most
+ * processes seen at once. The RSS sum counts a page shared by several
+ * processes (a forked worker's copy of its parent, a mapped Git pack)
+ * once per process; the PSS sum shares it out among them, so it is what
+ * the tree costs the machine. PSS_KB is -1 where smaps_rollup cannot be
+ * read (Linux before 4.14). Reading smaps_rollup walks each process's
+ * page tables, hence an option: without -s the sampling stays as cheap
+ * as it was.
+ *
  * Exits with COMMAND's exit code (128 + signal if it was killed, 127 if it
- * could not be run). Part of the benchmark (tests/bench/deploy.sh); not
- * built by the Makefile.
+ * could not be run). Part of the benchmark (tests/bench/deploy.sh, and
+ * fleet.sh with -s); not built by the Makefile.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +68,11 @@ struct proc {
 static struct proc procs[MAX_PROCS];
 static int nr_procs;
 
+/* -s: the sums of the current sample, and their peaks */
+static int sums;
+static long tick_rss, tick_pss, peak_rss, peak_pss;
+static int tick_procs, most_procs, no_pss;
+
 static struct proc *find(pid_t pid, int depth)
 {
 	int i;
@@ -74,6 +95,24 @@ static long field(const char *status, const char *name)
 	return p ? strtol(p + strlen(name), NULL, 10) : -1;
 }
 
+/* The Pss of a process from /proc/PID/smaps_rollup, in KB; -1 if unread. */
+static long pss_of(pid_t pid)
+{
+	char path[64], rollup[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, rollup, sizeof(rollup) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	rollup[n] = '\0';
+	return field(rollup, "\nPss:");
+}
+
 /* Read /proc/PID/status into the record; 0 if the process is gone. */
 static int sample(pid_t pid, int depth)
 {
@@ -94,6 +133,17 @@ static int sample(pid_t pid, int depth)
 	hwm = field(status, "\nVmHWM:");
 	if (hwm < 0)
 		return 0;	/* a zombie: its last sample stands */
+	if (sums) {
+		long rss = field(status, "\nVmRSS:"), pss = pss_of(pid);
+
+		tick_procs++;
+		if (rss > 0)
+			tick_rss += rss;
+		if (pss >= 0)
+			tick_pss += pss;
+		else if (access("/proc/self/smaps_rollup", R_OK) != 0)
+			no_pss = 1;	/* not a process that just exited */
+	}
 	if (!(p = find(pid, depth)))
 		return 1;
 	if (!strncmp(status, "Name:\t", 6))
@@ -172,10 +222,16 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	long long us;
 	pid_t pid, got;
-	int status, rc, fd, i, bad = 0;
+	int status, rc, fd, i, samples = 0, bad = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "-s")) {
+		sums = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 4) {
-		fputs("usage: treemem FILE LABEL COMMAND [ARG...]\n", stderr);
+		fputs("usage: treemem [-s] FILE LABEL COMMAND [ARG...]\n",
+		      stderr);
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -198,7 +254,18 @@ int main(int argc, char **argv)
 			perror("treemem: wait4");
 			return 127;
 		}
+		tick_rss = tick_pss = 0;
+		tick_procs = 0;
 		walk(pid, 0);
+		if (tick_procs) {
+			samples++;
+			if (tick_rss > peak_rss)
+				peak_rss = tick_rss;
+			if (tick_pss > peak_pss)
+				peak_pss = tick_pss;
+			if (tick_procs > most_procs)
+				most_procs = tick_procs;
+		}
 		nanosleep(&tick, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -228,6 +295,9 @@ int main(int argc, char **argv)
 			      p->depth, (int)p->pid, p->comm[0] ? p->comm : "?",
 			      p->hwm, p->anon, p->file);
 	}
+	if (sums)
+		bad |= append(fd, "%s.sum %ld %ld %d %d\n", argv[2], peak_rss,
+			      no_pss ? -1L : peak_pss, samples, most_procs);
 	if (bad || close(fd) != 0) {
 		fprintf(stderr, "treemem: cannot write %s\n", argv[1]);
 		return 127;
