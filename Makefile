@@ -130,6 +130,8 @@ install: all
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 644 hooks.ini.example $(DESTDIR)$(DATADIR)/
 	install -m 755 install.sh $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(DATADIR)/notify
+	install -m 755 contrib/notify/* $(DESTDIR)$(DATADIR)/notify/
 	if test -d man; then \
 		install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 && \
 		install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/ && \

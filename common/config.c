@@ -69,6 +69,13 @@ static void release_hosts(const struct schema_key *k, char *base,
 			  bool shared);
 
 static const char *const mode_words[] = { "auto", "manual" };
+
+/* The events of SPEC §14, and the default of `notify_on`. */
+static const char *const notify_events[] = {
+	"deployed", "failed", "rolled-back", "rollback", "held", "skipped"
+};
+#define NOTIFY_ON_DEFAULT "deployed failed rolled-back rollback held"
+static int notify_event_entry(const char *e);
 static const char *const incremental_words[] = { "link", "copy", "off" };
 
 #define KEY(n, k, t, f, d, st, field) \
@@ -93,6 +100,11 @@ static const struct schema_key keys[] = {
 	  RANGE(0, 86400) },
 	{ CORE("artifacts_keep", SCHEMA_UINT, 0, "10", artifacts_keep),
 	  RANGE(1, 1000) },
+	{ CORE("notify", SCHEMA_STRING, QUOTED, NULL, notify) },
+	{ CORE("notify_on", SCHEMA_LIST, 0, NOTIFY_ON_DEFAULT, notify_on),
+	  .check = notify_event_entry },
+	{ CORE("notify_timeout", SCHEMA_UINT, 0, "10", notify_timeout),
+	  RANGE(1, 3600) },
 	{ VERIFY("protected", SCHEMA_LIST, 0, NULL, protected_branches),
 	  .check = confval_glob },
 	{ VERIFY("protect_tags", SCHEMA_BOOL, 0, "false", protect_tags) },
@@ -163,6 +175,11 @@ static const struct schema_key keys[] = {
 	  .check = confval_branch },
 	{ ENV("gitops_path", SCHEMA_STRING, NAME, NULL, gitops_path),
 	  .check = confval_relpath_entry },
+	{ ENV("notify", SCHEMA_STRING, QUOTED, NULL, notify) },
+	{ ENV("notify_on", SCHEMA_LIST, 0, NULL, notify_on),
+	  .check = notify_event_entry },
+	{ ENV("notify_timeout", SCHEMA_UINT, 0, NULL, notify_timeout),
+	  RANGE(1, 3600) },
 };
 
 #define NR_KEYS ARRAY_SIZE(keys)
@@ -195,6 +212,46 @@ static int env_name_entry(const char *e)
 		return 0;
 	return error_set(ERR_INVALID, "'%s' is not an environment name",
 			 confval_quote(&q, e));
+}
+
+/* A `notify_on` entry: one of the events. */
+static int notify_event_entry(const char *e)
+{
+	struct confval_quote q;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(notify_events); i++)
+		if (!strcmp(e, notify_events[i]))
+			return 0;
+	return error_set(ERR_INVALID, "'%s' is not an event (deployed, "
+			 "failed, rolled-back, rollback, held, skipped)",
+			 confval_quote(&q, e));
+}
+
+const char *config_notify_command(const struct config *cfg,
+				  const struct config_env *env)
+{
+	return env && env->notify ? env->notify : cfg->notify;
+}
+
+bool config_notify_wants(const struct config *cfg,
+			 const struct config_env *env, const char *event)
+{
+	const struct strvec *on = env && env->notify_on.nr ?
+				  &env->notify_on : &cfg->notify_on;
+	size_t i;
+
+	for (i = 0; i < on->nr; i++)
+		if (!strcmp(on->v[i], event))
+			return true;
+	return false;
+}
+
+unsigned config_notify_timeout(const struct config *cfg,
+			       const struct config_env *env)
+{
+	return env && env->notify_timeout ? env->notify_timeout :
+	       cfg->notify_timeout;
 }
 
 static void hosts_free(struct config_host *hosts, size_t nr)

@@ -7,11 +7,13 @@
 
 #include "artifact.h"
 #include "buf.h"
+#include "deploylog.h"
 #include "errors.h"
 #include "fleet.h"
 #include "gitops.h"
 #include "host.h"
 #include "manifest.h"
+#include "notify.h"
 #include "proc.h"
 #include "report.h"
 #include "sink.h"
@@ -64,6 +66,11 @@ struct deploy {
 	struct host_spool spool;	/* the release, encoded once */
 	char ref[300];
 	char subject[256];	/* the commit's, for GitOps messages */
+	/* what was live when the lock was taken, for notify */
+	char prev_release[RELEASE_ID_MAX];
+	char prev_commit[REPO_OID_HEXSZ + 1];
+	int64_t started;	/* seconds since the epoch */
+	bool recorded;		/* in the history: notify runs */
 };
 
 /* One worker's state, in its own process. */
@@ -639,12 +646,15 @@ static void show_outcome(const struct deploy *d)
 			    " deploy it again)", o->env, o->commit);
 		break;
 	case DEPLOY_FAILED:
-		report_info("FAILED to %s %.12s to '%s': %s%s",
+		report_info("FAILED to %s %.12s to '%s': %s%s; the whole "
+			    "output: pushgate log %s %.*s",
 			    rollback ? "roll back" : "deploy", o->commit,
 			    o->env, report_line(o->reason ? o->reason :
 						"unknown error"),
 			    o->rolled_back && !o->rollback_incomplete ?
-			    " (rolled back)" : "");
+			    " (rolled back)" : "", o->env,
+			    o->release[0] ? (int)strlen(o->release) : 12,
+			    o->release[0] ? o->release : o->commit);
 		break;
 	}
 }
@@ -931,6 +941,92 @@ static void outcome_init(struct deploy_outcome *o, const struct deploy_opts *opt
 		o->hosts[i].label = opts->env->hosts[i].label;
 }
 
+/* What is live before this deploy changes anything (for notify). */
+static void remember_previous(struct deploy *d)
+{
+	struct history_last last;
+
+	if (history_last(d->o->st, d->env->name, &last) == 0 &&
+	    last.ok.commit && strlen(last.ok.commit) == REPO_OID_HEXSZ) {
+		snprintf(d->prev_commit, sizeof(d->prev_commit), "%s",
+			 last.ok.commit);
+		snprintf(d->prev_release, sizeof(d->prev_release), "%s",
+			 last.ok.release);
+	}
+	error_clear();
+	history_last_release(&last);
+}
+
+static const char *host_result(enum deploy_host_state s)
+{
+	switch (s) {
+	case DEPLOY_HOST_UNTOUCHED: return "untouched";
+	case DEPLOY_HOST_OK: return "ok";
+	case DEPLOY_HOST_FAILED: return "failed";
+	case DEPLOY_HOST_STOPPED: return "stopped";
+	case DEPLOY_HOST_ROLLED_BACK: return "rolled-back";
+	case DEPLOY_HOST_ROLLBACK_INCOMPLETE: return "rollback-incomplete";
+	}
+	BUG("host_result: %d", (int)s);
+}
+
+/* The event of SPEC §14 that the outcome's history record is. */
+static const char *event_of(const struct deploy_outcome *o)
+{
+	if (o->result == DEPLOY_SKIPPED)
+		return "skipped";
+	if (o->result == DEPLOY_OK)
+		return o->action == HISTORY_ROLLBACK ? "rollback" :
+		       "deployed";
+	if (o->action == HISTORY_DEPLOY && o->rolled_back)
+		return "rolled-back";
+	return "failed";
+}
+
+/* Once the lock is released: notify, for the record just written. */
+static void notify_outcome(struct deploy *d)
+{
+	const struct deploy_outcome *o = d->out;
+	struct notify_host *hosts;
+	struct notify_event ev;
+	struct repo_oid prev;
+	size_t i;
+
+	hosts = xcalloc(o->nr_hosts ? o->nr_hosts : 1, sizeof(*hosts));
+	for (i = 0; i < o->nr_hosts; i++) {
+		hosts[i].host = o->hosts[i].label;
+		hosts[i].result = host_result(o->hosts[i].state);
+		hosts[i].duration = o->hosts[i].duration;
+		hosts[i].error = o->hosts[i].error;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.cfg = d->o->cfg;
+	ev.env = d->env;
+	ev.repo = d->o->repo;
+	ev.st = d->o->st;
+	ev.event = event_of(o);
+	ev.action = history_action_name(o->action);
+	ev.result = o->result == DEPLOY_OK ? "ok" :
+		    o->result == DEPLOY_SKIPPED ? "skipped" : "failed";
+	ev.reason = o->reason;
+	ev.commit = &d->o->commit;
+	ev.release = o->release;
+	ev.previous = d->prev_release[0] ? d->prev_release : NULL;
+	if (d->prev_commit[0] && repo_oid_from_hex(&prev, d->prev_commit) == 0)
+		ev.previous_commit = &prev;
+	error_clear();
+	ev.user = d->o->user;
+	ev.trigger = d->o->trigger ? d->o->trigger :
+		     d->o->from_push ? "push" : "cli";
+	ev.started_at = d->started;
+	ev.finished_at = (int64_t)time(NULL);
+	ev.duration = o->duration;
+	ev.hosts = hosts;
+	ev.nr_hosts = o->nr_hosts;
+	notify_run(&ev);
+	free(hosts);
+}
+
 /*
  * The part shared by deploy and rollback: lock, checks, targets,
  * record. `release` is the existing release to switch to (rollback) or
@@ -940,6 +1036,7 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		      const char *release)
 {
 	struct deploy d;
+	struct deploylog log;
 	struct repo_oid live;
 	struct artifact_opts ao;
 	double start = timeutil_now();
@@ -947,12 +1044,14 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	int lock = -1, r = 0, plan;
 
 	outcome_init(out, o, release != NULL);
+	deploylog_start(&log, o->st, o->env->name);
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.env = o->env;
 	d.out = out;
 	d.art.hold = -1;
 	d.spool.fd = -1;
+	d.started = (int64_t)time(NULL);
 	d.changed = xcalloc(o->env->nr_hosts, sizeof(*d.changed));
 	d.incremental = xcalloc(o->env->nr_hosts, sizeof(*d.incremental));
 	snprintf(d.ref, sizeof(d.ref), "refs/heads/%s", o->env->branch);
@@ -985,6 +1084,7 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		r = lock;
 		goto record;
 	}
+	remember_previous(&d);
 	if (o->from_push && !still_tip(&d)) {
 		out->result = DEPLOY_SKIPPED;
 		set_reason(out, NULL, "a newer push owns the environment");
@@ -1041,6 +1141,7 @@ record:
 	record(&d, out->result == DEPLOY_OK ? HISTORY_OK :
 	       out->result == DEPLOY_SKIPPED ? HISTORY_SKIPPED :
 	       HISTORY_FAILED);
+	d.recorded = true;
 done:
 	out->duration = timeutil_now() - start;
 	show_outcome(&d);
@@ -1052,6 +1153,11 @@ done:
 		state_unlock(lock);
 	if (out->result == DEPLOY_OK)
 		artifact_gc_protected(o->st, o->cfg);
+	if (d.recorded)
+		notify_outcome(&d);
+	deploylog_finish(&log, o->st, d.recorded,
+			 history_action_name(out->action), out->release,
+			 out->commit);
 	free(pick);
 	free(d.changed);
 	free(d.incremental);

@@ -19,6 +19,7 @@
 static const char *const action_names[] = {
 	[HISTORY_DEPLOY] = "deploy",
 	[HISTORY_ROLLBACK] = "rollback",
+	[HISTORY_NOTIFY] = "notify",
 };
 
 static const char *const result_names[] = {
@@ -161,7 +162,8 @@ static int parse_record(struct history_record *rec, char *line)
 	return 0;
 }
 
-int history_read(struct state *st, history_fn fn, void *payload)
+static int read_records(struct state *st, bool notes, history_fn fn,
+			void *payload)
 {
 	struct buf path = BUF_INIT;
 	char *line = NULL;
@@ -187,7 +189,8 @@ int history_read(struct state *st, history_fn fn, void *payload)
 			skipping = !whole;
 			continue;
 		}
-		if (parse_record(&rec, line) < 0)
+		if (parse_record(&rec, line) < 0 ||
+		    (rec.action == HISTORY_NOTIFY && !notes))
 			continue;
 		if ((r = fn(&rec, payload)) != 0)
 			break;
@@ -197,6 +200,11 @@ out:
 	free(line);
 	buf_release(&path);
 	return r;
+}
+
+int history_read(struct state *st, history_fn fn, void *payload)
+{
+	return read_records(st, false, fn, payload);
 }
 
 struct last_scan {
@@ -295,7 +303,7 @@ int history_newest(struct state *st, const char *env, size_t max,
 
 	memset(&n, 0, sizeof(n));
 	n.env = env;
-	if ((r = history_read(st, count, &n)) != 0)
+	if ((r = read_records(st, true, count, &n)) != 0)
 		return r;
 	n.max = max < n.total ? max : n.total;
 	n.keep = xcalloc(n.max ? n.max : 1, sizeof(*n.keep));
@@ -303,7 +311,7 @@ int history_newest(struct state *st, const char *env, size_t max,
 	for (i = 0; i < n.max; i++)
 		strvec_init(&n.strings[i]);
 	/* records appended meanwhile come after the ones counted */
-	r = history_read(st, collect, &n);
+	r = read_records(st, true, collect, &n);
 	for (i = n.nr; !r && i-- > 0;)
 		r = fn(&n.keep[i], payload);
 	for (i = 0; i < n.max; i++)

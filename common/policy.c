@@ -171,8 +171,21 @@ int policy_check_update(struct verdict *out, const struct config *cfg,
 	struct repo_oid old_id, new_id, tip;
 	int r;
 
+	const char *deploy_env = push_deploy_env(u->ref);
+
 	if (!strncmp(u->ref, "refs/environments/", 18)) {
 		reject(out, "refs/environments/ is managed by pushgate");
+		return 0;
+	}
+	if (deploy_env && u->is_delete)
+		return 0;	/* an approval that was left behind */
+	if (deploy_env && !config_env_find(cfg, deploy_env)) {
+		struct buf why = BUF_INIT;
+
+		buf_addf(&why, "no environment '%.100s' in hooks.ini "
+			 "(refs/deploy/ENV asks to deploy to ENV)", deploy_env);
+		reject(out, why.ptr);
+		buf_release(&why);
 		return 0;
 	}
 	if ((r = repo_oid_from_hex(&old_id, u->old_hex)) < 0 ||
@@ -219,7 +232,11 @@ bool policy_needs_test(const struct config *cfg, const struct push_update *u)
 
 	if (!cfg->build && !cfg->test)
 		return false;
-	if (u->is_delete || !branch)
+	if (u->is_delete)
+		return false;
+	if (push_deploy_env(u->ref))
+		return true;	/* as for `pushgate deploy ENV COMMIT` */
+	if (!branch)
 		return false;
 	return config_env_for_branch(cfg, branch) ||
 	       config_globs_match(&cfg->test_branches, branch);

@@ -229,6 +229,13 @@ const char *push_branch_name(const char *ref)
 	return NULL;
 }
 
+const char *push_deploy_env(const char *ref)
+{
+	if (!strncmp(ref, "refs/deploy/", 12) && ref[12])
+		return ref + 12;
+	return NULL;
+}
+
 void push_release(struct push *push)
 {
 	size_t i;

@@ -19,7 +19,15 @@ void receive_plan(struct receive_plan *out, const struct config *cfg,
 		  const struct push *push, const struct push_update *u)
 {
 	const char *branch = push_branch_name(u->ref);
+	const char *approve = push_deploy_env(u->ref);
 
+	out->approval = approve != NULL;
+	if (approve) {
+		/* refs/deploy/ENV: deploy the commit now, gates permitting */
+		out->env = u->is_delete ? NULL : config_env_find(cfg, approve);
+		out->when = out->env ? RECEIVE_NOW : RECEIVE_NONE;
+		return;
+	}
 	out->env = branch && !u->is_delete ?
 		   config_env_for_branch(cfg, branch) : NULL;
 	if (!out->env)
@@ -117,16 +125,21 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	struct receive_plan plan;
 	enum testrun_result res;
 	struct repo_oid id;
+	struct buf ref = BUF_INIT;
 	double start = timeutil_now();
+	bool passed = false;
 
 	if (repo_oid_from_hex(&id, u->new_hex) < 0)
 		goto fail;
 	receive_plan(&plan, &g->cfg, &g->push, u);
+	/* an approval is tested as the environment's branch would be */
+	if (plan.approval && plan.env)
+		buf_addf(&ref, "refs/heads/%s", plan.env->branch);
 	o.cfg = &g->cfg;
 	o.repo = g->repo;
 	o.st = &g->st;
 	o.commit = &id;
-	o.ref = u->ref;
+	o.ref = ref.len ? ref.ptr : u->ref;
 	o.env = plan.env ? plan.env->name : NULL;
 	o.user = g->push.user;
 	report_info("testing %s at %.12s", report_str(u->ref), u->new_hex);
@@ -136,27 +149,32 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	case TESTRUN_PASSED:
 		report_info("tests passed for %s in %.1f s",
 			    report_str(u->ref), timeutil_now() - start);
-		return true;
+		passed = true;
+		goto out;
 	case TESTRUN_CACHED:
 		report_info("tests passed before on the same tree (cached)");
-		return true;
+		passed = true;
+		goto out;
 	case TESTRUN_SKIPPED:
-		return true;
+		passed = true;
+		goto out;
 	case TESTRUN_FAILED:
 		report_info("REJECTED %s: tests failed", report_str(u->ref));
-		return false;
+		goto out;
 	case TESTRUN_BUILD_FAILED:
 		report_info("REJECTED %s: build failed", report_str(u->ref));
-		return false;
+		goto out;
 	case TESTRUN_TIMEOUT:
 		report_info("REJECTED %s: tests timed out after %u s (test_timeout)",
 			    report_str(u->ref), g->cfg.test_timeout);
-		return false;
+		goto out;
 	}
 fail:
 	report_info("REJECTED %s: cannot test: %s", report_str(u->ref),
 		    report_str(error_last()));
-	return false;
+out:
+	buf_release(&ref);
+	return passed;
 }
 
 bool receive_verify(struct gate *g)
@@ -205,8 +223,9 @@ static void show_waiting(struct gate *g, const struct config_env *env,
 		met = true;
 	}
 	if (met) {
-		report_info("'%s' waits for approval of %.12s: git push -o deploy, or: pushgate deploy %s %.12s",
-			    env->name, u->new_hex, env->name, u->new_hex);
+		report_info("'%s' waits for approval of %.12s: git push origin %.12s:refs/deploy/%s, or: pushgate deploy %s %.12s",
+			    env->name, u->new_hex, u->new_hex, env->name,
+			    env->name, u->new_hex);
 		goto out;
 	}
 	for (i = 0; i < missing.nr; i++)
@@ -218,6 +237,19 @@ static void show_waiting(struct gate *g, const struct config_env *env,
 out:
 	buf_release(&names);
 	strvec_clear(&missing);
+}
+
+/* refs/deploy/ENV never stays: it was a request, now answered. */
+static void drop_approval(struct gate *g, const struct push_update *u)
+{
+	struct repo_oid id;
+	bool deleted = false;
+
+	if (repo_oid_from_hex(&id, u->new_hex) < 0 ||
+	    repo_delete_ref_at(g->repo, u->ref, &id, &deleted) < 0)
+		report_warn("cannot delete %s: %s", report_str(u->ref),
+			    report_str(error_last()));
+	error_clear();
 }
 
 size_t receive_deploy(struct gate *g)
@@ -242,11 +274,15 @@ size_t receive_deploy(struct gate *g)
 		o.repo = g->repo;
 		o.st = &g->st;
 		o.user = g->push.user;
-		o.from_push = true;
+		/* an approval deploys its commit, tip or not, as the CLI */
+		o.from_push = !plan.approval;
+		o.trigger = plan.approval ? "approval" : "push";
 		if (repo_oid_from_hex(&o.commit, u->new_hex) < 0 ||
 		    deploy_run(&out, &o) < 0 || out.result == DEPLOY_FAILED)
 			nr_failed++;
 		deploy_outcome_release(&out);
+		if (plan.approval)
+			drop_approval(g, u);
 	}
 	return nr_failed;
 }

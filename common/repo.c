@@ -383,6 +383,39 @@ int repo_commit_subject(struct repo *repo, char *out, size_t size,
 	return 0;
 }
 
+int repo_commit_text(struct repo *repo, struct repo_commit_text *out,
+		     const struct repo_oid *commit, size_t max_message)
+{
+	const git_signature *a;
+	git_commit *c = NULL;
+	const char *s;
+	git_oid g;
+
+	memset(out, 0, sizeof(*out));
+	to_git(&g, commit);
+	if (git_commit_lookup(&c, repo->git, &g) < 0)
+		return repo_git_fail(ERR_NOTFOUND, "cannot read commit");
+	s = git_commit_summary(c);
+	out->subject = xstrdup(s ? s : "");
+	s = git_commit_message(c);
+	out->message = xstrndup(s ? s : "", max_message);
+	a = git_commit_author(c);
+	out->author_name = xstrdup(a && a->name ? a->name : "");
+	out->author_email = xstrdup(a && a->email ? a->email : "");
+	out->time = (int64_t)git_commit_time(c);
+	git_commit_free(c);
+	return 0;
+}
+
+void repo_commit_text_release(struct repo_commit_text *t)
+{
+	free(t->subject);
+	free(t->message);
+	free(t->author_name);
+	free(t->author_email);
+	memset(t, 0, sizeof(*t));
+}
+
 int repo_object_size(struct repo *repo, uint64_t *out,
 		     const struct repo_oid *id)
 {
@@ -449,6 +482,36 @@ int repo_set_env_ref(struct repo *repo, const char *env,
 	git_reference_free(ref);
 	buf_release(&name);
 	return r;
+}
+
+int repo_delete_ref_at(struct repo *repo, const char *name,
+		       const struct repo_oid *id, bool *deleted)
+{
+	git_reference *ref = NULL;
+	const git_oid *target;
+	git_oid g;
+	int rc;
+
+	*deleted = false;
+	to_git(&g, id);
+	rc = git_reference_lookup(&ref, repo->git, name);
+	if (rc == GIT_ENOTFOUND) {
+		git_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return repo_git_fail(ERR_GENERIC, "cannot read the ref");
+	target = git_reference_target(ref);
+	if (target && git_oid_equal(target, &g)) {
+		if (git_reference_delete(ref) < 0) {
+			git_reference_free(ref);
+			return repo_git_fail(ERR_GENERIC,
+					     "cannot delete the ref");
+		}
+		*deleted = true;
+	}
+	git_reference_free(ref);
+	return 0;
 }
 
 int repo_commits_between(struct repo *repo, struct repo_oid **out,

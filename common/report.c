@@ -1,8 +1,11 @@
 #include "report.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "strvec.h"
@@ -11,6 +14,10 @@
 #define ESC_MAX (REPORT_LINE_MAX * 6 + 16)
 
 static const char *prefix = "pushgate: ";
+/* report_log(): a copy of every stderr line, and how much went there */
+static int log_fd = -1;
+static size_t log_bytes;
+static bool log_full;
 static char ring[RING][ESC_MAX];
 static unsigned ring_next;
 static char partial[REPORT_LINE_MAX + 1];
@@ -20,41 +27,6 @@ static size_t partial_dropped;
 void report_set_prefix(const char *p)
 {
 	prefix = p;
-}
-
-/*
- * Length of the valid UTF-8 sequence at s (at most `len` bytes), or 0 if
- * it is not one. Overlong forms, surrogates and code points past U+10FFFF
- * are invalid. *cp gets the code point.
- */
-static size_t utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
-{
-	size_t n, i;
-	unsigned c = s[0], min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2, c &= 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, c &= 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
 }
 
 /*
@@ -70,7 +42,7 @@ static void escape_into(char *out, const char *s, size_t len, size_t clip)
 
 	while (i < len && i < clip && o + 8 < ESC_MAX) {
 		unsigned cp;
-		size_t n = utf8_seq(u + i, len - i, &cp);
+		size_t n = buf_utf8_seq(u + i, len - i, &cp);
 
 		if (n && cp == '\n') {
 			out[o++] = '\\';
@@ -126,6 +98,40 @@ const char *report_str(const char *s)
 	return report_escape(s, s ? strlen(s) : 0);
 }
 
+void report_log(int fd)
+{
+	log_fd = fd;
+	log_bytes = 0;
+	log_full = false;
+}
+
+/* One whole line (prefix included) to the log, in one write. */
+static void to_log(const char *line, size_t len)
+{
+	size_t skip = strlen(prefix);
+	ssize_t n;
+
+	if (log_fd < 0 || log_full)
+		return;
+	if (len >= skip && !strncmp(line, prefix, skip)) {
+		line += skip;
+		len -= skip;
+	}
+	if (log_bytes + len > REPORT_LOG_MAX) {
+		static const char cut[] = "... (the log stops here: "
+					  "it reached its size limit)\n";
+
+		log_full = true;
+		line = cut;
+		len = sizeof(cut) - 1;
+	}
+	do
+		n = write(log_fd, line, len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		log_bytes += (size_t)n;
+}
+
 static void vline(FILE *fp, const char *pre, const char *kind,
 		  const char *fmt, va_list ap)
 {
@@ -137,6 +143,8 @@ static void vline(FILE *fp, const char *pre, const char *kind,
 	buf_addch(&b, '\n');
 	fwrite(b.ptr, 1, b.len, fp);
 	fflush(fp);
+	if (fp == stderr)
+		to_log(b.ptr, b.len);
 	buf_release(&b);
 }
 
@@ -187,14 +195,18 @@ void report_out(const char *fmt, ...)
 static void emit_partial(void)
 {
 	char esc[ESC_MAX];
+	struct buf b = BUF_INIT;
 
 	escape_into(esc, partial, partial_len, REPORT_LINE_MAX);
 	if (partial_dropped)
-		fprintf(stderr, "%s  | %s... (%zu more bytes)\n", prefix, esc,
-			partial_dropped);
+		buf_addf(&b, "%s  | %s... (%zu more bytes)\n", prefix, esc,
+			 partial_dropped);
 	else
-		fprintf(stderr, "%s  | %s\n", prefix, esc);
+		buf_addf(&b, "%s  | %s\n", prefix, esc);
+	fwrite(b.ptr, 1, b.len, stderr);
 	fflush(stderr);
+	to_log(b.ptr, b.len);
+	buf_release(&b);
 	partial_len = 0;
 	partial_dropped = 0;
 }

@@ -332,7 +332,9 @@ static void store(struct schema_parser *sp, const struct schema_key *k,
 			invalid(sp, k, line);
 		break;
 	case SCHEMA_UINT:
-		if (confval_uint(v, k->min, k->max, field) < 0)
+		if (!*v)	/* a key without a default: unset again */
+			*(unsigned *)field = 0;
+		else if (confval_uint(v, k->min, k->max, field) < 0)
 			invalid(sp, k, line);
 		break;
 	case SCHEMA_SIZE:

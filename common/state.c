@@ -564,23 +564,24 @@ int state_next_time(struct state *st, const char *name, int64_t now,
 	return r;
 }
 
-int state_manifest_path(struct state *st, struct buf *out, const char *env,
-			const char *id)
+/* $STATE/KIND/ENV[/NAME], the directories made private as needed. */
+static int env_path(struct state *st, struct buf *out, const char *kind,
+		    const char *env, const char *what, const char *name)
 {
 	size_t base = out->len;
 	int r;
 
 	if ((r = check_name("environment", env)) < 0 ||
-	    (id && (r = check_name("release id", id)) < 0))
+	    (name && (r = check_name(what, name)) < 0))
 		return r;
-	buf_addf(out, "%s/manifests", st->dir);
+	buf_addf(out, "%s/%s", st->dir, kind);
 	if ((r = buf_error(out)) < 0 || (r = make_private_dir(out->ptr)) < 0)
 		goto fail;
 	buf_addf(out, "/%s", env);
 	if ((r = buf_error(out)) < 0 || (r = make_private_dir(out->ptr)) < 0)
 		goto fail;
-	if (id)
-		buf_addf(out, "/%s", id);
+	if (name)
+		buf_addf(out, "/%s", name);
 	if ((r = buf_error(out)) == 0)
 		return 0;
 fail:
@@ -588,43 +589,89 @@ fail:
 	return r;
 }
 
+int state_manifest_path(struct state *st, struct buf *out, const char *env,
+			const char *id)
+{
+	return env_path(st, out, "manifests", env, "release id", id);
+}
+
+int state_log_path(struct state *st, struct buf *out, const char *env,
+		   const char *name)
+{
+	return env_path(st, out, "logs", env, "log name", name);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void state_manifests_trim(struct state *st, const char *env, size_t keep,
-			  const char *const *also)
+/* The names in `dir` not starting with '.', sorted. */
+static void list_names(struct strvec *out, const char *dir)
 {
-	struct buf dir = BUF_INIT, path = BUF_INIT;
-	struct strvec ids = STRVEC_INIT;
 	struct dirent *de;
-	const char *const *a;
-	size_t i;
 	DIR *d;
 
-	if (state_manifest_path(st, &dir, env, NULL) < 0 ||
-	    !(d = opendir(dir.ptr))) {
-		error_clear();
-		goto out;
-	}
+	if (!(d = opendir(dir)))
+		return;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
-			strvec_push(&ids, de->d_name);
+			strvec_push(out, de->d_name);
 	closedir(d);
-	qsort(ids.v, ids.nr, sizeof(*ids.v), cmp_names);
-	for (i = 0; i + keep < ids.nr; i++) {
-		for (a = also; a && *a && strcmp(*a, ids.v[i]); a++)
+	qsort(out->v, out->nr, sizeof(*out->v), cmp_names);
+}
+
+/* Remove all but the last `keep` names of `dir` (and those in `also`). */
+static void trim(const char *dir, size_t keep, const char *const *also)
+{
+	struct strvec names = STRVEC_INIT;
+	struct buf path = BUF_INIT;
+	const char *const *a;
+	size_t i;
+
+	list_names(&names, dir);
+	for (i = 0; i + keep < names.nr; i++) {
+		for (a = also; a && *a && strcmp(*a, names.v[i]); a++)
 			;
 		if (a && *a)
 			continue;
 		buf_reset(&path);
-		buf_addf(&path, "%s/%s", dir.ptr, ids.v[i]);
+		buf_addf(&path, "%s/%s", dir, names.v[i]);
 		if (!buf_error(&path))
 			unlink(path.ptr);
 	}
-out:
-	strvec_clear(&ids);
-	buf_release(&dir);
+	strvec_clear(&names);
 	buf_release(&path);
+}
+
+void state_manifests_trim(struct state *st, const char *env, size_t keep,
+			  const char *const *also)
+{
+	struct buf dir = BUF_INIT;
+
+	if (state_manifest_path(st, &dir, env, NULL) == 0)
+		trim(dir.ptr, keep, also);
+	error_clear();
+	buf_release(&dir);
+}
+
+void state_logs_trim(struct state *st, const char *env, size_t keep)
+{
+	struct buf dir = BUF_INIT;
+
+	if (state_log_path(st, &dir, env, NULL) == 0)
+		trim(dir.ptr, keep, NULL);
+	error_clear();
+	buf_release(&dir);
+}
+
+int state_logs_list(struct state *st, const char *env, struct strvec *out)
+{
+	struct buf dir = BUF_INIT;
+	int r;
+
+	if ((r = state_log_path(st, &dir, env, NULL)) == 0)
+		list_names(out, dir.ptr);
+	buf_release(&dir);
+	return r;
 }

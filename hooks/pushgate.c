@@ -5,6 +5,7 @@
  * repository and hooks.ini, and calls the verb's cmd_<verb>(), which
  * only calls modules and prints.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "buf.h"
 #include "config.h"
 #include "deploy.h"
+#include "deploylog.h"
 #include "errors.h"
 #include "gate.h"
 #include "history.h"
@@ -66,6 +68,7 @@ static int cmd_deploy(struct cli *c);
 static int cmd_rollback(struct cli *c);
 static int cmd_status(struct cli *c);
 static int cmd_history(struct cli *c);
+static int cmd_log(struct cli *c);
 static int cmd_check(struct cli *c);
 static int cmd_trust(struct cli *c);
 
@@ -82,6 +85,9 @@ static const struct cmd commands[] = {
 	{ "history", cmd_history, CMD_ENV | CMD_ENV_OPT, "n:", "", 0,
 	  "pushgate history [-n N] [ENV]",
 	  "deploys and rollbacks, newest first" },
+	{ "log", cmd_log, CMD_ENV, "", "", 1,
+	  "pushgate log ENV [RELEASE-or-COMMIT]",
+	  "the whole output of the last (or that) deploy or rollback" },
 	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", "", 0,
 	  "pushgate check [ENV]",
 	  "validate hooks.ini, then connect to every host and check it" },
@@ -338,6 +344,41 @@ static int cmd_history(struct cli *c)
 		report_error("cannot read the history: %s",
 			     report_str(error_last()));
 	return r < 0 ? 1 : 0;
+}
+
+static int cmd_log(struct cli *c)
+{
+	struct buf path = BUF_INIT;
+	char *line = NULL;
+	size_t size = 0;
+	ssize_t n;
+	FILE *fp = NULL;
+	int r = 0;
+
+	if (deploylog_find(&path, &c->g.st, c->env->name,
+			   c->nargs ? c->args[0] : NULL) < 0) {
+		report_error("%s", report_str(error_last()));
+		r = 1;
+		goto out;
+	}
+	if (!(fp = fopen(path.ptr, "re"))) {
+		report_error("cannot read '%s': %s", report_str(path.ptr),
+			     strerror(errno));
+		r = 1;
+		goto out;
+	}
+	/* lines pushgate wrote, escaped when they were shown */
+	while ((n = getline(&line, &size, fp)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		report_out("%s", line);
+	}
+out:
+	if (fp)
+		fclose(fp);
+	free(line);
+	buf_release(&path);
+	return r;
 }
 
 /* ---- check and trust ---------------------------------------------- */

@@ -89,4 +89,11 @@ int buf_read_fd(struct buf *b, int fd);
 /* Take the string out: the caller frees it; the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 
+/*
+ * Length of the valid UTF-8 sequence at s (len >= 1 bytes available), or
+ * 0 if it is not one. Overlong forms, surrogates and code points past
+ * U+10FFFF are invalid. *cp gets the code point.
+ */
+size_t buf_utf8_seq(const unsigned char *s, size_t len, unsigned *cp);
+
 #endif

@@ -101,6 +101,10 @@ struct config_env {
 	char *gitops_repo;	/* its repository path on the server */
 	char *gitops_branch;	/* default "main" */
 	char *gitops_path;	/* the directory pushgate owns there */
+	/* [core]'s notify keys, when the environment sets its own */
+	char *notify;		/* NULL: [core]'s */
+	struct strvec notify_on;	/* empty: [core]'s */
+	unsigned notify_timeout;	/* 0: [core]'s */
 	unsigned line;		/* line of the section header */
 };
 
@@ -111,6 +115,10 @@ struct config {
 	struct strvec user_vars;	/* default: SPEC §3 list */
 	unsigned lock_timeout;		/* default 600 */
 	unsigned artifacts_keep;	/* default 10 */
+	/* notifications (SPEC §14); an environment may override each */
+	char *notify;			/* a shell command, or NULL */
+	struct strvec notify_on;	/* events; default SPEC §14 list */
+	unsigned notify_timeout;	/* seconds, default 10 */
 
 	/* [verify] */
 	struct strvec protected_branches;	/* globs */
@@ -194,5 +202,18 @@ struct config_key_info {
  *	for (i = 0; config_key(i, &k); i++)
  */
 bool config_key(size_t i, struct config_key_info *out);
+
+/*
+ * The notification settings that apply to `env` (its own, else
+ * [core]'s): the command (NULL: none), whether `event` ("deployed",
+ * "failed", "rolled-back", "rollback", "held", "skipped") is one it is
+ * run for, and its timeout in seconds.
+ */
+const char *config_notify_command(const struct config *cfg,
+				  const struct config_env *env);
+bool config_notify_wants(const struct config *cfg,
+			 const struct config_env *env, const char *event);
+unsigned config_notify_timeout(const struct config *cfg,
+			       const struct config_env *env);
 
 #endif

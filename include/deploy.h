@@ -80,6 +80,8 @@ struct deploy_opts {
 	bool from_push;		/* skip unless still the branch tip */
 	bool force;		/* deploy even if already live */
 	bool full;		/* send every entry, whatever the hosts have */
+	/* what asked, for notify: push, cli, approval (NULL: push or cli) */
+	const char *trigger;
 };
 
 /*

@@ -26,7 +26,13 @@
 
 enum history_action {
 	HISTORY_DEPLOY = 0,
-	HISTORY_ROLLBACK
+	HISTORY_ROLLBACK,
+	/*
+	 * A note on the record before it of the same environment and
+	 * release: its notify failed or timed out (result failed, the
+	 * reason says how). Only history_newest() passes notes on.
+	 */
+	HISTORY_NOTIFY
 };
 
 enum history_result {
@@ -59,14 +65,15 @@ int history_add(struct state *st, const struct history_record *rec);
 typedef int (*history_fn)(const struct history_record *rec, void *payload);
 
 /*
- * Read every record (the strings are borrowed for the call). Returns 0,
- * the callback's non-zero value, or ERR_SYS.
+ * Read every deploy and rollback record, notes left out (the strings are
+ * borrowed for the call). Returns 0, the callback's non-zero value, or
+ * ERR_SYS.
  */
 int history_read(struct state *st, history_fn fn, void *payload);
 
 /*
- * The newest `max` records of `env` (NULL: of every environment),
- * newest first, to `fn` (a non-zero return stops). Holds `max` records
+ * The newest `max` records of `env` (NULL: of every environment), notes
+ * included, newest first, to `fn` (a non-zero return stops). Holds `max` records
  * in memory, whatever the length of the history.
  */
 int history_newest(struct state *st, const char *env, size_t max,

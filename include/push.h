@@ -70,6 +70,12 @@ bool push_has_option(const struct push *push, const char *name);
 /* The short name of a branch ref ("main" for refs/heads/main) or NULL. */
 const char *push_branch_name(const char *ref);
 
+/*
+ * The environment named by an approval ref, refs/deploy/ENV (SPEC §14:
+ * `git push origin COMMIT:refs/deploy/ENV`), or NULL for any other ref.
+ */
+const char *push_deploy_env(const char *ref);
+
 /* Free the updates, options and user; the push is left empty. */
 void push_release(struct push *push);
 

@@ -25,6 +25,7 @@ enum receive_when {
 struct receive_plan {
 	const struct config_env *env;	/* NULL with RECEIVE_NONE */
 	enum receive_when when;
+	bool approval;		/* refs/deploy/ENV (SPEC §14) */
 };
 
 /* The plan for update `u` of `push` (pure: no I/O). */

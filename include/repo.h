@@ -111,6 +111,23 @@ int repo_new_commits(struct repo *repo, struct repo_oid **out, size_t *nr_out,
 int repo_commit_subject(struct repo *repo, char *out, size_t size,
 			const struct repo_oid *commit);
 
+/*
+ * What people read of a commit (for notifications): its subject as
+ * above, its whole message (clipped to `max_message` bytes), its author
+ * and its committer time. Free with repo_commit_text_release().
+ */
+struct repo_commit_text {
+	char *subject;
+	char *message;
+	char *author_name;
+	char *author_email;
+	int64_t time;		/* committer time, seconds since the epoch */
+};
+
+int repo_commit_text(struct repo *repo, struct repo_commit_text *out,
+		     const struct repo_oid *commit, size_t max_message);
+void repo_commit_text_release(struct repo_commit_text *t);
+
 /* Size of an object read from its header (the blob is not loaded). */
 int repo_object_size(struct repo *repo, uint64_t *out,
 		     const struct repo_oid *id);
@@ -138,5 +155,12 @@ int repo_commits_between(struct repo *repo, struct repo_oid **out,
 int repo_env_ref(struct repo *repo, struct repo_oid *out, const char *env);
 int repo_set_env_ref(struct repo *repo, const char *env,
 		     const struct repo_oid *commit, const char *message);
+
+/*
+ * Delete ref `name` if it still points at `id` (never from pre-receive):
+ * *deleted says whether it did; a ref that is gone or moved is left.
+ */
+int repo_delete_ref_at(struct repo *repo, const char *name,
+		       const struct repo_oid *id, bool *deleted);
 
 #endif

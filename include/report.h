@@ -54,4 +54,15 @@ const char *report_line(const char *s);
 void report_stream(const char *data, size_t len);
 void report_stream_flush(void);
 
+/* Most bytes report_log() writes to one log. */
+#define REPORT_LOG_MAX (8 * 1024 * 1024)
+
+/*
+ * From now on, also write every stderr line (without the prefix) to
+ * `fd`, each line in one write(2), so that forked workers sharing the
+ * descriptor (O_APPEND) never interleave within a line; past
+ * REPORT_LOG_MAX bytes a last line says the log stops there. -1 stops.
+ */
+void report_log(int fd);
+
 #endif

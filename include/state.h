@@ -125,6 +125,16 @@ int state_manifest_path(struct state *st, struct buf *out, const char *env,
 void state_manifests_trim(struct state *st, const char *env, size_t keep,
 			  const char *const *also);
 
+/*
+ * Deploy logs, $GIT_DIR/pushgate/logs/ENV/NAME (NAME NULL: the
+ * directory), made as needed; trimmed to the `keep` last names in
+ * sorted order; listed sorted (names starting with '.' left out).
+ */
+int state_log_path(struct state *st, struct buf *out, const char *env,
+		   const char *name);
+void state_logs_trim(struct state *st, const char *env, size_t keep);
+int state_logs_list(struct state *st, const char *env, struct strvec *out);
+
 /* One kept artifact, for state_artifact_list(). */
 typedef int (*state_artifact_fn)(const char *key, int64_t used,
 				 void *payload);

@@ -41,7 +41,7 @@ done
 
 # Tools.
 for pair in pkg-config:pkg-config cc:gcc make:make git:git tar:tar \
-	ssh-keygen:openssh-client shellcheck:shellcheck
+	ssh-keygen:openssh-client shellcheck:shellcheck jq:jq
 do
 	tool=${pair%%:*}
 	package=${pair#*:}

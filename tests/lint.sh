@@ -134,7 +134,7 @@ level()
 	errors) echo 0 ;;
 	buf) echo 10 ;;
 	sink) echo 12 ;;
-	strvec|fsutil|timeutil|suggest|confval|digest) echo 15 ;;
+	strvec|fsutil|timeutil|suggest|confval|digest|json) echo 15 ;;
 	exitmark|manifest) echo 16 ;;
 	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
@@ -148,7 +148,7 @@ level()
 	testrun|target) echo 40 ;;
 	increment) echo 41 ;;
 	release|gitops) echo 42 ;;
-	artifact) echo 43 ;;
+	artifact|notify|deploylog) echo 43 ;;
 	deploy) echo 44 ;;
 	rollback) echo 43 ;;
 	status|receive) echo 46 ;;
@@ -270,7 +270,7 @@ done
 # paths are relative to the top of the tree, where this runs.
 set --
 for f in install.sh .ci/run tests/*.sh tests/integration/*.sh \
-	tests/bench/*.sh tests/fixtures/*.sh
+	tests/bench/*.sh tests/fixtures/*.sh contrib/notify/*
 do
 	test -f "$f" && set -- "$@" "$f"
 done

@@ -52,7 +52,7 @@ waits_first()
 waits()
 {
 	waits_s_=$(short "$2") &&
-	test_grep "^remote: pushgate: '$1' waits for approval of $waits_s_: git push -o deploy, or: pushgate deploy $1 $waits_s_" \
+	test_grep "^remote: pushgate: '$1' waits for approval of $waits_s_: git push origin $waits_s_:refs/deploy/$1, or: pushgate deploy $1 $waits_s_" \
 		"$TMP/push.err" &&
 	no_crash "$TMP/push.err"
 }

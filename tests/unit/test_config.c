@@ -1859,8 +1859,8 @@ static void test_config__key_info(void **state)
 		if (!strcmp(k.name, "before"))
 			assert_null(k.default_text);
 	}
-	assert_int_equal(nr_env, 33);
-	assert_int_equal(i, 45);
+	assert_int_equal(nr_env, 36);
+	assert_int_equal(i, 51);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));
