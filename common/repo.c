@@ -383,6 +383,73 @@ int repo_commit_subject(struct repo *repo, char *out, size_t size,
 	return 0;
 }
 
+/* Copy a libgit2 buffer into ours; ERR_TOOBIG past its cap. */
+static int copy_buf(struct buf *out, const git_buf *in, const char *what)
+{
+	if (buf_add(out, in->ptr, in->size) < 0)
+		return error_set(ERR_TOOBIG, "the commit's %s is larger than "
+				 "%zu bytes", what, out->cap);
+	return 0;
+}
+
+int repo_commit_signature(struct repo *repo, struct repo_signature *out,
+			  const struct repo_oid *commit)
+{
+	git_buf sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	const git_signature *who;
+	git_commit *c = NULL;
+	git_oid g;
+	int r;
+
+	out->is_signed = false;
+	buf_reset(&out->signature);
+	buf_reset(&out->data);
+	buf_reset(&out->email);
+	out->when = 0;
+	to_git(&g, commit);
+	if (git_commit_lookup(&c, repo->git, &g) < 0)
+		return repo_git_fail(ERR_NOTFOUND, "cannot read commit");
+	who = git_commit_committer(c);
+	if (buf_addstr(&out->email, who->email) < 0) {
+		r = error_set(ERR_TOOBIG, "the committer's email is longer "
+			      "than %d bytes", REPO_MAX_EMAIL);
+		goto out;
+	}
+	out->when = (int64_t)who->when.time;
+	r = git_commit_extract_signature(&sig, &data, repo->git, &g, "gpgsig");
+	if (r == GIT_ENOTFOUND) {
+		git_error_clear();
+		r = 0;
+		goto out;
+	}
+	if (r < 0) {
+		r = repo_git_fail(ERR_GENERIC, "cannot read the signature");
+		goto out;
+	}
+	if ((r = copy_buf(&out->signature, &sig, "signature")) < 0 ||
+	    (r = copy_buf(&out->data, &data, "signed text")) < 0)
+		goto out;
+	out->is_signed = true;
+out:
+	if (r < 0) {
+		buf_reset(&out->signature);
+		buf_reset(&out->data);
+	}
+	git_buf_dispose(&data);
+	git_buf_dispose(&sig);
+	git_commit_free(c);
+	return r;
+}
+
+void repo_signature_release(struct repo_signature *sig)
+{
+	buf_release(&sig->signature);
+	buf_release(&sig->data);
+	buf_release(&sig->email);
+	sig->is_signed = false;
+	sig->when = 0;
+}
+
 int repo_commit_text(struct repo *repo, struct repo_commit_text *out,
 		     const struct repo_oid *commit, size_t max_message)
 {

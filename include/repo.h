@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "strvec.h"
 
 /*
@@ -127,6 +128,42 @@ struct repo_commit_text {
 int repo_commit_text(struct repo *repo, struct repo_commit_text *out,
 		     const struct repo_oid *commit, size_t max_message);
 void repo_commit_text_release(struct repo_commit_text *t);
+
+/*
+ * What checking a commit's signature needs (see sshsig.h): the text of
+ * its "gpgsig" header, armored, as git-verify-commit reads it; the
+ * bytes that were signed, the commit without that header; and the
+ * committer's email and time. Unsigned commits are told apart by
+ * `is_signed`, not by an error. Reuse one for many commits: each call
+ * empties it first. Free with repo_signature_release().
+ */
+#define REPO_MAX_SIGNATURE (64 * 1024)		/* bytes of the header */
+#define REPO_MAX_SIGNED (16 * 1024 * 1024)	/* bytes of the commit */
+#define REPO_MAX_EMAIL 1024
+
+struct repo_signature {
+	bool is_signed;
+	struct buf signature;	/* "" when not signed */
+	struct buf data;	/* "" when not signed */
+	struct buf email;	/* the committer's, without <> */
+	int64_t when;		/* committer time, seconds since the epoch */
+};
+
+#define REPO_SIGNATURE_INIT { false, \
+	{ buf_empty, 0, 0, REPO_MAX_SIGNATURE, 0 }, \
+	{ buf_empty, 0, 0, REPO_MAX_SIGNED, 0 }, \
+	{ buf_empty, 0, 0, REPO_MAX_EMAIL, 0 }, 0 }
+
+/*
+ * Fill `out` for `commit`. ERR_NOTFOUND if it is missing or not a
+ * commit, ERR_TOOBIG past the caps above (a commit so large is refused,
+ * not half checked), ERR_GENERIC if libgit2 fails otherwise.
+ */
+int repo_commit_signature(struct repo *repo, struct repo_signature *out,
+			  const struct repo_oid *commit);
+
+/* Free the buffers; `sig` is left as REPO_SIGNATURE_INIT. */
+void repo_signature_release(struct repo_signature *sig);
 
 /* Size of an object read from its header (the blob is not loaded). */
 int repo_object_size(struct repo *repo, uint64_t *out,

@@ -6,7 +6,7 @@
 #      header excepted); the levels are STYLE.md section 2's
 #   c. <ini.h> only in inifile.c, <libssh2.h> only in ssh.c, sshconn.c
 #      and knownhosts.c, <git2.h> only in push.c, repo.c, gittree.c and
-#      gitremote.c
+#      gitremote.c, <openssl/*.h> only in digest.c and sshsig.c
 #   d. every include/*.h compiles on its own, and twice (include guard)
 #   e. no // comments in C files
 #   f. shellcheck finds nothing in the shell scripts (POSIX sh, sourced
@@ -126,8 +126,9 @@ problems=$((problems + $(grep -c . "$tmp/awk.out" || :)))
 # (b) Include levels, in tens: L1 is 10-19 and so on. Within L1, buf
 # sits below strvec and fsutil, which build their strings with it; the
 # parts of ssh sit below it: exitmark, knownhosts, then sshconn (the
-# connection). Within L2, config sits above inifile and schema, which
-# read its syntax and apply its tables.
+# connection); sshsig (SSH signatures) sits beside sshconn, above
+# knownhosts, whose fingerprints it shows. Within L2, config sits above
+# inifile and schema, which read its syntax and apply its tables.
 level()
 {
 	case "$1" in
@@ -138,7 +139,7 @@ level()
 	exitmark|manifest) echo 16 ;;
 	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
-	sshconn) echo 18 ;;
+	sshconn|sshsig) echo 18 ;;
 	inifile|schema|push|repo|state|proc|ssh|archive|report) echo 20 ;;
 	hookenv|fleet) echo 20 ;;
 	gittree|gitremote) echo 21 ;;
@@ -227,8 +228,11 @@ do
 			esac
 			;;
 		'<openssl/'*)
-			test "$f" = common/digest.c ||
-				problem "$f: only common/digest.c may include $inc"
+			case "$f" in
+			common/digest.c|common/sshsig.c) ;;
+			*) problem "$f: only common/digest.c and" \
+				"common/sshsig.c may include $inc" ;;
+			esac
 			;;
 		'<git2.h>'|'<git2/'*)
 			case "$f" in
@@ -270,7 +274,8 @@ done
 # paths are relative to the top of the tree, where this runs.
 set --
 for f in install.sh .ci/run tests/*.sh tests/integration/*.sh \
-	tests/bench/*.sh tests/fixtures/*.sh contrib/notify/*
+	tests/bench/*.sh tests/fixtures/*.sh tests/fixtures/*/*.sh \
+	contrib/notify/*
 do
 	test -f "$f" && set -- "$@" "$f"
 done
