@@ -135,7 +135,8 @@ level()
 	buf) echo 10 ;;
 	sink) echo 12 ;;
 	strvec|fsutil|timeutil|suggest|confval|digest) echo 15 ;;
-	exitmark|manifest) echo 16 ;;
+	exitmark|manifest|tz) echo 16 ;;
+	cron) echo 17 ;;
 	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
 	sshconn) echo 18 ;;
