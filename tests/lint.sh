@@ -137,6 +137,7 @@ level()
 	strvec|fsutil|timeutil|suggest|confval|digest) echo 15 ;;
 	exitmark|manifest|tz) echo 16 ;;
 	cron) echo 17 ;;
+	window) echo 18 ;;
 	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
 	sshconn) echo 18 ;;
