@@ -136,7 +136,9 @@ level()
 	buf) echo 10 ;;
 	sink) echo 12 ;;
 	strvec|fsutil|timeutil|suggest|confval|digest|json) echo 15 ;;
-	exitmark|manifest) echo 16 ;;
+	exitmark|manifest|tz) echo 16 ;;
+	cron) echo 17 ;;
+	window) echo 18 ;;
 	delta) echo 17 ;;
 	knownhosts) echo 17 ;;
 	sshconn|sshsig) echo 18 ;;
