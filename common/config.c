@@ -44,6 +44,7 @@ enum kind_id {
 };
 
 static void check_envs(struct schema_parser *sp, void *obj);
+static void check_verify(struct schema_parser *sp, void *obj);
 
 #define NAMED(type, array, nr, most, ok, rule, chk) \
 	.named = true, .array_off = offsetof(struct config, array), \
@@ -55,7 +56,7 @@ static void check_envs(struct schema_parser *sp, void *obj);
 /* In the order messages list them ("expected [core], [verify] or ..."). */
 static const struct schema_kind kinds[NR_KINDS] = {
 	[KIND_CORE] = { .name = "core" },
-	[KIND_VERIFY] = { .name = "verify" },
+	[KIND_VERIFY] = { .name = "verify", .check = check_verify },
 	[KIND_ENV] = { .name = "environment",
 		       NAMED(struct config_env, envs, nr_envs, CONFIG_MAX_ENVS,
 			     confval_is_name, "use a-z, 0-9, '_' and '-', "
@@ -77,6 +78,7 @@ static const char *const notify_events[] = {
 #define NOTIFY_ON_DEFAULT "deployed failed rolled-back rollback held"
 static int notify_event_entry(const char *e);
 static const char *const incremental_words[] = { "link", "copy", "off" };
+static const char *const signatures_words[] = { "off", "tips", "all" };
 
 #define KEY(n, k, t, f, d, st, field) \
 	.name = n, .kind = k, .type = t, .flags = f, .def = d, \
@@ -121,6 +123,11 @@ static const struct schema_key keys[] = {
 	  RANGE(1, 86400) },
 	{ VERIFY("test_branches", SCHEMA_LIST, 0, NULL, test_branches),
 	  .check = confval_glob },
+	{ VERIFY("signatures", SCHEMA_WORD, 0, "off", signatures),
+	  .words = signatures_words,
+	  .nr_words = ARRAY_SIZE(signatures_words) },
+	{ VERIFY("allowed_signers", SCHEMA_HOMEPATH, NAME, NULL,
+		 allowed_signers) },
 	{ ENV("branch", SCHEMA_STRING, SCHEMA_REQUIRED | NAME, NULL, branch),
 	  .check = confval_branch },
 	{ ENV("hosts", SCHEMA_CUSTOM, 0, "local", hosts),
@@ -187,6 +194,7 @@ static const struct schema_key keys[] = {
 /* SCHEMA_WORD stores the index of the word as an int. */
 _Static_assert(sizeof(enum config_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_incremental) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_signatures) == sizeof(int), "enum size");
 
 static struct schema_defaults *defaults;
 
@@ -603,6 +611,24 @@ static void check_gitops_keys(struct schema_parser *sp,
  * Two environments deploying to one path on one host would prune each
  * other's releases and fight over `current`.
  */
+/*
+ * [verify] signatures needs allowed_signers. The file itself is read
+ * where it is used (pre-receive refuses a push it cannot check) and by
+ * `pushgate check`.
+ */
+static void check_verify(struct schema_parser *sp, void *obj)
+{
+	struct config *cfg = obj;
+
+	if (cfg->signatures != CONFIG_SIGNATURES_OFF && !cfg->allowed_signers)
+		schema_problem(sp, schema_key_line(sp, KIND_VERIFY, 0,
+						   "signatures"),
+			       "signatures = %s needs allowed_signers (the "
+			       "keys allowed to sign, in ssh-keygen's "
+			       "allowed-signers format)",
+			       signatures_words[cfg->signatures]);
+}
+
 static void check_shared_target(struct schema_parser *sp,
 				const struct config *cfg, size_t i)
 {

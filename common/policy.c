@@ -1,6 +1,7 @@
 #include "policy.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "errors.h"
 #include "gittree.h"
 #include "history.h"
+#include "sshsig.h"
 
 #define SUBJECT_MAX 8192
 
@@ -91,6 +93,76 @@ static int check_change(const struct gittree_change *c, void *payload)
 	return 0;
 }
 
+/*
+ * [verify] signatures: each of `commits` must carry an SSH signature by
+ * a key allowed_signers allows for its committer's email. Returns 0 (the
+ * verdict tells) or an error reading the repository.
+ */
+static int check_signatures(struct verdict *v, const struct config *cfg,
+			    struct repo *repo, const struct repo_oid *commits,
+			    size_t nr)
+{
+	struct repo_signature sig = REPO_SIGNATURE_INIT;
+	struct strvec details = STRVEC_INIT;
+	struct sshsig_signers *signers = NULL;
+	struct sshsig_verdict sv;
+	char hex[REPO_OID_HEXSZ + 1];
+	size_t i, bad = 0;
+	int r = 0;
+
+	if (!nr)
+		return 0;
+	if (sshsig_signers_load(&signers, cfg->allowed_signers, NULL) < 0) {
+		struct buf why = BUF_INIT;
+
+		/* what cannot be checked does not pass */
+		buf_addf(&why, "cannot check signatures: allowed_signers: %s",
+			 error_last());
+		reject(v, why.ptr);
+		buf_release(&why);
+		strvec_push(&v->hints, "fix allowed_signers on the server "
+			    "(pushgate check shows every problem)");
+		error_clear();
+		return 0;
+	}
+	for (i = 0; i < nr; i++) {
+		if ((r = repo_commit_signature(repo, &sig, &commits[i])) < 0)
+			goto out;
+		if (!sig.is_signed) {
+			memset(&sv, 0, sizeof(sv));
+			sv.result = SSHSIG_NOT_SIGNED;
+			snprintf(sv.message, sizeof(sv.message), "not signed");
+		} else {
+			sshsig_check(signers, sig.signature.ptr,
+				     sig.signature.len, sig.data.ptr,
+				     sig.data.len, sig.email.ptr, sig.when,
+				     &sv);
+		}
+		if (sv.result == SSHSIG_VALID)
+			continue;
+		repo_oid_to_hex(hex, &commits[i]);
+		if (bad++ < POLICY_MAX_DETAILS)
+			strvec_pushf(&details, "%.12s %s", hex, sv.message);
+	}
+	if (bad) {
+		reject(v, cfg->signatures == CONFIG_SIGNATURES_ALL ?
+		       "a new commit is not signed by an allowed key" :
+		       "the pushed commit is not signed by an allowed key");
+		add_details(v, &details, bad);
+		strvec_push(&v->hints, "sign with an SSH key listed in "
+			    "allowed_signers for your committer email: git "
+			    "config gpg.format ssh; git config user.signingkey"
+			    " ~/.ssh/id_ed25519.pub; then git commit --amend "
+			    "-S --no-edit (git rebase --exec 'git commit "
+			    "--amend -S --no-edit' for older commits)");
+	}
+out:
+	sshsig_signers_free(signers);
+	strvec_clear(&details);
+	repo_signature_release(&sig);
+	return r;
+}
+
 static int check_commits(struct verdict *v, const struct config *cfg,
 			 struct repo *repo, const struct repo_oid *tip)
 {
@@ -102,9 +174,16 @@ static int check_commits(struct verdict *v, const struct config *cfg,
 	char subject[SUBJECT_MAX];
 	int r;
 
-	if (!cfg->has_commit_re && !walk)
+	if (cfg->signatures == CONFIG_SIGNATURES_TIPS &&
+	    (r = check_signatures(v, cfg, repo, tip, 1)) < 0)
+		return r;
+	if (!cfg->has_commit_re && !walk &&
+	    cfg->signatures != CONFIG_SIGNATURES_ALL)
 		return 0;
 	if ((r = repo_new_commits(repo, &commits, &nr, tip)) < 0)
+		goto out;
+	if (cfg->signatures == CONFIG_SIGNATURES_ALL &&
+	    (r = check_signatures(v, cfg, repo, commits, nr)) < 0)
 		goto out;
 	v->nr_new_commits = nr;
 	for (i = 0; i < nr; i++) {

@@ -28,6 +28,7 @@
 #include "report.h"
 #include "repo.h"
 #include "rollback.h"
+#include "sshsig.h"
 #include "status.h"
 
 #define PUSHGATE_VERSION "0.2.0"
@@ -383,6 +384,32 @@ out:
 
 /* ---- check and trust ---------------------------------------------- */
 
+/* `pushgate check`: can pre-receive read allowed_signers? 1 if not. */
+static size_t check_signers(const char *path)
+{
+	struct strvec problems = STRVEC_INIT;
+	struct sshsig_signers *signers = NULL;
+	size_t i, bad = 0;
+
+	if (sshsig_signers_load(&signers, path, &problems) == 0) {
+		report_out("allowed_signers: ok (%zu key%s in %s)",
+			   sshsig_signers_count(signers),
+			   sshsig_signers_count(signers) == 1 ? "" : "s",
+			   report_str(path));
+	} else {
+		if (!problems.nr)
+			strvec_push(&problems, error_last());
+		for (i = 0; i < problems.nr; i++)
+			report_out("allowed_signers: FAILED: %s",
+				   report_str(problems.v[i]));
+		bad = 1;
+	}
+	error_clear();
+	sshsig_signers_free(signers);
+	strvec_clear(&problems);
+	return bad;
+}
+
 static int cmd_check(struct cli *c)
 {
 	size_t i, bad = 0;
@@ -390,6 +417,8 @@ static int cmd_check(struct cli *c)
 	report_out("hooks.ini: ok (%s, %zu environment%s)",
 		   c->g.cfg.present ? "present" : "absent: no rules",
 		   c->g.cfg.nr_envs, c->g.cfg.nr_envs == 1 ? "" : "s");
+	if (!c->env && c->g.cfg.signatures != CONFIG_SIGNATURES_OFF)
+		bad += check_signers(c->g.cfg.allowed_signers);
 	for (i = 0; i < c->g.cfg.nr_envs; i++)
 		if (!c->env || c->env == &c->g.cfg.envs[i])
 			bad += status_check(&c->g.cfg.envs[i], &c->g.st);

@@ -30,6 +30,13 @@ enum config_incremental {
 	CONFIG_INCREMENTAL_OFF		/* every release sent whole */
 };
 
+/* [verify] signatures (SPEC §14): which commits must be signed. */
+enum config_signatures {
+	CONFIG_SIGNATURES_OFF = 0,
+	CONFIG_SIGNATURES_TIPS,		/* the pushed tips */
+	CONFIG_SIGNATURES_ALL		/* every new commit */
+};
+
 enum config_mode {
 	CONFIG_MODE_AUTO = 0,
 	CONFIG_MODE_MANUAL
@@ -132,6 +139,8 @@ struct config {
 	char *test;
 	unsigned test_timeout;		/* default 900 */
 	struct strvec test_branches;	/* globs */
+	enum config_signatures signatures;	/* default off */
+	char *allowed_signers;		/* path, or NULL */
 
 	struct config_env *envs;
 	size_t nr_envs;
