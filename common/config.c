@@ -15,6 +15,7 @@
 #include "inifile.h"
 #include "schema.h"
 #include "suggest.h"
+#include "tz.h"
 
 /*
  * hooks.ini is two tables, read by the schema engine: the kinds of
@@ -40,11 +41,13 @@ enum kind_id {
 	KIND_CORE,
 	KIND_VERIFY,
 	KIND_ENV,
+	KIND_WINDOW,
 	NR_KINDS
 };
 
 static void check_envs(struct schema_parser *sp, void *obj);
 static void check_verify(struct schema_parser *sp, void *obj);
+static void check_windows(struct schema_parser *sp, void *obj);
 
 #define NAMED(type, array, nr, most, ok, rule, chk) \
 	.named = true, .array_off = offsetof(struct config, array), \
@@ -61,6 +64,11 @@ static const struct schema_kind kinds[NR_KINDS] = {
 		       NAMED(struct config_env, envs, nr_envs, CONFIG_MAX_ENVS,
 			     confval_is_name, "use a-z, 0-9, '_' and '-', "
 			     "starting with a letter or digit", check_envs) },
+	[KIND_WINDOW] = { .name = "window",
+			  NAMED(struct config_window, windows, nr_windows,
+				CONFIG_MAX_WINDOWS, confval_is_name,
+				"use a-z, 0-9, '_' and '-', starting with a "
+				"letter or digit", check_windows) },
 };
 
 static int env_name_entry(const char *e);
@@ -88,6 +96,8 @@ static const char *const signatures_words[] = { "off", "tips", "all" };
 	KEY(n, KIND_VERIFY, t, f, d, struct config, field)
 #define ENV(n, t, f, d, field) \
 	KEY(n, KIND_ENV, t, f, d, struct config_env, field)
+#define WINDOW(n, t, f, d, field) \
+	KEY(n, KIND_WINDOW, t, f, d, struct config_window, field)
 
 #define RANGE(lo, hi) .min = lo, .max = hi
 #define NAME SCHEMA_NO_TAB	/* names and paths: a tab is a typo */
@@ -187,6 +197,24 @@ static const struct schema_key keys[] = {
 	  .check = notify_event_entry },
 	{ ENV("notify_timeout", SCHEMA_UINT, 0, NULL, notify_timeout),
 	  RANGE(1, 3600) },
+	{ WINDOW("environments", SCHEMA_LIST, SCHEMA_REQUIRED, NULL,
+		 environments), .check = env_name_entry },
+	{ WINDOW("kind", SCHEMA_STRING, NAME, "deny", kind),
+	  .check = window_check_kind },
+	{ WINDOW("start", SCHEMA_STRING, NAME, NULL, start),
+	  .check = cron_check },
+	{ WINDOW("end", SCHEMA_STRING, NAME, NULL, end), .check = cron_check },
+	{ WINDOW("duration", SCHEMA_STRING, NAME, NULL, duration),
+	  .check = window_check_duration },
+	{ WINDOW("from", SCHEMA_STRING, NAME, NULL, from),
+	  .check = tz_check_local },
+	{ WINDOW("until", SCHEMA_STRING, NAME, NULL, until),
+	  .check = tz_check_local },
+	{ WINDOW("timezone", SCHEMA_STRING, NAME, "UTC", timezone),
+	  .check = tz_check },
+	{ WINDOW("manual", SCHEMA_STRING, NAME, "deny", manual),
+	  .check = window_check_manual },
+	{ WINDOW("message", SCHEMA_STRING, QUOTED, NULL, message) },
 };
 
 #define NR_KEYS ARRAY_SIZE(keys)
@@ -347,11 +375,13 @@ void config_release(struct config *cfg)
 {
 	size_t i;
 
-	/* the one field no key owns */
+	/* the fields no key owns */
 	for (i = 0; cfg->envs && i < cfg->nr_envs; i++) {
 		free(cfg->envs[i].gitops_repo);
 		cfg->envs[i].gitops_repo = NULL;
 	}
+	for (i = 0; cfg->windows && i < cfg->nr_windows; i++)
+		window_release(&cfg->windows[i].w);
 	schema_release(&schema, cfg);
 }
 
@@ -627,6 +657,63 @@ static void check_verify(struct schema_parser *sp, void *obj)
 			       "keys allowed to sign, in ssh-keygen's "
 			       "allowed-signers format)",
 			       signatures_words[cfg->signatures]);
+}
+
+/*
+ * Each [window "NAME"]: the window its values make (window_parse() says
+ * what is wrong with them together), for environments that exist.
+ */
+static void check_windows(struct schema_parser *sp, void *obj)
+{
+	struct config *cfg = obj;
+	size_t i, j;
+
+	for (i = 0; i < cfg->nr_windows; i++) {
+		struct config_window *cw = &cfg->windows[i];
+		struct window_spec spec;
+
+		for (j = 0; j < cw->environments.nr; j++)
+			if (!config_env_find(cfg, cw->environments.v[j]))
+				schema_problem(sp, schema_key_line(sp,
+					       KIND_WINDOW, i, "environments"),
+					       "window '%s': no environment "
+					       "'%s'", cw->name,
+					       cw->environments.v[j]);
+		memset(&spec, 0, sizeof(spec));
+		spec.name = cw->name;
+		spec.kind = cw->kind;
+		spec.start = cw->start;
+		spec.end = cw->end;
+		spec.duration = cw->duration;
+		spec.from = cw->from;
+		spec.until = cw->until;
+		spec.timezone = cw->timezone;
+		spec.manual = cw->manual;
+		spec.message = cw->message;
+		if (window_parse(&cw->w, &spec) < 0) {
+			schema_problem(sp, cw->line, "window '%s': %s",
+				       cw->name, error_last());
+			error_clear();
+		}
+	}
+}
+
+size_t config_env_windows(const struct config *cfg,
+			  const struct config_env *env,
+			  const struct window **out, size_t max)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < cfg->nr_windows; i++)
+		for (j = 0; j < cfg->windows[i].environments.nr; j++)
+			if (!strcmp(cfg->windows[i].environments.v[j],
+				    env->name)) {
+				if (n < max)
+					out[n] = &cfg->windows[i].w;
+				n++;
+				break;
+			}
+	return n;
 }
 
 static void check_shared_target(struct schema_parser *sp,

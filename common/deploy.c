@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "fleet.h"
 #include "gitops.h"
+#include "hold.h"
 #include "host.h"
 #include "manifest.h"
 #include "notify.h"
@@ -71,6 +72,7 @@ struct deploy {
 	char prev_commit[REPO_OID_HEXSZ + 1];
 	int64_t started;	/* seconds since the epoch */
 	bool recorded;		/* in the history: notify runs */
+	char *override_note;	/* --override-window: what the record says */
 };
 
 /* One worker's state, in its own process. */
@@ -570,7 +572,8 @@ static void record(struct deploy *d, enum history_result result)
 	rec.user = d->o->user ? d->o->user : "";
 	rec.result = result;
 	rec.duration = o->duration;
-	rec.reason = o->reason ? o->reason : "";
+	rec.reason = o->reason ? o->reason :
+		     d->override_note ? d->override_note : "";
 	rec.upload = o->upload;
 	if (history_add(d->o->st, &rec) < 0)
 		report_warn("cannot record the deploy in the history: %s",
@@ -640,6 +643,11 @@ static void show_outcome(const struct deploy *d)
 	case DEPLOY_SKIPPED:
 		report_info("skipped '%s': %.12s is no longer the tip of '%s'",
 			    o->env, o->commit, d->env->branch);
+		break;
+	case DEPLOY_HELD:
+		report_info("'%s' %s (%zu commit%s waiting)", o->env,
+			    report_line(o->reason ? o->reason : "held"),
+			    o->nr_waiting, o->nr_waiting == 1 ? "" : "s");
 		break;
 	case DEPLOY_UNCHANGED:
 		report_info("'%s' already runs %.12s: nothing to do (--force to"
@@ -941,6 +949,60 @@ static void outcome_init(struct deploy_outcome *o, const struct deploy_opts *opt
 		o->hosts[i].label = opts->env->hosts[i].label;
 }
 
+/*
+ * Is the deploy held (SPEC §13)? Then the outcome says by what, and how
+ * many commits wait, and nothing runs. An approver's override of the
+ * windows is noted in the record of the deploy it lets through.
+ */
+static bool held(struct deploy *d)
+{
+	struct deploy_outcome *o = d->out;
+	const struct deploy_opts *opts = d->o;
+	struct hold_decision hd, plain;
+	struct buf why = BUF_INIT;
+	struct repo_oid live, *ids = NULL;
+	size_t nr = 0, total = 0;
+	int64_t now = (int64_t)time(NULL);
+
+	if (hold_decide(&hd, opts->cfg, d->env, opts->st, now, opts->manual,
+			opts->override_window != NULL) < 0) {
+		/* what cannot be read may be a hold: fail closed */
+		fail_with(o, "cannot read the holds");
+		return true;
+	}
+	if (hd.by == HOLD_NONE) {
+		if (opts->override_window &&
+		    hold_decide(&plain, opts->cfg, d->env, opts->st, now,
+				opts->manual, false) == 0 &&
+		    plain.by == HOLD_WINDOW) {
+			hold_describe(&why, &plain);
+			report_info("window overridden by %s: %s",
+				    opts->user ? report_str(opts->user) :
+				    "unknown", report_str(opts->override_window));
+			buf_reset(&why);
+			buf_addf(&why, "window \"%s\" overridden: %.500s",
+				 plain.window->name, opts->override_window);
+			free(d->override_note);
+			d->override_note = buf_detach(&why, NULL);
+		}
+		error_clear();
+		buf_release(&why);
+		return false;
+	}
+	hold_describe(&why, &hd);
+	o->result = DEPLOY_HELD;
+	set_reason(o, NULL, why.ptr);
+	if (repo_env_ref(opts->repo, &live, o->env) < 0 ||
+	    repo_commits_between(opts->repo, &ids, &nr, &total, &live,
+				 &opts->commit, 0) < 0)
+		total = 1;
+	error_clear();
+	o->nr_waiting = total;
+	free(ids);
+	buf_release(&why);
+	return true;
+}
+
 /* What is live before this deploy changes anything (for notify). */
 static void remember_previous(struct deploy *d)
 {
@@ -975,6 +1037,8 @@ static const char *event_of(const struct deploy_outcome *o)
 {
 	if (o->result == DEPLOY_SKIPPED)
 		return "skipped";
+	if (o->result == DEPLOY_HELD)
+		return "held";
 	if (o->result == DEPLOY_OK)
 		return o->action == HISTORY_ROLLBACK ? "rollback" :
 		       "deployed";
@@ -1007,7 +1071,8 @@ static void notify_outcome(struct deploy *d)
 	ev.event = event_of(o);
 	ev.action = history_action_name(o->action);
 	ev.result = o->result == DEPLOY_OK ? "ok" :
-		    o->result == DEPLOY_SKIPPED ? "skipped" : "failed";
+		    o->result == DEPLOY_SKIPPED ? "skipped" :
+		    o->result == DEPLOY_HELD ? "held" : "failed";
 	ev.reason = o->reason;
 	ev.commit = &d->o->commit;
 	ev.release = o->release;
@@ -1101,6 +1166,8 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 			goto record;
 	}
 	error_clear();
+	if (d.job.action == TARGET_DEPLOY && held(&d))
+		goto record;
 	if (d.job.action == TARGET_DEPLOY && make_release_id(&d) < 0) {
 		fail_with(out, "release");
 		goto record;
@@ -1140,7 +1207,7 @@ record:
 	out->duration = timeutil_now() - start;
 	record(&d, out->result == DEPLOY_OK ? HISTORY_OK :
 	       out->result == DEPLOY_SKIPPED ? HISTORY_SKIPPED :
-	       HISTORY_FAILED);
+	       out->result == DEPLOY_HELD ? HISTORY_HELD : HISTORY_FAILED);
 	d.recorded = true;
 done:
 	out->duration = timeutil_now() - start;
@@ -1161,6 +1228,7 @@ done:
 	free(pick);
 	free(d.changed);
 	free(d.incremental);
+	free(d.override_note);
 	return r;
 }
 

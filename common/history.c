@@ -26,6 +26,7 @@ static const char *const result_names[] = {
 	[HISTORY_OK] = "ok",
 	[HISTORY_FAILED] = "failed",
 	[HISTORY_SKIPPED] = "skipped",
+	[HISTORY_HELD] = "held",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -2,11 +2,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "artifact.h"
 #include "buf.h"
 #include "deploy.h"
 #include "errors.h"
+#include "history.h"
+#include "hold.h"
 #include "policy.h"
 #include "report.h"
 #include "testrun.h"
@@ -252,9 +255,108 @@ static void drop_approval(struct gate *g, const struct push_update *u)
 	error_clear();
 }
 
+/*
+ * Deploy the tip of `env`'s branch if it is not live and nothing holds
+ * it now (SPEC §13). With `only_held`, only an environment whose last
+ * record is a hold (post-receive, after the push's own deploys). A tip
+ * whose last deploy failed is left for a person. Returns 1 if a deploy
+ * ran and failed, else 0.
+ */
+static size_t deploy_pending(struct gate *g, const struct config_env *env,
+			     const char *user, bool only_held, bool verbose)
+{
+	struct deploy_outcome out;
+	struct deploy_opts o;
+	struct history_last last;
+	struct hold_decision hd;
+	struct repo_oid tip, live;
+	char hex[REPO_OID_HEXSZ + 1];
+	struct buf ref = BUF_INIT, why = BUF_INIT;
+	size_t failed = 0;
+
+	memset(&out, 0, sizeof(out));
+	memset(&last, 0, sizeof(last));
+	if (env->mode != CONFIG_MODE_AUTO)
+		goto out;
+	buf_addf(&ref, "refs/heads/%s", env->branch);
+	if (repo_resolve_commit(g->repo, &tip, ref.ptr) < 0) {
+		error_clear();
+		goto out;	/* no branch yet */
+	}
+	repo_oid_to_hex(hex, &tip);
+	if (repo_env_ref(g->repo, &live, env->name) == 0 &&
+	    repo_oid_equal(&live, &tip)) {
+		if (verbose)
+			report_info("'%s': %.12s is live, nothing pending",
+				    env->name, hex);
+		goto out;
+	}
+	error_clear();
+	if (history_last(&g->st, env->name, &last) < 0)
+		error_clear();
+	if (only_held && (!last.any.commit ||
+			  last.any.result != HISTORY_HELD))
+		goto out;
+	if (last.any.commit && !strcmp(last.any.commit, hex) &&
+	    last.any.action == HISTORY_DEPLOY &&
+	    last.any.result == HISTORY_FAILED) {
+		if (verbose)
+			report_info("'%s': the deploy of %.12s failed before: "
+				    "deploy it by hand (pushgate deploy %s)",
+				    env->name, hex, env->name);
+		goto out;
+	}
+	if (hold_decide(&hd, &g->cfg, env, &g->st, (int64_t)time(NULL),
+			false, false) < 0) {
+		report_warn("'%s': cannot read the holds: %s", env->name,
+			    report_str(error_last()));
+		error_clear();
+		goto out;
+	}
+	if (hd.by != HOLD_NONE) {
+		if (verbose) {
+			hold_describe(&why, &hd);
+			report_info("'%s' still %s", env->name,
+				    report_line(why.ptr));
+		}
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.cfg = &g->cfg;
+	o.env = env;
+	o.repo = g->repo;
+	o.st = &g->st;
+	o.user = user;
+	o.commit = tip;
+	o.from_push = true;	/* still the tip once the lock is taken */
+	o.trigger = "pending";
+	if (deploy_run(&out, &o) < 0 || out.result == DEPLOY_FAILED)
+		failed = 1;
+	deploy_outcome_release(&out);
+out:
+	history_last_release(&last);
+	buf_release(&ref);
+	buf_release(&why);
+	return failed;
+}
+
+size_t receive_pending(struct gate *g, const struct config_env *env,
+		       const char *user)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < g->cfg.nr_envs; i++)
+		if (!env || env == &g->cfg.envs[i])
+			failed += deploy_pending(g, &g->cfg.envs[i], user,
+						 false, true);
+	return failed;
+}
+
 size_t receive_deploy(struct gate *g)
 {
 	size_t i, nr_failed = 0;
+	bool *done = xcalloc(g->cfg.nr_envs ? g->cfg.nr_envs : 1,
+			     sizeof(*done));
 
 	for (i = 0; i < g->push.nr; i++) {
 		const struct push_update *u = &g->push.updates[i];
@@ -277,6 +379,8 @@ size_t receive_deploy(struct gate *g)
 		/* an approval deploys its commit, tip or not, as the CLI */
 		o.from_push = !plan.approval;
 		o.trigger = plan.approval ? "approval" : "push";
+		o.manual = plan.approval;
+		done[plan.env - g->cfg.envs] = true;
 		if (repo_oid_from_hex(&o.commit, u->new_hex) < 0 ||
 		    deploy_run(&out, &o) < 0 || out.result == DEPLOY_FAILED)
 			nr_failed++;
@@ -284,6 +388,12 @@ size_t receive_deploy(struct gate *g)
 		if (plan.approval)
 			drop_approval(g, u);
 	}
+	/* the next push deploys what a window held, once it is open */
+	for (i = 0; i < g->cfg.nr_envs; i++)
+		if (!done[i])
+			nr_failed += deploy_pending(g, &g->cfg.envs[i],
+						    g->push.user, true, false);
+	free(done);
 	return nr_failed;
 }
 

@@ -675,3 +675,71 @@ int state_logs_list(struct state *st, const char *env, struct strvec *out)
 	buf_release(&dir);
 	return r;
 }
+
+/* $STATE/holds/ENV */
+static int hold_path(struct state *st, struct buf *out, const char *env)
+{
+	int r;
+
+	if ((r = check_name("environment", env)) < 0)
+		return r;
+	buf_addf(out, "%s/holds", st->dir);
+	if ((r = buf_error(out)) < 0 || (r = make_private_dir(out->ptr)) < 0)
+		return r;
+	buf_addf(out, "/%s", env);
+	return buf_error(out);
+}
+
+int state_hold_set(struct state *st, const char *env, const char *text)
+{
+	struct buf path = BUF_INIT;
+	int r;
+
+	if ((r = hold_path(st, &path, env)) == 0)
+		r = fsutil_write_file_atomic(path.ptr, text, strlen(text),
+					     0600);
+	buf_release(&path);
+	return r;
+}
+
+int state_hold_get(struct state *st, const char *env, char **out)
+{
+	struct buf path = BUF_INIT, text;
+	int fd, r;
+
+	*out = NULL;
+	buf_init(&text, STATE_HOLD_MAX);
+	if ((r = hold_path(st, &path, env)) < 0)
+		goto out;
+	fd = open(path.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == ENOENT ? 0 : error_set_errno(ERR_SYS,
+				"cannot read '%s'", path.ptr);
+		goto out;
+	}
+	r = buf_read_fd(&text, fd);
+	close(fd);
+	if (r == 0)
+		*out = buf_detach(&text, NULL);
+out:
+	buf_release(&text);
+	buf_release(&path);
+	return r;
+}
+
+int state_hold_clear(struct state *st, const char *env, bool *was_held)
+{
+	struct buf path = BUF_INIT;
+	int r;
+
+	*was_held = false;
+	if ((r = hold_path(st, &path, env)) == 0) {
+		if (unlink(path.ptr) == 0)
+			*was_held = true;
+		else if (errno != ENOENT)
+			r = error_set_errno(ERR_SYS, "cannot remove '%s'",
+					    path.ptr);
+	}
+	buf_release(&path);
+	return r;
+}

@@ -69,7 +69,8 @@ int status_collect(struct status_env *out, struct repo *repo,
 		return r;
 	out->has_live = repo_env_ref(repo, &out->live, env->name) == 0;
 	error_clear();
-	if ((r = deploy_busy(&out->busy, &out->holder, st, env->name)) < 0)
+	if ((r = deploy_busy(&out->busy, &out->holder, st, env->name)) < 0 ||
+	    (r = hold_lock_get(st, env->name, &out->hold, &out->held)) < 0)
 		return r;
 	find_waiting(out, repo, max_waiting);
 	if (ask && !out->busy)
@@ -190,6 +191,13 @@ void status_print(const struct status_env *s, struct repo *repo)
 			   history_result_name(any->result), when,
 			   any->reason[0] ? ": " : "",
 			   report_str(any->reason));
+	}
+	if (s->held) {
+		timeutil_format(when, s->hold.since, TIMEUTIL_HUMAN);
+		report_out("  held:     by lock: %s (%s, %s): pushgate unlock %s",
+			   report_str(s->hold.reason),
+			   report_str(s->hold.user[0] ? s->hold.user :
+				      "unknown"), when, env->name);
 	}
 	if (s->busy) {
 		timeutil_format(when, s->holder.since, TIMEUTIL_HUMAN);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,6 +21,7 @@
 #include "errors.h"
 #include "gate.h"
 #include "history.h"
+#include "hold.h"
 #include "host.h"
 #include "policy.h"
 #include "proc.h"
@@ -30,6 +32,7 @@
 #include "rollback.h"
 #include "sshsig.h"
 #include "status.h"
+#include "tz.h"
 
 #define PUSHGATE_VERSION "0.2.0"
 #define HISTORY_DEFAULT 20
@@ -44,6 +47,10 @@ struct cli {
 	bool force;
 	bool full;
 	bool yes;
+	bool pending;			/* deploy --pending */
+	const char *override;		/* deploy --override-window REASON */
+	const char *message;		/* lock -m REASON */
+	const char *at;			/* windows --at TIME */
 	uint64_t n;
 	char *user;			/* login name of the real uid */
 	const char *env_name;		/* the ENV argument, or NULL */
@@ -70,13 +77,19 @@ static int cmd_rollback(struct cli *c);
 static int cmd_status(struct cli *c);
 static int cmd_history(struct cli *c);
 static int cmd_log(struct cli *c);
+static int cmd_lock(struct cli *c);
+static int cmd_unlock(struct cli *c);
+static int cmd_windows(struct cli *c);
 static int cmd_check(struct cli *c);
 static int cmd_trust(struct cli *c);
 
 static const struct cmd commands[] = {
-	{ "deploy", cmd_deploy, CMD_ENV, "f", "U", 1,
-	  "pushgate deploy [--force] [--full] ENV [REV]",
+	{ "deploy", cmd_deploy, CMD_ENV | CMD_ENV_OPT, "f", "UPO", 1,
+	  "pushgate deploy [--force] [--full] [--override-window REASON] ENV [REV]",
 	  "deploy REV (default: the tip of ENV's branch) after the same checks as a push" },
+	{ "deploy", cmd_deploy, CMD_ENV | CMD_ENV_OPT, "", "P", 0,
+	  "pushgate deploy --pending [ENV]",
+	  "deploy what windows held, where they allow it now (cron, timers)" },
 	{ "rollback", cmd_rollback, CMD_ENV, "", "", 1,
 	  "pushgate rollback ENV [RELEASE-or-COMMIT]",
 	  "make the previous good (or the given) release live again" },
@@ -89,6 +102,15 @@ static const struct cmd commands[] = {
 	{ "log", cmd_log, CMD_ENV, "", "", 1,
 	  "pushgate log ENV [RELEASE-or-COMMIT]",
 	  "the whole output of the last (or that) deploy or rollback" },
+	{ "lock", cmd_lock, CMD_ENV, "m:", "", 0,
+	  "pushgate lock ENV -m REASON",
+	  "hold every deploy of ENV until unlocked" },
+	{ "unlock", cmd_unlock, CMD_ENV, "", "", 0,
+	  "pushgate unlock ENV",
+	  "lift the hold of pushgate lock" },
+	{ "windows", cmd_windows, CMD_ENV | CMD_ENV_OPT, "", "A", 0,
+	  "pushgate windows [--at TIME] [ENV]",
+	  "the deploy windows in force and their next changes" },
 	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", "", 0,
 	  "pushgate check [ENV]",
 	  "validate hooks.ini, then connect to every host and check it" },
@@ -103,6 +125,10 @@ static const struct option verb_longopts[] = {
 	{ "force", no_argument, NULL, 'f' },
 	{ "full", no_argument, NULL, 'U' },
 	{ "yes", no_argument, NULL, 'y' },
+	{ "pending", no_argument, NULL, 'P' },
+	{ "override-window", required_argument, NULL, 'O' },
+	{ "at", required_argument, NULL, 'A' },
+	{ "message", required_argument, NULL, 'm' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -119,7 +145,7 @@ static void usage(bool to_stdout)
 	report_out("Run inside the bare repository, or name it with -C DIR.");
 	report_out("%s", "");
 	for (i = 0; i < NR_COMMANDS; i++)
-		report_out("  %-46s %s", commands[i].usage, commands[i].help);
+		report_out("  %-45s  %s", commands[i].usage, commands[i].help);
 	report_out("%s", "");
 	report_out("Exit codes: 0 success, 1 the operation failed,"
 		   " 2 usage or configuration error.");
@@ -163,6 +189,14 @@ static int parse_verb(struct cli *c, const struct cmd *cmd, int argc,
 			c->full = true;
 		else if (opt == 'y')
 			c->yes = true;
+		else if (opt == 'P')
+			c->pending = true;
+		else if (opt == 'O')
+			c->override = optarg;
+		else if (opt == 'm')
+			c->message = optarg;
+		else if (opt == 'A')
+			c->at = optarg;
 		else if (opt == 'n' && parse_uint(optarg, 1, 1000000, &c->n) < 0)
 			return usage_error(cmd);
 	}
@@ -235,6 +269,26 @@ static int cmd_deploy(struct cli *c)
 	struct buf rev = BUF_INIT;
 	int r = 1;
 
+	if (c->pending) {
+		if (c->nargs || c->force || c->full || c->override)
+			return usage_error(find_cmd("deploy"));
+		return receive_pending(&c->g, c->env, c->user) ? 1 : 0;
+	}
+	if (!c->env)
+		return usage_error(find_cmd("deploy"));
+	if (c->override && !c->override[strspn(c->override, " \t")]) {
+		report_error("--override-window needs a reason, which the "
+			     "history records");
+		return 2;
+	}
+	if (c->override && !policy_may_approve(c->env, c->user)) {
+		report_error("only the approvers of '%s' may override its "
+			     "windows (%s is not one)", c->env->name,
+			     report_str(c->user ? c->user : "unknown"));
+		return 1;
+	}
+	o.manual = true;
+	o.override_window = c->override;
 	memset(&out, 0, sizeof(out));
 	if (c->nargs)
 		buf_addstr(&rev, c->args[0]);
@@ -244,7 +298,8 @@ static int cmd_deploy(struct cli *c)
 		report_error("%s", report_str(error_last()));
 	else if (receive_check_deploy(&c->g, c->env, &o.commit,
 				      c->user) == 0 &&
-		 deploy_run(&out, &o) == 0 && out.result != DEPLOY_FAILED)
+		 deploy_run(&out, &o) == 0 && out.result != DEPLOY_FAILED &&
+		 out.result != DEPLOY_HELD)
 		r = 0;
 	deploy_outcome_release(&out);
 	buf_release(&rev);
@@ -382,6 +437,122 @@ out:
 	return r;
 }
 
+/* ---- holds and windows ------------------------------------------- */
+
+static int cmd_lock(struct cli *c)
+{
+	if (!c->message || !c->message[strspn(c->message, " \t")]) {
+		report_error("pushgate lock needs a reason: -m REASON");
+		return 2;
+	}
+	if (hold_lock_set(&c->g.st, c->env->name, c->user ? c->user : "",
+			  c->message, (int64_t)time(NULL)) < 0) {
+		report_error("cannot hold '%s': %s", c->env->name,
+			     report_str(error_last()));
+		return 1;
+	}
+	report_info("'%s' is held: every deploy waits until pushgate unlock "
+		    "%s (rollbacks still run)", c->env->name, c->env->name);
+	return 0;
+}
+
+static int cmd_unlock(struct cli *c)
+{
+	bool was;
+
+	if (hold_lock_clear(&c->g.st, c->env->name, &was) < 0) {
+		report_error("cannot lift the hold of '%s': %s", c->env->name,
+			     report_str(error_last()));
+		return 1;
+	}
+	report_info(was ? "'%s' is no longer held: pushgate deploy --pending "
+		    "%s deploys what waits" : "'%s' was not held%s",
+		    c->env->name, was ? c->env->name : "");
+	return 0;
+}
+
+/* One window of `pushgate windows`: its state at `at`, its next changes. */
+static void show_window(const struct config_window *cw, int64_t at)
+{
+	struct window_state ws;
+	int64_t next[2];
+	size_t n, i;
+	struct buf line = BUF_INIT;
+
+	window_state(&ws, &cw->w, at);
+	buf_addf(&line, "  window %s (%s%s): %s", cw->name,
+		 cw->w.kind == WINDOW_ALLOW ? "allow" : "deny",
+		 cw->w.kind == WINDOW_DENY &&
+		 cw->w.manual == WINDOW_MANUAL_ALLOW ?
+		 ", manual deploys pass" : "",
+		 ws.open ? "open" : "closed");
+	if (cw->w.message)
+		buf_addf(&line, " - %s", cw->w.message);
+	report_out("%s", report_line(line.ptr));
+	n = window_changes(next, 2, &cw->w, at);
+	for (i = 0; i < n; i++) {
+		buf_reset(&line);
+		buf_addf(&line, "    %s ", (ws.open ? i % 2 == 0 : i % 2) ?
+			 "closes" : "opens ");
+		window_addtime(&line, &cw->w, next[i]);
+		report_out("%s", line.ptr);
+	}
+	if (!n)
+		report_out("    %s", ws.open ? "stays open" : "never opens");
+	buf_release(&line);
+}
+
+static int cmd_windows(struct cli *c)
+{
+	struct hold_decision hd;
+	struct buf line = BUF_INIT;
+	int64_t at = (int64_t)time(NULL);
+	size_t i, j, k;
+
+	if (c->at && tz_parse_at(&at, c->at, NULL) < 0) {
+		report_error("--at: %s", report_str(error_last()));
+		return 2;
+	}
+	buf_addstr(&line, "at ");
+	tz_addtime(&line, tz_utc(), at);
+	report_out("%s", line.ptr);
+	for (i = 0; i < c->g.cfg.nr_envs; i++) {
+		const struct config_env *env = &c->g.cfg.envs[i];
+
+		if (c->env && c->env != env)
+			continue;
+		report_out("%s (%s)", env->name,
+			   env->mode == CONFIG_MODE_AUTO ? "auto" : "manual");
+		for (j = 0; j < c->g.cfg.nr_windows; j++) {
+			const struct config_window *cw = &c->g.cfg.windows[j];
+
+			for (k = 0; k < cw->environments.nr; k++)
+				if (!strcmp(cw->environments.v[k], env->name))
+					break;
+			if (k < cw->environments.nr) {
+				show_window(cw, at);
+			}
+		}
+		if (hold_decide(&hd, &c->g.cfg, env, &c->g.st, at, false,
+				false) < 0) {
+			report_error("%s", report_str(error_last()));
+			buf_release(&line);
+			return 1;
+		}
+		buf_reset(&line);
+		if (hd.by == HOLD_NONE)
+			buf_addstr(&line, "deploys may run");
+		else
+			hold_describe(&line, &hd);
+		report_out("  => %s", report_line(line.ptr));
+	}
+	if (!c->g.cfg.nr_windows)
+		report_out("no windows in hooks.ini: deploys may run at any "
+			   "time");
+	buf_release(&line);
+	return 0;
+}
+
 /* ---- check and trust ---------------------------------------------- */
 
 /* `pushgate check`: can pre-receive read allowed_signers? 1 if not. */
@@ -483,8 +654,15 @@ static bool verb_help(const struct cmd *c, int argc, char **argv)
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			report_out("usage: %s", c->usage);
-			report_out("%s", c->help);
+			size_t k;
+
+			/* every form of the verb (deploy, deploy --pending) */
+			for (k = 0; k < NR_COMMANDS; k++)
+				if (!strcmp(commands[k].name, c->name)) {
+					report_out("usage: %s",
+						   commands[k].usage);
+					report_out("%s", commands[k].help);
+				}
 			return true;
 		}
 	return false;

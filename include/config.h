@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "strvec.h"
+#include "window.h"
 
 /*
  * hooks.ini, parsed and validated against the schema of SPEC §3 into a
@@ -17,6 +18,7 @@
 
 /* Limits on what hooks.ini may hold. */
 #define CONFIG_MAX_ENVS 64
+#define CONFIG_MAX_WINDOWS 64
 #define CONFIG_MAX_HOSTS 64
 #define CONFIG_MAX_LIST 256	/* words in one list value */
 #define CONFIG_MAX_VALUE 4096	/* bytes in one value */
@@ -144,6 +146,9 @@ struct config {
 
 	struct config_env *envs;
 	size_t nr_envs;
+
+	struct config_window *windows;
+	size_t nr_windows;
 };
 
 /*
@@ -164,6 +169,19 @@ void config_init(struct config *cfg);
  * problem is the file itself); *cfg is then released. ERR_SYS if the file
  * cannot be read.
  */
+/*
+ * One [window "NAME"] section (SPEC §13): the values as written, and the
+ * window they make (window.h), built when hooks.ini is loaded.
+ */
+struct config_window {
+	char *name;
+	struct strvec environments;	/* names, each an environment */
+	char *kind, *start, *end, *duration, *from, *until, *timezone;
+	char *manual, *message;
+	struct window w;
+	unsigned line;		/* line of the section header */
+};
+
 int config_load(struct config *cfg, const char *path, struct strvec *errors);
 
 /* Same as config_load() on text already in memory (the unit tests). */
@@ -224,5 +242,13 @@ bool config_notify_wants(const struct config *cfg,
 			 const struct config_env *env, const char *event);
 unsigned config_notify_timeout(const struct config *cfg,
 			       const struct config_env *env);
+
+/*
+ * The windows of environment `env`, at most `max` of them into `out` (in
+ * the order of hooks.ini). Returns how many apply.
+ */
+size_t config_env_windows(const struct config *cfg,
+			  const struct config_env *env,
+			  const struct window **out, size_t max);
 
 #endif

@@ -29,7 +29,8 @@ enum deploy_result {
 	DEPLOY_OK = 0,		/* live on every target */
 	DEPLOY_FAILED,		/* nothing changed, or rolled back */
 	DEPLOY_SKIPPED,		/* a newer push owns the environment */
-	DEPLOY_UNCHANGED	/* the commit was live everywhere already */
+	DEPLOY_UNCHANGED,	/* the commit was live everywhere already */
+	DEPLOY_HELD		/* a window or a lock holds it: nothing ran */
 };
 
 /* What became of one target (host). */
@@ -61,6 +62,7 @@ struct deploy_outcome {
 	bool rolled_back;		/* some target changed and went back */
 	bool rollback_incomplete;	/* ... and going back failed */
 	size_t nr_repaired;		/* drifted targets put back */
+	size_t nr_waiting;		/* held: commits not yet live */
 	const char *upload;		/* "full", "incremental", "mixed", "" */
 	double duration;
 	struct deploy_host *hosts;	/* one per target, config order */
@@ -82,6 +84,10 @@ struct deploy_opts {
 	bool full;		/* send every entry, whatever the hosts have */
 	/* what asked, for notify: push, cli, approval (NULL: push or cli) */
 	const char *trigger;
+	/* a person asked (CLI, approval): `manual = allow` windows pass */
+	bool manual;
+	/* an approver's --override-window REASON (windows only), or NULL */
+	const char *override_window;
 };
 
 /*

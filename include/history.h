@@ -38,7 +38,8 @@ enum history_action {
 enum history_result {
 	HISTORY_OK = 0,		/* live on every host */
 	HISTORY_FAILED,		/* nothing changed, or rolled back */
-	HISTORY_SKIPPED		/* a newer push owned the environment */
+	HISTORY_SKIPPED,	/* a newer push owned the environment */
+	HISTORY_HELD		/* a window or a lock held it (SPEC §13) */
 };
 
 struct history_record {
@@ -54,7 +55,7 @@ struct history_record {
 	const char *upload;	/* "full", "incremental", "mixed" or "" */
 };
 
-/* "deploy", "rollback"; "ok", "failed", "skipped". */
+/* "deploy", "rollback", "notify"; "ok", "failed", "skipped", "held". */
 const char *history_action_name(enum history_action action);
 const char *history_result_name(enum history_result result);
 

@@ -57,4 +57,13 @@ int receive_check_deploy(struct gate *g, const struct config_env *env,
  */
 size_t receive_deploy(struct gate *g);
 
+/*
+ * `pushgate deploy --pending [ENV]` (SPEC §13): deploy the tip of every
+ * auto environment (or of `env`) that is not live and that nothing holds
+ * now, as `user`; say why for the others. Idempotent. Returns the number
+ * of deploys that failed.
+ */
+size_t receive_pending(struct gate *g, const struct config_env *env,
+		       const char *user);
+
 #endif

@@ -152,4 +152,14 @@ int state_artifact_drop(struct state *st, const char *key, bool *dropped);
 /* Remove what drops that were stopped halfway left behind. */
 void state_artifact_sweep(struct state *st);
 
+/*
+ * Ad-hoc holds (`pushgate lock ENV -m REASON`, SPEC §13): one small file
+ * per environment, $GIT_DIR/pushgate/holds/ENV, holding `text` (the
+ * caller's format). state_hold_get() gives NULL when ENV is not held.
+ */
+#define STATE_HOLD_MAX 4096
+int state_hold_set(struct state *st, const char *env, const char *text);
+int state_hold_get(struct state *st, const char *env, char **out);
+int state_hold_clear(struct state *st, const char *env, bool *was_held);
+
 #endif

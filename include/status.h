@@ -7,6 +7,7 @@
 #include "config.h"
 #include "deploy.h"
 #include "history.h"
+#include "hold.h"
 #include "repo.h"
 #include "state.h"
 
@@ -32,6 +33,8 @@ struct status_env {
 	bool has_live;			/* refs/environments/NAME exists */
 	struct repo_oid live;
 	bool busy;			/* a deploy or rollback runs now */
+	bool held;			/* pushgate lock ENV holds it */
+	struct hold_lock hold;		/* by whom, since, why */
 	struct deploy_holder holder;	/* which, if busy */
 	bool no_branch;			/* the branch does not exist */
 	char *waiting_error;		/* waiting commits unknown: why */

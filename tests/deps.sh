@@ -41,13 +41,16 @@ done
 
 # Tools.
 for pair in pkg-config:pkg-config cc:gcc make:make git:git tar:tar \
-	ssh-keygen:openssh-client shellcheck:shellcheck jq:jq
+	ssh-keygen:openssh-client shellcheck:shellcheck jq:jq \
+	faketime:faketime
 do
 	tool=${pair%%:*}
 	package=${pair#*:}
 	have "$tool" || set -- "$@" "$package"
 done
 test -x /usr/sbin/sshd || set -- "$@" openssh-server
+# the zones of the deploy-window tests
+test -f /usr/share/zoneinfo/Europe/Berlin || set -- "$@" tzdata
 
 test "$#" -eq 0 && exit 0
 

@@ -147,7 +147,7 @@ level()
 	gittree|gitremote) echo 21 ;;
 	history) echo 22 ;;
 	config) echo 25 ;;
-	policy|workspace|host|gate) echo 30 ;;
+	policy|workspace|host|gate|hold) echo 30 ;;
 	testrun|target) echo 40 ;;
 	increment) echo 41 ;;
 	release|gitops) echo 42 ;;

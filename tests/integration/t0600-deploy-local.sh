@@ -923,7 +923,7 @@ test_expect_success 'a manual environment is not deployed; the push says how to 
 	push origin main &&
 	short=$(git rev-parse --short=12 HEAD) &&
 	test_grep "production.* waits for approval of $short" "$TMP/push.err" &&
-	test_grep "git push -o deploy" "$TMP/push.err" &&
+	test_grep "git push origin $short:refs/deploy/production" "$TMP/push.err" &&
 	test_grep "pushgate deploy production $short" "$TMP/push.err" &&
 	test_grep ! "deploying" "$TMP/push.err" &&
 	no_crash &&

@@ -114,7 +114,10 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 	pg --help &&
 	test_grep ! . "$TMP/pg.err" &&
 	test_grep "^usage: pushgate \[-C DIR\] COMMAND" "$TMP/pg.out" &&
-	test_grep "pushgate deploy \[--force\] \[--full\] ENV \[REV\]" "$TMP/pg.out" &&
+	test_grep "pushgate deploy \[--force\] \[--full\] \[--override-window REASON\] ENV \[REV\]" "$TMP/pg.out" &&
+	test_grep "pushgate deploy --pending \[ENV\]" "$TMP/pg.out" &&
+	test_grep "pushgate lock ENV -m REASON" "$TMP/pg.out" &&
+	test_grep "pushgate windows \[--at TIME\] \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate rollback ENV \[RELEASE-or-COMMIT\]" "$TMP/pg.out" &&
 	test_grep "pushgate status \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate history \[-n N\] \[ENV\]" "$TMP/pg.out" &&
@@ -130,7 +133,7 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 '
 
 test_expect_success 'pushgate VERB --help: that verb'\''s usage, exit 0, anywhere' '
-	for verb in deploy rollback status history check trust
+	for verb in deploy rollback status history log lock unlock windows check trust
 	do
 		pg "$verb" --help &&
 		test_grep "^usage: pushgate $verb" "$TMP/pg.out" &&
@@ -141,8 +144,9 @@ test_expect_success 'pushgate VERB --help: that verb'\''s usage, exit 0, anywher
 		test_grep "^usage: pushgate $verb" "$TMP/pg.out" || return 1
 	done &&
 	pg deploy --help &&
-	test_grep "^usage: pushgate deploy \[--force\] \[--full\] ENV \[REV\]" \
-		"$TMP/pg.out"
+	test_grep "^usage: pushgate deploy \[--force\] \[--full\] \[--override-window REASON\] ENV \[REV\]" \
+		"$TMP/pg.out" &&
+	test_grep "^usage: pushgate deploy --pending \[ENV\]" "$TMP/pg.out"
 '
 
 test_expect_success 'pushgate --version: exit 0' '

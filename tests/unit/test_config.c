@@ -549,8 +549,8 @@ static const struct bad_case bad_cases[] = {
 	  "[environment \"NAME\"])" },
 	{ "foo = 1\n", "hooks.ini:1: key 'foo' is outside any section" },
 	{ "[foo]\n",
-	  "hooks.ini:1: unknown section '[foo]' (expected [core], [verify] "
-	  "or [environment \"NAME\"])" },
+	  "hooks.ini:1: unknown section '[foo]' (expected [core], [verify], "
+	  "[environment \"NAME\"] or [window \"NAME\"])" },
 	{ "[verfy]\n",
 	  "hooks.ini:1: unknown section '[verfy]' (did you mean "
 	  "'[verify]'?)" },
@@ -908,8 +908,8 @@ static const struct bad_case bad_cases[] = {
 	  "hooks.ini:5: unknown key 'bogus' in [verify]" },
 	/* keys of a rejected section are skipped, not reported */
 	{ "[foo]\nbar = 1\n[environment \"X\"]\nbranch = main\n",
-	  "hooks.ini:1: unknown section '[foo]' (expected [core], [verify] "
-	  "or [environment \"NAME\"])\n"
+	  "hooks.ini:1: unknown section '[foo]' (expected [core], [verify], "
+	  "[environment \"NAME\"] or [window \"NAME\"])\n"
 	  "hooks.ini:3: invalid environment name 'X' (use a-z, 0-9, '_' and "
 	  "'-', starting with a letter or digit)" },
 };
@@ -1860,7 +1860,7 @@ static void test_config__key_info(void **state)
 			assert_null(k.default_text);
 	}
 	assert_int_equal(nr_env, 36);
-	assert_int_equal(i, 53);
+	assert_int_equal(i, 63);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));
