@@ -45,9 +45,10 @@
 # fleet.sh (a first deploy to ten SSH hosts, each in its own mount
 # namespace, against ten `git archive | ssh tar -x` at once, and the
 # memory of pushgate's whole process tree; root only, see there) on the
-# same WORKDIR and history, and last sigs.sh (the SSH signatures of 1,000
+# same WORKDIR and history, then sigs.sh (the SSH signatures of 1,000
 # commits signed by git commit -S, checked in process against git
-# verify-commit; see there).
+# verify-commit; see there), and last ops.sh (the cost of deciding deploy
+# windows and of a notification per deploy).
 #
 # Output: progress on stderr, the figures on stdout. It is a benchmark,
 # not a test: slow figures never fail it. It exits non-zero only when a
@@ -59,7 +60,8 @@
 # target repositories under WORKDIR/run), CC (cc); deploy.sh also reads
 # BENCH_DEPLOY_COPIES, slowlink.sh BENCH_SLOW_RATE and BENCH_SOURCE_DIR;
 # BENCH_DEPLOY=0 skips the three deploy benchmarks, BENCH_SLOW=0 only the
-# slow-link one, BENCH_FLEET=0 only the fleet one; BENCH_SIGS=0 skips
+# slow-link one, BENCH_FLEET=0 only the fleet one; BENCH_OPS=0 skips
+# ops.sh (deciding windows, a notification per deploy); BENCH_SIGS=0 skips
 # the signature benchmark, BENCH_SIG_COMMITS sets its commits (1000).
 
 set -eu
@@ -303,4 +305,11 @@ fi
 if test "${BENCH_SIGS:-1}" != 0
 then
 	PUSHGATE_BUILD=$build sh "$here/sigs.sh" "$work"
+fi
+
+# ---- and what operating it costs: windows, notifications --------------------
+
+if test "${BENCH_OPS:-1}" != 0
+then
+	PUSHGATE_BUILD=$build sh "$here/ops.sh" "$work"
 fi
