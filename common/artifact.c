@@ -34,6 +34,22 @@ int artifact_open(struct artifact *a, const struct artifact_opts *o)
 	a->config_dir = o->env->config_dir;
 	if (!o->cfg->build)
 		return 0;
+	if (o->dry_run) {
+		struct stat sb;
+
+		if ((r = testrun_artifact_key(a->key, o->cfg, o->repo,
+					      o->commit)) < 0 ||
+		    (r = state_artifact_path(o->st, &path, a->key)) < 0)
+			goto out;
+		if (lstat(path.ptr, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			r = error_set(ERR_NOTFOUND, "no artifact kept for "
+				      "%.12s: the deploy would build it first",
+				      a->hex);
+			goto out;
+		}
+		a->dir = buf_detach(&path, NULL);
+		goto out;
+	}
 	if ((r = testrun_artifact_key(a->key, o->cfg, o->repo,
 				      o->commit)) < 0 ||
 	    (r = a->hold = state_artifact_hold(o->st, a->key, &found)) < 0)

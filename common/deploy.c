@@ -7,6 +7,7 @@
 
 #include "artifact.h"
 #include "buf.h"
+#include "delta.h"
 #include "deploylog.h"
 #include "errors.h"
 #include "fleet.h"
@@ -16,6 +17,7 @@
 #include "manifest.h"
 #include "notify.h"
 #include "proc.h"
+#include "release.h"
 #include "report.h"
 #include "sink.h"
 #include "strvec.h"
@@ -615,13 +617,13 @@ static void show_outcome(const struct deploy *d)
 	switch (o->result) {
 	case DEPLOY_OK:
 		if (o->nr_repaired)
-			report_info("put back %zu drifted host%s of '%s' on"
+			report_result(REPORT_GOOD, "put back %zu drifted host%s of '%s' on"
 				    " %.12s in %.1f s (release %s)",
 				    o->nr_repaired, o->nr_repaired == 1 ?
 				    "" : "s", o->env, o->commit, o->duration,
 				    o->release);
 		else if (d->env->kind == CONFIG_ENV_GITOPS)
-			report_info("handed %.12s to GitOps: '%s' is %s on %s of"
+			report_result(REPORT_GOOD, "handed %.12s to GitOps: '%s' is %s on %s of"
 				    " %s in %.1f s (release %s)", o->commit,
 				    o->env, o->hosts[0].note &&
 				    !strcmp(o->hosts[0].note, "already live") ?
@@ -630,22 +632,23 @@ static void show_outcome(const struct deploy *d)
 				    d->env->gitops_remote, o->duration,
 				    o->release);
 		else if (o->nr_hosts > 1)
-			report_info("%s %.12s to '%s' on %zu hosts in %.1f s"
+			report_result(REPORT_GOOD, "%s %.12s to '%s' on %zu hosts in %.1f s"
 				    " (release %s)", rollback ? "rolled back" :
 				    "deployed", o->commit, o->env, o->nr_hosts,
 				    o->duration, o->release);
 		else
-			report_info("%s %.12s to '%s' in %.1f s (release %s)",
+			report_result(REPORT_GOOD, "%s %.12s to '%s' in %.1f s"
+				      " (release %s)",
 				    rollback ? "rolled back" : "deployed",
 				    o->commit, o->env, o->duration,
 				    o->release);
 		break;
 	case DEPLOY_SKIPPED:
-		report_info("skipped '%s': %.12s is no longer the tip of '%s'",
+		report_result(REPORT_WAIT, "skipped '%s': %.12s is no longer the tip of '%s'",
 			    o->env, o->commit, d->env->branch);
 		break;
 	case DEPLOY_HELD:
-		report_info("'%s' %s (%zu commit%s waiting)", o->env,
+		report_result(REPORT_WAIT, "'%s' %s (%zu commit%s waiting)", o->env,
 			    report_line(o->reason ? o->reason : "held"),
 			    o->nr_waiting, o->nr_waiting == 1 ? "" : "s");
 		break;
@@ -654,7 +657,7 @@ static void show_outcome(const struct deploy *d)
 			    " deploy it again)", o->env, o->commit);
 		break;
 	case DEPLOY_FAILED:
-		report_info("FAILED to %s %.12s to '%s': %s%s; the whole "
+		report_result(REPORT_BAD, "FAILED to %s %.12s to '%s': %s%s; the whole "
 			    "output: pushgate log %s %.*s",
 			    rollback ? "roll back" : "deploy", o->commit,
 			    o->env, report_line(o->reason ? o->reason :
@@ -1229,6 +1232,179 @@ done:
 	free(d.changed);
 	free(d.incremental);
 	free(d.override_note);
+	return r;
+}
+
+/* ---- a dry run -------------------------------------------------------- */
+
+/* The upload line of a dry run: what a new release would send. */
+static void plan_upload(struct deploy *d)
+{
+	struct delta_input in;
+	struct delta plan;
+	bool *newer;
+	size_t n = manifest_count(d->next);
+
+	if (!d->job.base) {
+		report_out("upload:   everything, %zu entries (%s)", n,
+			   d->o->full ? "--full" :
+			   d->env->incremental == CONFIG_INCREMENTAL_OFF ?
+			   "incremental = off" : "nothing to start from");
+		return;
+	}
+	newer = xcalloc(manifest_count(d->job.base) + 1, sizeof(*newer));
+	memset(&in, 0, sizeof(in));
+	in.base = d->job.base;
+	in.next = d->next;
+	in.actual = d->job.base;
+	in.newer = newer;
+	in.skip = &d->env->shared;
+	if (delta_plan(&plan, &in) < 0) {
+		report_out("upload:   everything, %zu entries (%s)", n,
+			   report_str(error_last()));
+		error_clear();
+	} else {
+		report_out("upload:   %zu changed entr%s to send, %zu path%s to "
+			   "remove, %zu reused from %s (if a host holds it as "
+			   "deployed; else everything)", plan.nr_send,
+			   plan.nr_send == 1 ? "y" : "ies", plan.remove.nr,
+			   plan.remove.nr == 1 ? "" : "s", plan.nr_reused,
+			   d->base_release);
+		delta_release(&plan);
+	}
+	free(newer);
+}
+
+/* Every command of every target, in order. */
+static void plan_targets(struct deploy *d)
+{
+	const struct config_env *env = d->env;
+	struct strvec lines = STRVEC_INIT;
+	size_t i, j;
+
+	if (env->kind == CONFIG_ENV_GITOPS) {
+		report_out("[%s] fetch %s into $GIT_DIR/pushgate/gitops/%s.git",
+			   env->gitops_remote, env->gitops_branch, env->name);
+		report_out("[%s] replace %s with the release in a new commit on"
+			   " %s (none if it holds the release already)",
+			   env->gitops_remote, env->gitops_path,
+			   env->gitops_branch);
+		report_out("[%s] push %s, without force (up to 3 tries)",
+			   env->gitops_remote, env->gitops_branch);
+		return;
+	}
+	if (env->before_once)
+		report_out("[%s] before_once, once before the first switch: %s",
+			   env->hosts[env->primary_index].label,
+			   report_line(env->before_once));
+	release_describe(env, &d->job,
+			 d->prev_release[0] ? d->prev_release : NULL, &lines);
+	for (i = 0; i < env->nr_hosts; i++)
+		for (j = 0; j < lines.nr; j++)
+			report_out("[%s] %s", env->hosts[i].label,
+				   report_line(lines.v[j]));
+	if (env->after_once)
+		report_out("[%s] after_once, once after the last batch: %s",
+			   env->hosts[env->primary_index].label,
+			   report_line(env->after_once));
+	strvec_clear(&lines);
+}
+
+int deploy_dry_run(const struct deploy_opts *o, const char *release)
+{
+	struct deploy_outcome out;
+	struct deploy d;
+	struct artifact_opts ao;
+	struct hold_decision hd;
+	struct buf why = BUF_INIT;
+	struct repo_oid live;
+	char hex[REPO_OID_HEXSZ + 1], subject[256] = "";
+	size_t i;
+	int r = 0;
+
+	outcome_init(&out, o, release != NULL);
+	memset(&d, 0, sizeof(d));
+	d.o = o;
+	d.env = o->env;
+	d.out = &out;
+	d.art.hold = -1;
+	snprintf(d.ref, sizeof(d.ref), "refs/heads/%s", o->env->branch);
+	d.job.env = o->env;
+	d.job.action = release ? TARGET_ROLLBACK : TARGET_DEPLOY;
+	d.job.commit = out.commit;
+	d.job.release = out.release;
+	d.job.ref = d.ref;
+	d.job.user = o->user;
+	repo_oid_to_hex(hex, &o->commit);
+	if (repo_commit_subject(o->repo, subject, sizeof(subject),
+				&o->commit) < 0)
+		error_clear();
+	remember_previous(&d);
+	if (release)
+		snprintf(out.release, sizeof(out.release), "%s", release);
+	else
+		/* the id it would get now; the deploy reserves its own */
+		release_id_make(out.release, (int64_t)time(NULL), out.commit);
+	report_out("dry run: nothing is changed");
+	report_out("%s %.12s %s to '%s'", release ? "roll back to" : "deploy",
+		   hex, report_str(subject), o->env->name);
+	for (i = 0; i < o->env->nr_hosts; i++)
+		report_out("target:   %s", report_str(o->env->hosts[i].label));
+	report_out("release:  %s%s", out.release,
+		   release ? "" : " (the id it would get now)");
+	if (repo_env_ref(o->repo, &live, o->env->name) == 0) {
+		repo_oid_to_hex(hex, &live);
+		report_out("live:     %.12s", hex);
+		if (!release && !o->force && repo_oid_equal(&live, &o->commit))
+			report_out("note:     already live: the deploy would do "
+				   "nothing unless a host drifted (--force "
+				   "makes a new release)");
+	} else {
+		report_out("live:     nothing deployed yet");
+	}
+	error_clear();
+	if (release) {
+		report_out("windows:  rollbacks are never held");
+	} else if (hold_decide(&hd, o->cfg, o->env, o->st, (int64_t)time(NULL),
+			       o->manual, o->override_window != NULL) < 0) {
+		report_out("windows:  cannot tell: %s",
+			   report_str(error_last()));
+		error_clear();
+	} else if (hd.by == HOLD_NONE) {
+		report_out("windows:  the deploy may run now%s",
+			   o->override_window ? " (windows overridden)" : "");
+	} else {
+		hold_describe(&why, &hd);
+		report_out("windows:  %s: the deploy would be held",
+			   report_line(why.ptr));
+	}
+	if (!release) {
+		memset(&ao, 0, sizeof(ao));
+		ao.cfg = o->cfg;
+		ao.env = o->env;
+		ao.repo = o->repo;
+		ao.st = o->st;
+		ao.commit = &o->commit;
+		ao.user = o->user;
+		ao.dry_run = true;
+		if (artifact_open(&d.art, &ao) < 0 ||
+		    artifact_manifest(&d.next, &d.art) < 0) {
+			report_out("artifact: %s", report_str(error_last()));
+			error_clear();
+		} else {
+			report_out("artifact: %s, %zu entries",
+				   d.art.dir ? "the kept build" : "the tree",
+				   manifest_count(d.next));
+			choose_base(&d);
+			plan_upload(&d);
+		}
+	}
+	plan_targets(&d);
+	artifact_release(&d.art);
+	manifest_free(d.next);
+	manifest_free(d.base);
+	deploy_outcome_release(&out);
+	buf_release(&why);
 	return r;
 }
 

@@ -18,6 +18,7 @@
 #include "sink.h"
 #include "ssh.h"
 #include "strvec.h"
+#include "timeutil.h"
 
 struct host {
 	bool local;
@@ -333,15 +334,43 @@ static int read_full(int fd, void *p, size_t len)
 }
 
 /* Copy the tar stream from `fd` into a new channel running `cmd`. */
-static int pump(struct host *h, const char *cmd, int fd, unsigned timeout,
-		char **output_out)
+/* Progress of one upload: when it started, when it last reported. */
+struct progress {
+	const struct host_upload *up;
+	double start, next;
+	uint64_t sent;
+};
+
+static void progress_init(struct progress *p, const struct host_upload *up)
+{
+	p->up = up;
+	p->start = timeutil_now();
+	p->next = p->start + HOST_PROGRESS_AFTER;
+	p->sent = 0;
+}
+
+static void progress_add(struct progress *p, size_t n)
+{
+	double now;
+
+	p->sent += n;
+	if (!p->up->progress || (now = timeutil_now()) < p->next)
+		return;
+	p->next = now + 1.0;
+	p->up->progress(p->sent, now - p->start, p->up->progress_payload);
+}
+
+static int pump(struct host *h, const char *cmd, int fd,
+		const struct host_upload *up, char **output_out)
 {
 	struct ssh_channel *ch = NULL;
 	char *chunk = NULL, *output = NULL;
+	struct progress pr;
 	int status = -1, r, rc;
 
-	if ((r = ssh_channel_open(&ch, h->ssh, cmd, timeout)) < 0)
+	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
 		return r;
+	progress_init(&pr, up);
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	for (;;) {
 		ssize_t n = read(fd, chunk, HOST_PUMP_CHUNK);
@@ -354,6 +383,7 @@ static int pump(struct host *h, const char *cmd, int fd, unsigned timeout,
 		}
 		if (!n || (r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
+		progress_add(&pr, (size_t)n);
 	}
 	/*
 	 * Always collect the status: a remote side that stopped reading
@@ -448,16 +478,18 @@ void host_spool_release(struct host_spool *s)
 
 /* Send the spool into a new channel running `cmd`. */
 static int pump_spool(struct host *h, const char *cmd,
-		      const struct host_spool *spool, unsigned timeout,
-		      char **output_out)
+		      const struct host_upload *up, char **output_out)
 {
+	const struct host_spool *spool = up->spool;
 	struct ssh_channel *ch = NULL;
 	char *chunk = NULL, *output = NULL;
+	struct progress pr;
 	uint64_t off = 0;
 	int status = -1, r, rc;
 
-	if ((r = ssh_channel_open(&ch, h->ssh, cmd, timeout)) < 0)
+	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
 		return r;
+	progress_init(&pr, up);
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	while (off < spool->size) {
 		ssize_t n = pread(spool->fd, chunk, HOST_PUMP_CHUNK,
@@ -473,6 +505,7 @@ static int pump_spool(struct host *h, const char *cmd,
 		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
 		off += (uint64_t)n;
+		progress_add(&pr, (size_t)n);
 	}
 	rc = ssh_channel_close(ch, &status, &output);
 	if (!rc && status != 0)
@@ -509,8 +542,7 @@ static int upload_ssh(struct host *h, const struct host_upload *up,
 	if ((r = buf_error(&cmd)) < 0)
 		goto out_cmd;
 	if (up->spool) {
-		r = pump_spool(h, cmd.ptr, up->spool, up->timeout,
-			       output_out);
+		r = pump_spool(h, cmd.ptr, up, output_out);
 		*stats = up->spool->stats;
 		goto out_cmd;
 	}
@@ -538,7 +570,7 @@ static int upload_ssh(struct host *h, const struct host_upload *up,
 	}
 	close(data[1]);
 	close(done[1]);
-	r = pump(h, cmd.ptr, data[0], up->timeout, output_out);
+	r = pump(h, cmd.ptr, data[0], up, output_out);
 	/* a producer still writing sees EOF on its reader and stops */
 	close(data[0]);
 	data[0] = -1;

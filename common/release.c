@@ -267,18 +267,13 @@ static int run(struct release_target *rt, const char *what,
  * PUSHGATE_RELEASE the release going (or being) live and
  * PUSHGATE_PREVIOUS the one left (NULL: none).
  */
-static int run_hook(struct release_target *rt, const struct target_job *job,
-		    const char *what, const char *cmd, const char *live,
-		    const char *left, const char *cwd)
+static void hook_line(struct buf *line, const struct config_env *env,
+		      const struct target_job *job, const char *cmd,
+		      const char *live, const char *left, const char *cwd)
 {
-	const struct config_env *env = rt->env;
 	struct hookenv he = HOOKENV_INIT;
-	struct buf line = BUF_INIT, rel = BUF_INIT, prev = BUF_INIT;
-	double start = timeutil_now();
-	int r;
+	struct buf rel = BUF_INIT, prev = BUF_INIT;
 
-	if (!cmd)
-		return 0;
 	buf_addf(&rel, "%s/releases/%s", env->path, live);
 	if (left)
 		buf_addf(&prev, "%s/releases/%s", env->path, left);
@@ -288,26 +283,39 @@ static int run_hook(struct release_target *rt, const struct target_job *job,
 	he.release = rel.ptr;
 	he.previous = prev.ptr;
 	he.user = job->user;
-	hookenv_shell(&line, &he);
-	buf_addstr(&line, "cd ");
-	add_release_path(&line, env, cwd, NULL);
+	hookenv_shell(line, &he);
+	buf_addstr(line, "cd ");
+	add_release_path(line, env, cwd, NULL);
 	/*
 	 * timeout(1) too: closing our channel at the deadline does not stop
 	 * a remote command, so it must stop itself.
 	 */
-	buf_addf(&line, " && exec timeout -k 5 %u /bin/sh -c ",
+	buf_addf(line, " && exec timeout -k 5 %u /bin/sh -c ",
 		 env->command_timeout);
-	buf_addshq(&line, cmd);
-	buf_inherit_error(&line, &rel);
-	buf_inherit_error(&line, &prev);
+	buf_addshq(line, cmd);
+	buf_inherit_error(line, &rel);
+	buf_inherit_error(line, &prev);
+	buf_release(&rel);
+	buf_release(&prev);
+}
+
+static int run_hook(struct release_target *rt, const struct target_job *job,
+		    const char *what, const char *cmd, const char *live,
+		    const char *left, const char *cwd)
+{
+	struct buf line = BUF_INIT;
+	double start = timeutil_now();
+	int r;
+
+	if (!cmd)
+		return 0;
+	hook_line(&line, rt->env, job, cmd, live, left, cwd);
 	report_info("[%s] %s", rt->base.label, what);
 	r = run_cmd(rt, what, &line, RUN_SHOW | RUN_TIMEOUT_124, NULL);
 	if (!r)
 		report_info("[%s] %s ok (%.1f s)", rt->base.label, what,
 			    timeutil_now() - start);
 	buf_release(&line);
-	buf_release(&rel);
-	buf_release(&prev);
 	return r;
 }
 
@@ -395,45 +403,52 @@ static void add_list_releases(struct buf *cmd, const struct config_env *env)
  * directory on the way is a symlink and replacing what the release had
  * there.
  */
+/* The command linking shared entry `entry` into release `id`. */
+static void shared_line(struct buf *cmd, const struct config_env *env,
+			const char *id, const char *entry)
+{
+	char *e = xstrdup(entry);
+	size_t n = strlen(e), k;
+	struct buf target = BUF_INIT;
+
+	if (n && e[n - 1] == '/')
+		e[--n] = '\0';
+	buf_addstr(cmd, "set -e; ");
+	for (k = 0; k < n; k++) {
+		if (e[k] != '/')
+			continue;
+		e[k] = '\0';
+		buf_addstr(cmd, "test ! -L ");
+		add_release_path(cmd, env, id, e);
+		buf_addstr(cmd, "; mkdir -p -- ");
+		add_release_path(cmd, env, id, e);
+		buf_addstr(cmd, "; ");
+		e[k] = '/';
+		buf_addstr(&target, "../");
+	}
+	buf_addf(&target, "../../shared/%s", e);
+	buf_inherit_error(cmd, &target);
+	buf_addstr(cmd, "rm -rf -- ");
+	add_release_path(cmd, env, id, e);
+	buf_addstr(cmd, "; ln -s -- ");
+	buf_addshq(cmd, target.ptr);
+	buf_addch(cmd, ' ');
+	add_release_path(cmd, env, id, e);
+	buf_release(&target);
+	free(e);
+}
+
 static int link_shared(struct release_target *rt, const char *id)
 {
 	const struct config_env *env = rt->env;
 	struct buf cmd = BUF_INIT;
-	size_t i, k;
+	size_t i;
 	int r = 0;
 
 	for (i = 0; i < env->shared.nr && !r; i++) {
-		char *e = xstrdup(env->shared.v[i]);
-		size_t n = strlen(e);
-		struct buf target = BUF_INIT;
-
-		if (n && e[n - 1] == '/')
-			e[--n] = '\0';
 		buf_reset(&cmd);
-		buf_addstr(&cmd, "set -e; ");
-		for (k = 0; k < n; k++) {
-			if (e[k] != '/')
-				continue;
-			e[k] = '\0';
-			buf_addstr(&cmd, "test ! -L ");
-			add_release_path(&cmd, env, id, e);
-			buf_addstr(&cmd, "; mkdir -p -- ");
-			add_release_path(&cmd, env, id, e);
-			buf_addstr(&cmd, "; ");
-			e[k] = '/';
-			buf_addstr(&target, "../");
-		}
-		buf_addf(&target, "../../shared/%s", e);
-		buf_inherit_error(&cmd, &target);
-		buf_addstr(&cmd, "rm -rf -- ");
-		add_release_path(&cmd, env, id, e);
-		buf_addstr(&cmd, "; ln -s -- ");
-		buf_addshq(&cmd, target.ptr);
-		buf_addch(&cmd, ' ');
-		add_release_path(&cmd, env, id, e);
+		shared_line(&cmd, env, id, env->shared.v[i]);
 		r = run(rt, "link shared", &cmd, false, NULL);
-		buf_release(&target);
-		free(e);
 	}
 	buf_release(&cmd);
 	return r;
@@ -490,6 +505,16 @@ static int try_increment(struct release_target *rt,
 	return r;
 }
 
+/* A long upload says how far it got: "[web1] uploading: 45.2 MB, ..." */
+static void show_progress(uint64_t bytes, double seconds, void *payload)
+{
+	const struct release_target *rt = payload;
+
+	report_info("[%s] uploading: %.1f MB sent, %.1f MB/s", rt->base.label,
+		    (double)bytes / 1e6,
+		    seconds > 0 ? (double)bytes / 1e6 / seconds : 0.0);
+}
+
 static int upload_release(struct release_target *rt,
 			  const struct target_job *job)
 {
@@ -532,6 +557,8 @@ static int upload_release(struct release_target *rt,
 	up.produce = job->produce;
 	up.payload = job->produce_payload;
 	up.spool = job->spool;
+	up.progress = show_progress;
+	up.progress_payload = rt;
 	r = host_upload(rt->host, &up, &stats, &output);
 	/*
 	 * The mark is printed once the id was found free, before mkdir: only
@@ -631,38 +658,48 @@ static int rt_prepare(struct target *t, const struct target_job *job)
  * `current`). With `list`, the same round trip lists the releases for
  * prune() into rt->listing.
  */
+static void switch_line(struct buf *cmd, const struct config_env *env,
+			const char *link, const char *tmp_id, bool list)
+{
+	const char *path = env->path;
+	struct buf tmp = BUF_INIT;
+
+	if (!link) {
+		buf_addstr(cmd, "rm -f -- ");
+		add_path(cmd, path, "current");
+	} else {
+		buf_addf(&tmp, ".current-%s", tmp_id);
+		buf_inherit_error(cmd, &tmp);
+		buf_addstr(cmd, "ln -sfn -- ");
+		buf_addshq(cmd, link);
+		buf_addch(cmd, ' ');
+		add_path(cmd, path, tmp.ptr);
+		buf_addstr(cmd, " && mv -T -- ");
+		add_path(cmd, path, tmp.ptr);
+		buf_addch(cmd, ' ');
+		add_path(cmd, path, "current");
+	}
+	if (list) {
+		buf_addstr(cmd, " && { ");
+		add_list_releases(cmd, env);
+		buf_addstr(cmd, "; }");
+	}
+	buf_release(&tmp);
+}
+
 static int switch_link(struct release_target *rt, const char *link,
 		       const char *tmp_id, bool list)
 {
-	const char *path = rt->env->path;
-	struct buf cmd = BUF_INIT, tmp = BUF_INIT;
+	struct buf cmd = BUF_INIT;
 	int r;
 
-	if (!link) {
-		buf_addstr(&cmd, "rm -f -- ");
-		add_path(&cmd, path, "current");
-	} else {
-		buf_addf(&tmp, ".current-%s", tmp_id);
-		buf_inherit_error(&cmd, &tmp);
-		buf_addstr(&cmd, "ln -sfn -- ");
-		buf_addshq(&cmd, link);
-		buf_addch(&cmd, ' ');
-		add_path(&cmd, path, tmp.ptr);
-		buf_addstr(&cmd, " && mv -T -- ");
-		add_path(&cmd, path, tmp.ptr);
-		buf_addch(&cmd, ' ');
-		add_path(&cmd, path, "current");
-	}
+	switch_line(&cmd, rt->env, link, tmp_id, list);
 	if (list) {
-		buf_addstr(&cmd, " && { ");
-		add_list_releases(&cmd, rt->env);
-		buf_addstr(&cmd, "; }");
 		free(rt->listing);
 		rt->listing = NULL;
 	}
 	r = run(rt, "switch", &cmd, false, list ? &rt->listing : NULL);
 	buf_release(&cmd);
-	buf_release(&tmp);
 	return r;
 }
 
@@ -983,4 +1020,84 @@ int release_target_open(struct target **out, const struct config_env *env,
 	}
 	*out = &rt->base;
 	return 0;
+}
+
+/* ---- a dry run ---------------------------------------------------------- */
+
+/* One "WHAT: COMMAND" line of release_describe(). */
+static void describe(struct strvec *out, const char *what, struct buf *cmd)
+{
+	if (buf_error(cmd) < 0)
+		strvec_pushf(out, "%s: (the command line is too long)", what);
+	else
+		strvec_pushf(out, "%s: %s", what, cmd->ptr);
+	buf_reset(cmd);
+}
+
+void release_describe(const struct config_env *env,
+		      const struct target_job *job, const char *left,
+		      struct strvec *out)
+{
+	struct buf cmd = BUF_INIT, link = BUF_INIT;
+	const char *id = job->release;
+	size_t i;
+
+	if (job->action == TARGET_ROLLBACK) {
+		buf_addstr(&cmd, "test -d ");
+		add_release_path(&cmd, env, id, NULL);
+		buf_addstr(&cmd, " && test ! -e ");
+		add_release_path(&cmd, env, id, "FAILED");
+		describe(out, "check release", &cmd);
+	} else {
+		add_prepare(&cmd, env, id);
+		describe(out, "prepare", &cmd);
+		buf_addstr(&cmd, "mkdir -- ");
+		add_release_path(&cmd, env, id, NULL);
+		buf_addstr(&cmd, " && tar --extract --preserve-permissions "
+			   "--no-same-owner --file=- --directory=");
+		add_release_path(&cmd, env, id, NULL);
+		buf_addstr(&cmd, " && touch -- ");
+		add_release_path(&cmd, env, id, "REVISION");
+		describe(out, "upload (the release as a tar stream, or only "
+			 "what changed into a copy of the live release)", &cmd);
+		for (i = 0; i < env->shared.nr; i++) {
+			shared_line(&cmd, env, id, env->shared.v[i]);
+			describe(out, "link shared", &cmd);
+		}
+	}
+	if (env->maintenance) {
+		buf_addstr(&cmd, "touch -- ");
+		add_path(&cmd, env->path, "maintenance");
+		describe(out, "maintenance on", &cmd);
+	}
+	if (env->before) {
+		hook_line(&cmd, env, job, env->before, id, left, id);
+		describe(out, "before", &cmd);
+	}
+	buf_addf(&link, "releases/%s", id);
+	switch_line(&cmd, env, link.ptr, id, job->action == TARGET_DEPLOY);
+	describe(out, "switch", &cmd);
+	if (env->after) {
+		hook_line(&cmd, env, job, env->after, id, left, id);
+		describe(out, "after", &cmd);
+	}
+	if (env->healthcheck) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "healthcheck (up to %u tries)",
+			 env->healthcheck_retries);
+		hook_line(&cmd, env, job, env->healthcheck, id, left, id);
+		describe(out, what, &cmd);
+	}
+	if (env->maintenance) {
+		buf_addstr(&cmd, "rm -f -- ");
+		add_path(&cmd, env->path, "maintenance");
+		describe(out, "maintenance off", &cmd);
+	}
+	if (job->action == TARGET_DEPLOY)
+		strvec_pushf(out, "prune: rm -rf the releases beyond keep = %u "
+			     "(FAILED ones first; never the live or previous "
+			     "one)", env->keep);
+	buf_release(&link);
+	buf_release(&cmd);
 }

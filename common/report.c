@@ -132,6 +132,42 @@ static void to_log(const char *line, size_t len)
 		log_bytes += (size_t)n;
 }
 
+static bool color;
+
+void report_set_color(bool on)
+{
+	color = on;
+}
+
+void report_result(enum report_tone tone, const char *fmt, ...)
+{
+	static const char *const sgr[] = {
+		[REPORT_GOOD] = "\033[1;32m",
+		[REPORT_BAD] = "\033[1;31m",
+		[REPORT_WAIT] = "\033[1;33m",
+	};
+	struct buf line = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&line, fmt, ap);
+	va_end(ap);
+	if (color)
+		fprintf(stderr, "%s%s%s\033[0m\n", prefix, sgr[tone], line.ptr);
+	else
+		fprintf(stderr, "%s%s\n", prefix, line.ptr);
+	fflush(stderr);
+	/* the log gets the words, never the colours */
+	{
+		struct buf plain = BUF_INIT;
+
+		buf_addf(&plain, "%s%s\n", prefix, line.ptr);
+		to_log(plain.ptr, plain.len);
+		buf_release(&plain);
+	}
+	buf_release(&line);
+}
+
 static void vline(FILE *fp, const char *pre, const char *kind,
 		  const char *fmt, va_list ap)
 {

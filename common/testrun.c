@@ -138,6 +138,20 @@ static void keep_checkout(struct workspace *ws, const struct testrun_opts *o)
 	ws->dir = NULL;
 }
 
+int testrun_cached(bool *out, const struct testrun_opts *o)
+{
+	char key[REPO_OID_HEXSZ + 1];
+	struct repo_oid tree;
+	int r;
+
+	*out = false;
+	if ((r = repo_commit_tree(o->repo, &tree, o->commit)) < 0 ||
+	    (r = cache_key(key, o, &tree)) < 0)
+		return r;
+	*out = state_cache_has(o->st, key);
+	return 0;
+}
+
 int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 {
 	const struct config *cfg = o->cfg;

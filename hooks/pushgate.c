@@ -32,6 +32,8 @@
 #include "rollback.h"
 #include "sshsig.h"
 #include "status.h"
+#include "suggest.h"
+#include "testrun.h"
 #include "tz.h"
 
 #define PUSHGATE_VERSION "0.2.0"
@@ -48,6 +50,7 @@ struct cli {
 	bool full;
 	bool yes;
 	bool pending;			/* deploy --pending */
+	bool dry_run;			/* deploy, rollback --dry-run */
 	const char *override;		/* deploy --override-window REASON */
 	const char *message;		/* lock -m REASON */
 	const char *at;			/* windows --at TIME */
@@ -84,14 +87,14 @@ static int cmd_check(struct cli *c);
 static int cmd_trust(struct cli *c);
 
 static const struct cmd commands[] = {
-	{ "deploy", cmd_deploy, CMD_ENV | CMD_ENV_OPT, "f", "UPO", 1,
-	  "pushgate deploy [--force] [--full] [--override-window REASON] ENV [REV]",
+	{ "deploy", cmd_deploy, CMD_ENV | CMD_ENV_OPT, "f", "UPOD", 1,
+	  "pushgate deploy [--dry-run] [--force] [--full] [--override-window REASON] ENV [REV]",
 	  "deploy REV (default: the tip of ENV's branch) after the same checks as a push" },
 	{ "deploy", cmd_deploy, CMD_ENV | CMD_ENV_OPT, "", "P", 0,
 	  "pushgate deploy --pending [ENV]",
 	  "deploy what windows held, where they allow it now (cron, timers)" },
-	{ "rollback", cmd_rollback, CMD_ENV, "", "", 1,
-	  "pushgate rollback ENV [RELEASE-or-COMMIT]",
+	{ "rollback", cmd_rollback, CMD_ENV, "", "D", 1,
+	  "pushgate rollback [--dry-run] ENV [RELEASE-or-COMMIT]",
 	  "make the previous good (or the given) release live again" },
 	{ "status", cmd_status, CMD_ENV | CMD_ENV_OPT, "", "", 0,
 	  "pushgate status [ENV]",
@@ -126,6 +129,7 @@ static const struct option verb_longopts[] = {
 	{ "full", no_argument, NULL, 'U' },
 	{ "yes", no_argument, NULL, 'y' },
 	{ "pending", no_argument, NULL, 'P' },
+	{ "dry-run", no_argument, NULL, 'D' },
 	{ "override-window", required_argument, NULL, 'O' },
 	{ "at", required_argument, NULL, 'A' },
 	{ "message", required_argument, NULL, 'm' },
@@ -191,6 +195,8 @@ static int parse_verb(struct cli *c, const struct cmd *cmd, int argc,
 			c->yes = true;
 		else if (opt == 'P')
 			c->pending = true;
+		else if (opt == 'D')
+			c->dry_run = true;
 		else if (opt == 'O')
 			c->override = optarg;
 		else if (opt == 'm')
@@ -227,9 +233,17 @@ static int open_cli(struct cli *c)
 	if (!env)
 		return 0;
 	if (!(c->env = config_env_find(&c->g.cfg, env))) {
-		report_error("no environment '%s' in hooks.ini%s",
+		const char *names[CONFIG_MAX_ENVS], *near;
+		size_t i;
+
+		for (i = 0; i < c->g.cfg.nr_envs && i < CONFIG_MAX_ENVS; i++)
+			names[i] = c->g.cfg.envs[i].name;
+		near = suggest_closest(env, names, i);
+		report_error("no environment '%s' in hooks.ini%s%s%s",
 			     report_str(env), c->g.cfg.present ? "" :
-			     " (there is no hooks.ini)");
+			     " (there is no hooks.ini)",
+			     near ? ": did you mean " : "",
+			     near ? near : "");
 		return 2;
 	}
 	return 0;
@@ -262,6 +276,40 @@ static struct deploy_opts deploy_opts_of(struct cli *c)
 	return o;
 }
 
+/* deploy --dry-run: the gates, the tests' cache, then the plan. */
+static int dry_run_deploy(struct cli *c, const struct deploy_opts *o)
+{
+	struct verdict v = VERDICT_INIT;
+	struct policy_deploy pd = { c->env, c->g.repo, &c->g.st, &o->commit,
+				    c->user };
+	struct testrun_opts to = TESTRUN_OPTS_INIT;
+	bool cached = false;
+	int r = 0;
+
+	if (policy_check_deploy(&v, &pd) < 0) {
+		report_error("cannot check '%s': %s", c->env->name,
+			     report_str(error_last()));
+		r = 1;
+	} else if (v.rejected) {
+		show_refusal(&v);
+		r = 1;
+	}
+	verdict_release(&v);
+	if (r)
+		return r;
+	to.cfg = &c->g.cfg;
+	to.repo = c->g.repo;
+	to.st = &c->g.st;
+	to.commit = &o->commit;
+	if (c->g.cfg.build || c->g.cfg.test) {
+		if (testrun_cached(&cached, &to) < 0)
+			error_clear();
+		report_out("tests:    %s", cached ? "passed before on the same "
+			   "tree (cached)" : "build and test would run first");
+	}
+	return deploy_dry_run(o, NULL) < 0 ? 1 : 0;
+}
+
 static int cmd_deploy(struct cli *c)
 {
 	struct deploy_opts o = deploy_opts_of(c);
@@ -270,7 +318,8 @@ static int cmd_deploy(struct cli *c)
 	int r = 1;
 
 	if (c->pending) {
-		if (c->nargs || c->force || c->full || c->override)
+		if (c->nargs || c->force || c->full || c->override ||
+		    c->dry_run)
 			return usage_error(find_cmd("deploy"));
 		return receive_pending(&c->g, c->env, c->user) ? 1 : 0;
 	}
@@ -296,6 +345,8 @@ static int cmd_deploy(struct cli *c)
 		buf_addf(&rev, "refs/heads/%s", c->env->branch);
 	if (repo_resolve_commit(c->g.repo, &o.commit, rev.ptr) < 0)
 		report_error("%s", report_str(error_last()));
+	else if (c->dry_run)
+		r = dry_run_deploy(c, &o);
 	else if (receive_check_deploy(&c->g, c->env, &o.commit,
 				      c->user) == 0 &&
 		 deploy_run(&out, &o) == 0 && out.result != DEPLOY_FAILED &&
@@ -340,8 +391,10 @@ static int cmd_rollback(struct cli *c)
 		goto out;
 	}
 	o.commit = t.commit;
-	if (deploy_rollback(&out, &o, t.release) == 0 &&
-	    out.result == DEPLOY_OK)
+	if (c->dry_run)
+		r = deploy_dry_run(&o, t.release) < 0 ? 1 : 0;
+	else if (deploy_rollback(&out, &o, t.release) == 0 &&
+		 out.result == DEPLOY_OK)
 		r = 0;
 out:
 	verdict_release(&v);
@@ -687,6 +740,15 @@ static int run_verb(const char *dir, const struct cmd *cmd, int argc,
 	return r;
 }
 
+/* Colour only on a terminal, never with NO_COLOR (no-color.org) or dumb. */
+static bool want_color(void)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(STDERR_FILENO) && !(no && *no) &&
+	       !(term && !strcmp(term, "dumb"));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -700,6 +762,7 @@ int main(int argc, char **argv)
 
 	closefrom(3);
 	report_set_prefix("pushgate: ");
+	report_set_color(want_color());
 	/* a reader that went away (| head) must not stop us halfway */
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
@@ -721,9 +784,34 @@ int main(int argc, char **argv)
 		usage(false);
 		return 2;
 	}
+	/* `pushgate help [VERB]` is `pushgate --help` or `pushgate VERB --help` */
+	if (!strcmp(argv[optind], "help")) {
+		static char help_opt[] = "--help";
+		char *verb_argv[] = { NULL, help_opt, NULL };
+
+		if (optind + 1 >= argc) {
+			usage(true);
+			return 0;
+		}
+		if (optind + 2 < argc || !(cmd = find_cmd(argv[optind + 1]))) {
+			report_error("usage: pushgate help [COMMAND]");
+			return 2;
+		}
+		verb_argv[0] = argv[optind + 1];
+		verb_help(cmd, 2, verb_argv);
+		return 0;
+	}
 	if (!(cmd = find_cmd(argv[optind]))) {
-		report_error("unknown command '%s' (see: pushgate --help)",
-			     report_str(argv[optind]));
+		const char *names[NR_COMMANDS], *near;
+		size_t i;
+
+		for (i = 0; i < NR_COMMANDS; i++)
+			names[i] = commands[i].name;
+		near = suggest_closest(argv[optind], names, NR_COMMANDS);
+		report_error("unknown command '%s' (%s%s%ssee: pushgate --help)",
+			     report_str(argv[optind]),
+			     near ? "did you mean " : "", near ? near : "",
+			     near ? "? " : "");
 		return 2;
 	}
 	argc -= optind;

@@ -39,6 +39,11 @@ struct artifact_opts {
 	struct state *st;
 	const struct repo_oid *commit;
 	const char *user;	/* for PUSHGATE_USER of a build */
+	/*
+	 * A dry run: a kept artifact is used as it is (not held, not
+	 * touched) and none is built: ERR_NOTFOUND when there is none.
+	 */
+	bool dry_run;
 };
 
 /*

@@ -98,6 +98,15 @@ struct deploy_opts {
 int deploy_run(struct deploy_outcome *out, const struct deploy_opts *opts);
 
 /*
+ * A dry run of deploy_run() (release NULL) or deploy_rollback(): prints
+ * on stdout the targets, the release id, the windows' verdict, the
+ * artifact, what an incremental release would send, and every command
+ * each target would run; takes no lock, connects to nothing, builds
+ * nothing, writes nothing. Returns 0.
+ */
+int deploy_dry_run(const struct deploy_opts *opts, const char *release);
+
+/*
  * Make the existing release `release` live again on every target,
  * through `before`, the switch, `after` and `healthcheck`, with the same
  * locking, all-or-nothing behaviour and history record (action

@@ -116,7 +116,16 @@ struct host_upload {
 	void *payload;
 	/* SSH hosts: send this instead of running `produce` (NULL: none) */
 	const struct host_spool *spool;
+	/*
+	 * SSH hosts: called about once a second with the bytes sent so far
+	 * and the seconds since the upload started, once it has taken
+	 * HOST_PROGRESS_AFTER seconds (NULL: none).
+	 */
+	void (*progress)(uint64_t bytes, double seconds, void *payload);
+	void *progress_payload;
 };
+
+#define HOST_PROGRESS_AFTER 2.0
 
 /*
  * Run up->before, create up->dir and write there everything up->produce

@@ -82,4 +82,15 @@ size_t release_prune_select(const char **drop_out,
 int release_target_open(struct target **out, const struct config_env *env,
 			size_t index);
 
+/*
+ * A dry run: every command a deploy (or rollback) of `job` would run on
+ * a host of `env`, in order, one "WHAT: COMMAND" line each into `out`,
+ * with `left` (the live release as recorded, or NULL) as the one left
+ * (each host tells its own at deploy time). Runs nothing.
+ */
+struct strvec;
+void release_describe(const struct config_env *env,
+		      const struct target_job *job, const char *left,
+		      struct strvec *out);
+
 #endif

@@ -1,6 +1,7 @@
 #ifndef REPORT_H
 #define REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -64,5 +65,22 @@ void report_stream_flush(void);
  * REPORT_LOG_MAX bytes a last line says the log stops there. -1 stops.
  */
 void report_log(int fd);
+
+/* The outcome lines: a deploy done, failed, or waiting. */
+enum report_tone {
+	REPORT_GOOD = 0,
+	REPORT_BAD,
+	REPORT_WAIT
+};
+
+/*
+ * Colour the outcome lines (for a terminal: the CLI decides, from
+ * isatty() and NO_COLOR). Off by default, and in the hooks.
+ */
+void report_set_color(bool on);
+
+/* report_info() of an outcome line, coloured by `tone` when enabled. */
+void report_result(enum report_tone tone, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

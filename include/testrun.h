@@ -42,6 +42,9 @@ struct testrun_opts {
  */
 int testrun_run(enum testrun_result *out, const struct testrun_opts *opts);
 
+/* Did this tree pass the current build and test before (cached)? */
+int testrun_cached(bool *out, const struct testrun_opts *opts);
+
 /*
  * The key of the artifact built for `commit`: a digest of its tree and
  * the `build` command (two commits with one tree share it).

@@ -114,11 +114,11 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 	pg --help &&
 	test_grep ! . "$TMP/pg.err" &&
 	test_grep "^usage: pushgate \[-C DIR\] COMMAND" "$TMP/pg.out" &&
-	test_grep "pushgate deploy \[--force\] \[--full\] \[--override-window REASON\] ENV \[REV\]" "$TMP/pg.out" &&
+	test_grep "pushgate deploy \[--dry-run\] \[--force\] \[--full\] \[--override-window REASON\] ENV \[REV\]" "$TMP/pg.out" &&
 	test_grep "pushgate deploy --pending \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate lock ENV -m REASON" "$TMP/pg.out" &&
 	test_grep "pushgate windows \[--at TIME\] \[ENV\]" "$TMP/pg.out" &&
-	test_grep "pushgate rollback ENV \[RELEASE-or-COMMIT\]" "$TMP/pg.out" &&
+	test_grep "pushgate rollback \[--dry-run\] ENV \[RELEASE-or-COMMIT\]" "$TMP/pg.out" &&
 	test_grep "pushgate status \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate history \[-n N\] \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate check \[ENV\]" "$TMP/pg.out" &&
@@ -144,7 +144,7 @@ test_expect_success 'pushgate VERB --help: that verb'\''s usage, exit 0, anywher
 		test_grep "^usage: pushgate $verb" "$TMP/pg.out" || return 1
 	done &&
 	pg deploy --help &&
-	test_grep "^usage: pushgate deploy \[--force\] \[--full\] \[--override-window REASON\] ENV \[REV\]" \
+	test_grep "^usage: pushgate deploy \[--dry-run\] \[--force\] \[--full\] \[--override-window REASON\] ENV \[REV\]" \
 		"$TMP/pg.out" &&
 	test_grep "^usage: pushgate deploy --pending \[ENV\]" "$TMP/pg.out"
 '
