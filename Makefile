@@ -8,6 +8,8 @@
 #   make bench           benchmarks (tests/bench/), figures on stdout
 #   make demo            a throwaway repository deploying a sample app
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb             the Debian package build/deb/pushgate_*.deb (from
+#                        debian/, with dpkg-buildpackage), checked by lintian
 #
 # DEVELOPER=1 makes every warning an error. CC, CFLAGS, LDFLAGS, PREFIX and
 # DESTDIR are the caller's.
@@ -138,8 +140,12 @@ install: all
 		install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/; \
 	fi
 
+deb:
+	@sh tests/deps.sh --deb
+	sh tests/deb.sh
+
 clean:
 	rm -rf build build-san
 
-.PHONY: all check unit deps lint bench demo install clean FORCE
+.PHONY: all check unit deps lint bench demo install deb clean FORCE
 .SECONDARY:

@@ -1,12 +1,26 @@
 #!/bin/sh
 # deps.sh - install the Debian packages needed to build and test pushgate.
 #
+#   tests/deps.sh [--deb]
+#
 # Run by `make deps` (and so by `make check`, `make bench`, `make demo`).
-# Silent when everything is present. As root it installs exactly the
-# missing packages with apt-get; as any other user it prints the command to
-# run and exits 1.
+# With --deb (`make deb`), the packages that build the Debian package and
+# check it instead: the libraries, the compiler, dpkg-dev, debhelper and
+# lintian, but not the tools of the tests. Silent when everything is
+# present. As root it installs exactly the missing packages with apt-get;
+# as any other user it prints the command to run and exits 1.
 
 set -eu
+
+deb=false
+case "$#:${1-}" in
+0:) ;;
+1:--deb) deb=true ;;
+*)
+	echo "usage: deps.sh [--deb]" >&2
+	exit 2
+	;;
+esac
 
 # Is the Debian package $1 installed? (Used only when pkg-config is absent.)
 installed()
@@ -40,17 +54,30 @@ do
 done
 
 # Tools.
-for pair in pkg-config:pkg-config cc:gcc make:make git:git tar:tar \
-	ssh-keygen:openssh-client shellcheck:shellcheck jq:jq \
-	faketime:faketime
+if test "$deb" = true
+then
+	# dpkg-buildpackage checks the Build-Depends of debian/control, and
+	# build-essential besides.
+	tools="pkg-config:pkg-config cc:gcc make:make \
+		dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian"
+	installed build-essential || set -- "$@" build-essential
+else
+	tools="pkg-config:pkg-config cc:gcc make:make git:git tar:tar \
+		ssh-keygen:openssh-client shellcheck:shellcheck jq:jq \
+		faketime:faketime"
+fi
+for pair in $tools
 do
 	tool=${pair%%:*}
 	package=${pair#*:}
 	have "$tool" || set -- "$@" "$package"
 done
-test -x /usr/sbin/sshd || set -- "$@" openssh-server
-# the zones of the deploy-window tests
-test -f /usr/share/zoneinfo/Europe/Berlin || set -- "$@" tzdata
+if test "$deb" = false
+then
+	test -x /usr/sbin/sshd || set -- "$@" openssh-server
+	# the zones of the deploy-window tests
+	test -f /usr/share/zoneinfo/Europe/Berlin || set -- "$@" tzdata
+fi
 
 test "$#" -eq 0 && exit 0
 
