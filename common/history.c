@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -105,11 +106,30 @@ int history_add(struct state *st, const struct history_record *rec)
 	}
 	if ((r = history_path(&path, st)) < 0)
 		goto out;
-	fd = open(path.ptr, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	fd = open(path.ptr, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW |
 		  O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = error_set_errno(ERR_SYS, "cannot open '%s'", path.ptr);
 		goto out;
+	}
+	/*
+	 * A record torn by a crash (no newline at the end of the file) must
+	 * not swallow this one: it starts on a line of its own.
+	 */
+	{
+		struct stat sb;
+		char last = '\n';
+
+		if (fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+		    pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n') {
+			struct buf framed = BUF_INIT;
+
+			buf_init(&framed, HISTORY_MAX_LINE + 1);
+			buf_addch(&framed, '\n');
+			buf_add(&framed, line.ptr, line.len);
+			buf_release(&line);
+			line = framed;
+		}
 	}
 	/* one write: records of concurrent deploys never interleave */
 	r = fsutil_write_all(fd, line.ptr, line.len);
@@ -163,12 +183,42 @@ static int parse_record(struct history_record *rec, char *line)
 	return 0;
 }
 
+/*
+ * One line of `fp` into `line` (HISTORY_MAX_LINE + 2 bytes), newline
+ * kept. Returns its length, or -1 at the end of the file; *bad when it
+ * was too long, held a NUL, or had no newline.
+ */
+static long read_line(FILE *fp, char *line, bool *bad)
+{
+	size_t n = 0;
+	bool any = false;
+	int c = EOF;
+
+	*bad = false;
+	while ((c = getc(fp)) != EOF) {
+		any = true;
+		if (c == '\n')
+			break;
+		if (c == '\0' || n >= HISTORY_MAX_LINE)
+			*bad = true;
+		else
+			line[n++] = (char)c;
+	}
+	if (!any)
+		return -1;
+	if (c != '\n')
+		*bad = true;
+	line[n++] = '\n';
+	line[n] = '\0';
+	return (long)n;
+}
+
 static int read_records(struct state *st, bool notes, history_fn fn,
 			void *payload)
 {
 	struct buf path = BUF_INIT;
 	char *line = NULL;
-	bool skipping = false;
+	bool bad;
 	FILE *fp;
 	int r;
 
@@ -181,15 +231,15 @@ static int read_records(struct state *st, bool notes, history_fn fn,
 		goto out;
 	}
 	line = xmalloc(HISTORY_MAX_LINE + 2);
-	/* bounded lines: a longer one (never written by us) is skipped */
-	while (fgets(line, HISTORY_MAX_LINE + 2, fp)) {
+	/*
+	 * Bounded lines: a longer one, one holding a NUL, or a last one
+	 * without its newline (torn by a crash) is skipped, and only it.
+	 */
+	while (read_line(fp, line, &bad) >= 0) {
 		struct history_record rec;
-		bool whole = strchr(line, '\n') != NULL;
 
-		if (skipping || !whole) {
-			skipping = !whole;
+		if (bad)
 			continue;
-		}
 		if (parse_record(&rec, line) < 0 ||
 		    (rec.action == HISTORY_NOTIFY && !notes))
 			continue;

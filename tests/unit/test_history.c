@@ -221,12 +221,43 @@ static void test_history__hookenv(void **state)
 	buf_release(&sh);
 }
 
+/* A crash's torn record, or a NUL, costs only its own line. */
+static void test_history__torn_records(void **state)
+{
+	struct seen s = { STRVEC_INIT };
+	char path[300];
+	int fd;
+
+	(void)state;
+	add("staging", HISTORY_DEPLOY, A40, "R1", "alice", HISTORY_OK, "");
+	/* a record cut short by a crash: no newline at the end */
+	append_raw("2026-11-26T05:15:00Z\tstaging\tdeploy\t" A40 "\tR");
+	add("staging", HISTORY_DEPLOY, B40, "R2", "bob", HISTORY_OK, "");
+	/* a NUL inside a line: that line goes, the next one stays */
+	snprintf(path, sizeof(path), "%s/history", st.dir);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_ok(fsutil_write_all(fd, "2026\0junk\n", 10));
+	close(fd);
+	add("prod", HISTORY_DEPLOY, B40, "R3", "carol", HISTORY_OK, "");
+	assert_ok(history_read(&st, remember, &s));
+	assert_int_equal(s.lines.nr, 3);
+	assert_string_equal(s.lines.v[0], "1795670100|staging|deploy|" A40
+			    "|R1|alice|ok|1.2|");
+	assert_string_equal(s.lines.v[1], "1795670100|staging|deploy|" B40
+			    "|R2|bob|ok|1.2|");
+	assert_string_equal(s.lines.v[2], "1795670100|prod|deploy|" B40
+			    "|R3|carol|ok|1.2|");
+	strvec_clear(&s.lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(test_history__round_trip),
 		T(test_history__skips_what_it_cannot_read),
+		T(test_history__torn_records),
 		T(test_history__last),
 		T(test_history__newest),
 		T(test_history__hookenv),
