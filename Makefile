@@ -7,6 +7,8 @@
 #                        shellcheck
 #   make bench           benchmarks (tests/bench/), figures on stdout
 #   make demo            a throwaway repository deploying a sample app
+#   make screenshots     the status page of a demo repository, as a real
+#                        browser shows it (build/screenshots/)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # DEVELOPER=1 makes every warning an error. CC, CFLAGS, LDFLAGS, PREFIX and
@@ -125,6 +127,10 @@ demo: deps
 	$(MAKE) all
 	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/demo.sh
 
+screenshots: all
+	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/screenshots.sh \
+		$(CURDIR)/$(B)/screenshots
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
@@ -141,5 +147,5 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all check unit deps lint bench demo install clean FORCE
+.PHONY: all check unit deps lint bench demo screenshots install clean FORCE
 .SECONDARY:
