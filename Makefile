@@ -7,6 +7,8 @@
 #                        shellcheck
 #   make bench           benchmarks (tests/bench/), figures on stdout
 #   make demo            a throwaway repository deploying a sample app
+#   make screenshots     the status page of a demo repository, as a real
+#                        browser shows it (build/screenshots/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian package build/deb/pushgate_*.deb (from
 #                        debian/, with dpkg-buildpackage), checked by lintian
@@ -127,6 +129,10 @@ demo: deps
 	$(MAKE) all
 	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/demo.sh
 
+screenshots: all
+	PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/screenshots.sh \
+		$(CURDIR)/$(B)/screenshots
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
@@ -147,5 +153,5 @@ deb:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check unit deps lint bench demo install deb clean FORCE
+.PHONY: all check unit deps lint bench demo screenshots install deb clean FORCE
 .SECONDARY:

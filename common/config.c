@@ -117,6 +117,8 @@ static const struct schema_key keys[] = {
 	  .check = notify_event_entry },
 	{ CORE("notify_timeout", SCHEMA_UINT, 0, "10", notify_timeout),
 	  RANGE(1, 3600) },
+	{ CORE("status_page", SCHEMA_STRING, NAME, NULL, status_page),
+	  .check = confval_abspath },
 	{ VERIFY("protected", SCHEMA_LIST, 0, NULL, protected_branches),
 	  .check = confval_glob },
 	{ VERIFY("protect_tags", SCHEMA_BOOL, 0, "false", protect_tags) },

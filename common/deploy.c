@@ -1050,6 +1050,13 @@ static const char *event_of(const struct deploy_outcome *o)
 	return "failed";
 }
 
+static deploy_recorded_fn recorded_hook;
+
+void deploy_set_recorded_hook(deploy_recorded_fn fn)
+{
+	recorded_hook = fn;
+}
+
 /* Once the lock is released: notify, for the record just written. */
 static void notify_outcome(struct deploy *d)
 {
@@ -1225,6 +1232,8 @@ done:
 		artifact_gc_protected(o->st, o->cfg);
 	if (d.recorded)
 		notify_outcome(&d);
+	if (d.recorded && recorded_hook)
+		recorded_hook(o, out);
 	deploylog_finish(&log, o->st, d.recorded,
 			 history_action_name(out->action), out->release,
 			 out->commit);

@@ -10,6 +10,7 @@
 #include "report.h"
 #include "repo.h"
 #include "receive.h"
+#include "statuspage.h"
 
 /* install.sh recognises pushgate's own hooks by this string */
 const char pushgate_hook_marker[] = "pushgate-hook-marker";
@@ -24,6 +25,7 @@ int main(void)
 	/* a pusher who hangs up must not kill us halfway: EPIPE instead */
 	signal(SIGPIPE, SIG_IGN);
 	repo_library_init();
+	deploy_set_recorded_hook(statuspage_recorded);
 	if (!gate_open(&g, NULL, GATE_READ_PUSH | GATE_FROM_ENV, &errors)) {
 		nr_failed = receive_deploy(&g);
 	}

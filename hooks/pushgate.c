@@ -34,6 +34,7 @@
 #include "status.h"
 #include "suggest.h"
 #include "testrun.h"
+#include "statuspage.h"
 #include "tz.h"
 
 #define PUSHGATE_VERSION "0.2.0"
@@ -51,6 +52,7 @@ struct cli {
 	bool yes;
 	bool pending;			/* deploy --pending */
 	bool dry_run;			/* deploy, rollback --dry-run */
+	bool json;			/* status, history, check --json */
 	const char *override;		/* deploy --override-window REASON */
 	const char *message;		/* lock -m REASON */
 	const char *at;			/* windows --at TIME */
@@ -85,6 +87,8 @@ static int cmd_unlock(struct cli *c);
 static int cmd_windows(struct cli *c);
 static int cmd_check(struct cli *c);
 static int cmd_trust(struct cli *c);
+static int cmd_page(struct cli *c);
+static void page_again(struct cli *c);
 
 static const struct cmd commands[] = {
 	{ "deploy", cmd_deploy, CMD_ENV | CMD_ENV_OPT, "f", "UPOD", 1,
@@ -96,12 +100,15 @@ static const struct cmd commands[] = {
 	{ "rollback", cmd_rollback, CMD_ENV, "", "D", 1,
 	  "pushgate rollback [--dry-run] ENV [RELEASE-or-COMMIT]",
 	  "make the previous good (or the given) release live again" },
-	{ "status", cmd_status, CMD_ENV | CMD_ENV_OPT, "", "", 0,
-	  "pushgate status [ENV]",
+	{ "status", cmd_status, CMD_ENV | CMD_ENV_OPT, "", "J", 0,
+	  "pushgate status [--json] [ENV]",
 	  "live commit and release, last result, waiting commits, drift" },
-	{ "history", cmd_history, CMD_ENV | CMD_ENV_OPT, "n:", "", 0,
-	  "pushgate history [-n N] [ENV]",
+	{ "history", cmd_history, CMD_ENV | CMD_ENV_OPT, "n:", "J", 0,
+	  "pushgate history [-n N] [--json] [ENV]",
 	  "deploys and rollbacks, newest first" },
+	{ "page", cmd_page, 0, "", "", 0,
+	  "pushgate page",
+	  "write the status page (status.html, status.json) again now" },
 	{ "log", cmd_log, CMD_ENV, "", "", 1,
 	  "pushgate log ENV [RELEASE-or-COMMIT]",
 	  "the whole output of the last (or that) deploy or rollback" },
@@ -114,8 +121,8 @@ static const struct cmd commands[] = {
 	{ "windows", cmd_windows, CMD_ENV | CMD_ENV_OPT, "", "A", 0,
 	  "pushgate windows [--at TIME] [ENV]",
 	  "the deploy windows in force and their next changes" },
-	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", "", 0,
-	  "pushgate check [ENV]",
+	{ "check", cmd_check, CMD_ENV | CMD_ENV_OPT, "", "J", 0,
+	  "pushgate check [--json] [ENV]",
 	  "validate hooks.ini, then connect to every host and check it" },
 	{ "trust", cmd_trust, CMD_ENV, "y", "", 0,
 	  "pushgate trust [--yes] ENV",
@@ -133,6 +140,7 @@ static const struct option verb_longopts[] = {
 	{ "override-window", required_argument, NULL, 'O' },
 	{ "at", required_argument, NULL, 'A' },
 	{ "message", required_argument, NULL, 'm' },
+	{ "json", no_argument, NULL, 'J' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -203,6 +211,8 @@ static int parse_verb(struct cli *c, const struct cmd *cmd, int argc,
 			c->message = optarg;
 		else if (opt == 'A')
 			c->at = optarg;
+		else if (opt == 'J')
+			c->json = true;
 		else if (opt == 'n' && parse_uint(optarg, 1, 1000000, &c->n) < 0)
 			return usage_error(cmd);
 	}
@@ -404,12 +414,27 @@ out:
 
 /* ---- status and history ------------------------------------------- */
 
+/* `status --json`: one object per environment, one line each. */
+static void status_json(struct cli *c, const struct status_env *s)
+{
+	struct buf line = BUF_INIT;
+	struct json j;
+
+	json_init(&j, &line);
+	if (statuspage_env_json(&j, NULL, &c->g.cfg, c->g.repo, &c->g.st, s,
+				(int64_t)time(NULL)) < 0)
+		report_warn("cannot read the history: %s",
+			    report_str(error_last()));
+	report_out("%s", line.ptr);
+	buf_release(&line);
+}
+
 static int cmd_status(struct cli *c)
 {
 	bool drift = false;
 	size_t i;
 
-	if (!c->g.cfg.nr_envs)
+	if (!c->g.cfg.nr_envs && !c->json)
 		report_out("no environments in hooks.ini");
 	for (i = 0; i < c->g.cfg.nr_envs; i++) {
 		struct status_env s;
@@ -420,7 +445,10 @@ static int cmd_status(struct cli *c)
 				   STATUS_WAITING_SHOWN, true) < 0)
 			report_warn("cannot read the history: %s",
 				    report_str(error_last()));
-		status_print(&s, c->g.repo);
+		if (c->json)
+			status_json(c, &s);
+		else
+			status_print(&s, c->g.repo);
 		drift |= s.drift;
 		status_env_release(&s);
 	}
@@ -430,8 +458,15 @@ static int cmd_status(struct cli *c)
 static int print_record(const struct history_record *rec, void *payload)
 {
 	struct buf line = BUF_INIT;
+	struct json j;
 
-	(void)payload;
+	if (payload) {	/* --json */
+		json_init(&j, &line);
+		statuspage_record_json(&j, NULL, rec);
+		report_out("%s", line.ptr);
+		buf_release(&line);
+		return 0;
+	}
 	history_format(&line, rec);
 	report_out("%s", report_line(line.ptr));
 	buf_release(&line);
@@ -444,11 +479,12 @@ static int cmd_history(struct cli *c)
 	int r;
 
 	history_format_header(&header);
-	report_out("%s", header.ptr);
+	if (!c->json)
+		report_out("%s", header.ptr);
 	buf_release(&header);
 	r = history_newest(&c->g.st, c->env ? c->env->name : NULL,
 			   c->n ? (size_t)c->n : HISTORY_DEFAULT, print_record,
-			   NULL);
+			   c->json ? c : NULL);
 	if (r < 0)
 		report_error("cannot read the history: %s",
 			     report_str(error_last()));
@@ -506,6 +542,7 @@ static int cmd_lock(struct cli *c)
 	}
 	report_info("'%s' is held: every deploy waits until pushgate unlock "
 		    "%s (rollbacks still run)", c->env->name, c->env->name);
+	page_again(c);
 	return 0;
 }
 
@@ -521,6 +558,8 @@ static int cmd_unlock(struct cli *c)
 	report_info(was ? "'%s' is no longer held: pushgate deploy --pending "
 		    "%s deploys what waits" : "'%s' was not held%s",
 		    c->env->name, was ? c->env->name : "");
+	if (was)
+		page_again(c);
 	return 0;
 }
 
@@ -608,26 +647,50 @@ static int cmd_windows(struct cli *c)
 
 /* ---- check and trust ---------------------------------------------- */
 
+/* `check --json`: one line, one object with "check" and "result". */
+static void check_json(const char *check, const char *result,
+		       const char *error, const char *path, int64_t count)
+{
+	struct buf line = BUF_INIT;
+	struct json j;
+
+	json_init(&j, &line);
+	json_object_begin(&j, NULL);
+	json_str(&j, "check", check);
+	json_str(&j, "result", result);
+	json_str(&j, "error", error);
+	if (path)
+		json_str(&j, "path", path);
+	json_int(&j, !strcmp(check, "hooks.ini") ? "environments" : "keys",
+		 count);
+	json_object_end(&j);
+	report_out("%s", line.ptr);
+	buf_release(&line);
+}
+
 /* `pushgate check`: can pre-receive read allowed_signers? 1 if not. */
-static size_t check_signers(const char *path)
+static size_t check_signers(const char *path, bool json)
 {
 	struct strvec problems = STRVEC_INIT;
 	struct sshsig_signers *signers = NULL;
 	size_t i, bad = 0;
+	bool ok = sshsig_signers_load(&signers, path, &problems) == 0;
 
-	if (sshsig_signers_load(&signers, path, &problems) == 0) {
+	if (!ok && !problems.nr)
+		strvec_push(&problems, error_last());
+	if (json)
+		check_json("allowed_signers", ok ? "ok" : "failed",
+			   ok ? NULL : problems.v[0], path,
+			   ok ? (int64_t)sshsig_signers_count(signers) : 0);
+	else if (ok)
 		report_out("allowed_signers: ok (%zu key%s in %s)",
 			   sshsig_signers_count(signers),
 			   sshsig_signers_count(signers) == 1 ? "" : "s",
 			   report_str(path));
-	} else {
-		if (!problems.nr)
-			strvec_push(&problems, error_last());
-		for (i = 0; i < problems.nr; i++)
-			report_out("allowed_signers: FAILED: %s",
-				   report_str(problems.v[i]));
-		bad = 1;
-	}
+	for (i = 0; !ok && !json && i < problems.nr; i++)
+		report_out("allowed_signers: FAILED: %s",
+			   report_str(problems.v[i]));
+	bad = !ok;
 	error_clear();
 	sshsig_signers_free(signers);
 	strvec_clear(&problems);
@@ -638,15 +701,45 @@ static int cmd_check(struct cli *c)
 {
 	size_t i, bad = 0;
 
-	report_out("hooks.ini: ok (%s, %zu environment%s)",
-		   c->g.cfg.present ? "present" : "absent: no rules",
-		   c->g.cfg.nr_envs, c->g.cfg.nr_envs == 1 ? "" : "s");
+	if (c->json)
+		check_json("hooks.ini", "ok", NULL, c->g.cfg.present ?
+			   "hooks.ini" : NULL, (int64_t)c->g.cfg.nr_envs);
+	else
+		report_out("hooks.ini: ok (%s, %zu environment%s)",
+			   c->g.cfg.present ? "present" : "absent: no rules",
+			   c->g.cfg.nr_envs, c->g.cfg.nr_envs == 1 ? "" : "s");
 	if (!c->env && c->g.cfg.signatures != CONFIG_SIGNATURES_OFF)
-		bad += check_signers(c->g.cfg.allowed_signers);
+		bad += check_signers(c->g.cfg.allowed_signers, c->json);
 	for (i = 0; i < c->g.cfg.nr_envs; i++)
-		if (!c->env || c->env == &c->g.cfg.envs[i])
+		if ((!c->env || c->env == &c->g.cfg.envs[i]) && c->json)
+			bad += statuspage_check_json(&c->g.cfg.envs[i],
+						     &c->g.st);
+		else if (!c->env || c->env == &c->g.cfg.envs[i])
 			bad += status_check(&c->g.cfg.envs[i], &c->g.st);
 	return bad ? 1 : 0;
+}
+
+/* ---- the status page --------------------------------------------- */
+
+static int cmd_page(struct cli *c)
+{
+	if (statuspage_update(&c->g.cfg, c->g.repo, &c->g.st) < 0) {
+		report_error("cannot write the status page: %s",
+			     report_str(error_last()));
+		return 1;
+	}
+	report_out("wrote %s/status.html and status.json", c->g.st.dir);
+	if (c->g.cfg.status_page)
+		report_out("copied them to %s", c->g.cfg.status_page);
+	return 0;
+}
+
+/* A hold changed what the page shows; a failure only warns. */
+static void page_again(struct cli *c)
+{
+	if (statuspage_update(&c->g.cfg, c->g.repo, &c->g.st) < 0)
+		report_warn("the status page was not updated: %s",
+			    report_str(error_last()));
 }
 
 static bool confirm(const char *question)
@@ -821,6 +914,7 @@ int main(int argc, char **argv)
 	/* builds and tests stop on ^C, and their checkouts are removed */
 	proc_catch_signals();
 	repo_library_init();
+	deploy_set_recorded_hook(statuspage_recorded);
 	r = run_verb(dir, cmd, argc, argv);
 	repo_library_shutdown();
 	/* what was interrupted failed; what finished anyway stands */

@@ -128,6 +128,8 @@ struct config {
 	char *notify;			/* a shell command, or NULL */
 	struct strvec notify_on;	/* events; default SPEC §14 list */
 	unsigned notify_timeout;	/* seconds, default 10 */
+	/* a directory the status page is copied into (SPEC §15), or NULL */
+	char *status_page;
 
 	/* [verify] */
 	struct strvec protected_branches;	/* globs */

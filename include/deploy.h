@@ -107,6 +107,16 @@ int deploy_run(struct deploy_outcome *out, const struct deploy_opts *opts);
 int deploy_dry_run(const struct deploy_opts *opts, const char *release);
 
 /*
+ * Called once per history record a deploy or rollback writes, after the
+ * lock is released and notify ran (the status page: statuspage.h). It
+ * must not fail the deploy: it only warns. One per process, set by the
+ * mains (a module above deploy cannot be called from here); NULL: none.
+ */
+typedef void (*deploy_recorded_fn)(const struct deploy_opts *o,
+				   const struct deploy_outcome *out);
+void deploy_set_recorded_hook(deploy_recorded_fn fn);
+
+/*
  * Make the existing release `release` live again on every target,
  * through `before`, the switch, `after` and `healthcheck`, with the same
  * locking, all-or-nothing behaviour and history record (action

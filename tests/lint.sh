@@ -155,6 +155,7 @@ level()
 	deploy) echo 44 ;;
 	rollback) echo 43 ;;
 	status|receive) echo 46 ;;
+	statuspage) echo 47 ;;
 	*) echo none ;;
 	esac
 }

@@ -47,8 +47,9 @@
 # memory of pushgate's whole process tree; root only, see there) on the
 # same WORKDIR and history, then sigs.sh (the SSH signatures of 1,000
 # commits signed by git commit -S, checked in process against git
-# verify-commit; see there), and last ops.sh (the cost of deciding deploy
-# windows and of a notification per deploy).
+# verify-commit; see there), page.sh (rendering and writing the status
+# page with 1,000 history records), and last ops.sh (the cost of deciding
+# deploy windows and of a notification per deploy).
 #
 # Output: progress on stderr, the figures on stdout. It is a benchmark,
 # not a test: slow figures never fail it. It exits non-zero only when a
@@ -62,7 +63,8 @@
 # BENCH_DEPLOY=0 skips the three deploy benchmarks, BENCH_SLOW=0 only the
 # slow-link one, BENCH_FLEET=0 only the fleet one; BENCH_OPS=0 skips
 # ops.sh (deciding windows, a notification per deploy); BENCH_SIGS=0 skips
-# the signature benchmark, BENCH_SIG_COMMITS sets its commits (1000).
+# the signature benchmark, BENCH_SIG_COMMITS sets its commits (1000);
+# BENCH_PAGE=0 skips the status page benchmark.
 
 set -eu
 
@@ -305,6 +307,13 @@ fi
 if test "${BENCH_SIGS:-1}" != 0
 then
 	PUSHGATE_BUILD=$build sh "$here/sigs.sh" "$work"
+fi
+
+# ---- the status page with a long history -----------------------------------
+
+if test "${BENCH_PAGE:-1}" != 0
+then
+	PUSHGATE_BUILD=$build sh "$here/page.sh" "$work"
 fi
 
 # ---- and what operating it costs: windows, notifications --------------------

@@ -119,9 +119,9 @@ test_expect_success 'pushgate --help and -h: the usage on stdout, exit 0' '
 	test_grep "pushgate lock ENV -m REASON" "$TMP/pg.out" &&
 	test_grep "pushgate windows \[--at TIME\] \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate rollback \[--dry-run\] ENV \[RELEASE-or-COMMIT\]" "$TMP/pg.out" &&
-	test_grep "pushgate status \[ENV\]" "$TMP/pg.out" &&
-	test_grep "pushgate history \[-n N\] \[ENV\]" "$TMP/pg.out" &&
-	test_grep "pushgate check \[ENV\]" "$TMP/pg.out" &&
+	test_grep "pushgate status \[--json\] \[ENV\]" "$TMP/pg.out" &&
+	test_grep "pushgate history \[-n N\] \[--json\] \[ENV\]" "$TMP/pg.out" &&
+	test_grep "pushgate check \[--json\] \[ENV\]" "$TMP/pg.out" &&
 	test_grep "pushgate trust \[--yes\] ENV" "$TMP/pg.out" &&
 	test_grep "Exit codes: 0 success, 1 .*, 2 usage" "$TMP/pg.out" &&
 	test_cmp_expected pushgate-help "$TMP/pg.out" &&

@@ -1860,7 +1860,7 @@ static void test_config__key_info(void **state)
 			assert_null(k.default_text);
 	}
 	assert_int_equal(nr_env, 36);
-	assert_int_equal(i, 63);
+	assert_int_equal(i, 64);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));
