@@ -162,7 +162,7 @@ static const struct schema_key keys[] = {
 	{ ENV("config", SCHEMA_STRING, NAME, NULL, config_dir),
 	  .check = confval_relpath },
 	{ ENV("shared", SCHEMA_LIST, 0, NULL, shared),
-	  .check = confval_relpath_entry },
+	  .check = confval_shared_entry },
 	{ ENV("keep", SCHEMA_UINT, 0, "5", keep), RANGE(1, 1000) },
 	{ ENV("incremental", SCHEMA_WORD, 0, "link", incremental),
 	  .words = incremental_words,

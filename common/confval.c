@@ -244,6 +244,27 @@ int confval_relpath_entry(const char *s)
 	return 0;
 }
 
+int confval_shared_entry(const char *s)
+{
+	size_t n = strlen(s), i, start = 0;
+	int r = confval_relpath_entry(s);
+
+	if (r < 0)
+		return r;
+	/* a trailing '/' marks a directory; every component is a name */
+	if (n && s[n - 1] == '/')
+		n--;
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '/')
+			continue;
+		if (i == start || (i - start == 1 && s[start] == '.'))
+			return bad(s, "has an empty or '.' component (write "
+				   "it as a plain relative path)");
+		start = i + 1;
+	}
+	return 0;
+}
+
 int confval_homepath(const char *s)
 {
 	if (s[0] == '/' || (s[0] == '~' && s[1] == '/'))

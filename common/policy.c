@@ -171,7 +171,6 @@ static int check_commits(struct verdict *v, const struct config *cfg,
 	bool walk = cfg->max_file_size || cfg->forbid_paths.nr;
 	struct repo_oid *commits = NULL;
 	size_t nr = 0, i, bad_subjects = 0;
-	char subject[SUBJECT_MAX];
 	int r;
 
 	if (cfg->signatures == CONFIG_SIGNATURES_TIPS &&
@@ -189,14 +188,18 @@ static int check_commits(struct verdict *v, const struct config *cfg,
 	for (i = 0; i < nr; i++) {
 		repo_oid_to_hex(ck.commit_hex, &commits[i]);
 		if (cfg->has_commit_re) {
-			if ((r = repo_commit_subject(repo, subject,
-						     sizeof(subject),
-						     &commits[i])) < 0)
+			struct repo_commit_text t;
+
+			/* the whole subject: a clipped one could pass */
+			if ((r = repo_commit_text(repo, &t, &commits[i],
+						  0)) < 0)
 				goto out;
-			if (regexec(&cfg->commit_re, subject, 0, NULL, 0) &&
+			if (regexec(&cfg->commit_re, t.subject, 0, NULL, 0) &&
 			    bad_subjects++ < POLICY_MAX_DETAILS)
-				strvec_pushf(&subj_details, "%.12s %s",
-					     ck.commit_hex, subject);
+				strvec_pushf(&subj_details, "%.12s %.*s",
+					     ck.commit_hex, SUBJECT_MAX,
+					     t.subject);
+			repo_commit_text_release(&t);
 		}
 		if (walk &&
 		    (r = gittree_changes(repo, &commits[i], check_change,

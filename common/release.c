@@ -981,7 +981,9 @@ static int rt_check(struct target *t)
 		   " exit 3; }; done; find / -maxdepth 0 -printf '' 2>/dev/null"
 		   " || { echo find is not GNU find; exit 3; };"
 		   " cp --remove-destination --help >/dev/null 2>&1"
-		   " || { echo cp is not GNU cp; exit 3; }");
+		   " || { echo cp is not GNU cp; exit 3; };"
+		   " case $(tar --version 2>/dev/null) in *'GNU tar'*) ;;"
+		   " *) echo tar is not GNU tar; exit 3;; esac");
 	add_shared_checks(&cmd, env);
 	r = run(rt, "check", &cmd, false, NULL);
 	buf_release(&cmd);

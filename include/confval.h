@@ -131,4 +131,11 @@ int confval_remote(const char *s, struct confval_remote *out);
 /* confval_remote() as a schema check (the value only). */
 int confval_remote_check(const char *s);
 
+/*
+ * A `shared` entry: a relative path of plain names ("uploads/", "logs/app",
+ * ".env"), no "", "." or ".." component: the link made for it in each
+ * release counts its components to reach PATH/shared/.
+ */
+int confval_shared_entry(const char *s);
+
 #endif

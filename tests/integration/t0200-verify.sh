@@ -212,6 +212,22 @@ test_expect_success 'commit_message: a bad commit in the middle of three is caug
 	test "$(refs_of msg)" = "$before"
 '
 
+test_expect_success 'commit_message: a subject longer than 8 KiB is checked whole' '
+	setup_repo longmsg <<-\EOF &&
+	[verify]
+	commit_message = ^feat: [a-z]+$
+	EOF
+	setup_clone longmsg &&
+	cd longmsg-work &&
+	long=$(head -c 9000 /dev/zero | tr "\0" a) &&
+	commit_file a.txt one "feat: ${long}" &&
+	push origin main &&
+	accepted refs/heads/main &&
+	commit_file a.txt two "feat: ${long}X" &&
+	test_must_fail push origin main &&
+	rejected refs/heads/main
+'
+
 test_expect_success 'commit_message: only the bad commits are listed, all of them' '
 	cd msg-work &&
 	commit_file c.txt 4 "also bad" &&

@@ -143,8 +143,15 @@ test_expect_success 'setup: an SSH host whose tar starts three seconds late' '
 	case $SSH_ORIGINAL_COMMAND in
 	*"tar --extract"*) sleep 3 ;;
 	esac
+	# a host whose tar is not GNU tar, while the test asks for one
+	if test -f "$PUSHGATE_TEST_DIR/bsdtar-on"
+	then
+		PATH=$PUSHGATE_TEST_DIR/bsdtar-bin:$PATH
+		export PATH
+	fi
 	exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
 	EOF
+	sed -i "2i PUSHGATE_TEST_DIR='"'"'$TMP'"'"'" "$TMP/slow-tar.sh" &&
 	chmod +x "$TMP/slow-tar.sh" &&
 	SSHD_FORCE_COMMAND=$TMP/slow-tar.sh sh "$SSHD_SH" start "$TMP/sshd" 1 &&
 	test_atexit "sh \"$SSHD_SH\" stop \"$TMP/sshd\"" &&
@@ -167,6 +174,18 @@ test_expect_success 'a transfer longer than two seconds shows its progress in th
 	deployed staging HEAD &&
 	test_grep "^remote: pushgate: \[$SSHD_USER@127.0.0.1:$SSHD_PORT1\] uploading: [0-9.]* MB sent, [0-9.]* MB/s" \
 		"$TMP/push.err"
+'
+
+test_expect_success 'pushgate check: a tar that is not GNU tar is named' '
+	mkdir -p "$TMP/bsdtar-bin" &&
+	printf "#!/bin/sh\necho \"bsdtar 3.6.2 - libarchive 3.6.2\"\n" \
+		>"$TMP/bsdtar-bin/tar" &&
+	chmod +x "$TMP/bsdtar-bin/tar" &&
+	: >"$TMP/bsdtar-on" &&
+	test_expect_code 1 pg -C "$TMP/p.git" check &&
+	test_grep "tar is not GNU tar" "$TMP/pg.out" &&
+	rm -f "$TMP/bsdtar-on" &&
+	pg -C "$TMP/p.git" check
 '
 
 test_done

@@ -849,6 +849,16 @@ static const struct bad_case bad_cases[] = {
 	  "directory\n"
 	  "hooks.ini:4: invalid 'shared': './' does not name a file or "
 	  "directory" },
+	/* links counted by components must not climb out of the path */
+	{ ENV_A "shared = ./uploads/ logs//app/ a/./b uploads//\n",
+	  "hooks.ini:4: invalid 'shared': './uploads/' has an empty or '.' "
+	  "component (write it as a plain relative path)\n"
+	  "hooks.ini:4: invalid 'shared': 'logs//app/' has an empty or '.' "
+	  "component (write it as a plain relative path)\n"
+	  "hooks.ini:4: invalid 'shared': 'a/./b' has an empty or '.' "
+	  "component (write it as a plain relative path)\n"
+	  "hooks.ini:4: invalid 'shared': 'uploads//' has an empty or '.' "
+	  "component (write it as a plain relative path)" },
 	{ ENV_A "approvers = alice -bob\n",
 	  "hooks.ini:4: invalid 'approvers': '-bob' is not a user name" },
 	{ ENV_A "requires = Prod\n",
