@@ -140,6 +140,37 @@ out:
 	return r;
 }
 
+void state_tmp_sweep(struct state *st, int64_t older_than)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	time_t now = time(NULL);
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if (subdir_path(st, &dir, "tmp") < 0 || !(d = opendir(dir.ptr))) {
+		error_clear();
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s%s", dir.ptr, de->d_name);
+		if (buf_error(&path) || lstat(path.ptr, &sb) < 0 ||
+		    !S_ISDIR(sb.st_mode) ||
+		    (int64_t)(now - sb.st_mtime) <= older_than)
+			continue;
+		/* left by a process killed outright: nobody uses it */
+		if (fsutil_remove_tree(path.ptr) < 0)
+			error_clear();
+	}
+	closedir(d);
+out:
+	buf_release(&dir);
+	buf_release(&path);
+}
+
 static int check_key(const char *key)
 {
 	size_t i;

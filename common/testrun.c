@@ -172,6 +172,8 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 		*out = TESTRUN_CACHED;
 		return 0;
 	}
+	/* checkouts of killed runs go: no run lives past its deadline */
+	state_tmp_sweep(o->st, (int64_t)o->cfg->test_timeout + 3600);
 	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
 		return r;
 	command_env(&env, o, ws.dir);
@@ -216,6 +218,8 @@ int testrun_build(const struct testrun_opts *o)
 		return r;
 	report_info("building %.12s for '%s': no kept artifact",
 		    hex, o->env ? o->env : "");
+	/* checkouts of killed runs go: no run lives past its deadline */
+	state_tmp_sweep(o->st, (int64_t)o->cfg->test_timeout + 3600);
 	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
 		return r;
 	command_env(&env, o, ws.dir);

@@ -31,6 +31,13 @@ void state_release(struct state *st);
 int state_mkdtemp(struct state *st, struct buf *out, const char *label);
 
 /*
+ * Remove what is left in $GIT_DIR/pushgate/tmp/ of processes killed
+ * outright: directories not changed for `older_than` seconds (more than
+ * any build or test may run).
+ */
+void state_tmp_sweep(struct state *st, int64_t older_than);
+
+/*
  * The test-result cache: `key` is a 40-hex digest of the tree and the
  * commands. state_cache_has() is true if that key passed before.
  */

@@ -383,4 +383,18 @@ test_expect_success 'git in a test does not reach the server repository' '
 	test -z "$hooks_path"
 '
 
+test_expect_success 'a checkout left by a killed run is removed by the next one' '
+	tmpdir=$TMP/gate.git/pushgate/tmp &&
+	mkdir -p "$tmpdir/checkout-killed/src" "$tmpdir/checkout-running" &&
+	: >"$tmpdir/checkout-killed/src/file" &&
+	touch -d "2 days ago" "$tmpdir/checkout-killed" &&
+	gate_config "test = true" &&
+	cd gate-work &&
+	commit_file swept.txt x "sweep" &&
+	push origin develop &&
+	test ! -e "$tmpdir/checkout-killed" &&
+	test -d "$tmpdir/checkout-running" &&
+	rmdir "$tmpdir/checkout-running"
+'
+
 test_done
