@@ -162,12 +162,12 @@ static int add_walked(const struct fsutil_entry *e, void *payload)
 	if ((r = refuse_reserved(e->path)) < 0)
 		return r;
 	if (S_ISDIR(e->mode)) {
-		mode = S_IFDIR | (e->mode & 07777);
+		mode = S_IFDIR | fsutil_release_mode(e->mode);
 	} else if (S_ISLNK(e->mode)) {
 		mode = S_IFLNK | 0777;
 		digest_blob(id, e->link_target, strlen(e->link_target));
 	} else if (S_ISREG(e->mode)) {
-		mode = S_IFREG | (e->mode & 07777);
+		mode = S_IFREG | fsutil_release_mode(e->mode);
 		if ((fd = fsutil_entry_open(e)) < 0)
 			return fd;
 		r = digest_blob_fd(id, fd, e->size);

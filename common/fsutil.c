@@ -859,6 +859,11 @@ void fsutil_writer_sink(struct sink *out, struct fsutil_writer *w)
 	sink_init(out, &writer_sink_ops, w);
 }
 
+unsigned fsutil_release_mode(unsigned mode)
+{
+	return mode & 0755;
+}
+
 static int export_entry(const struct fsutil_entry *e, void *payload)
 {
 	struct sink *sink = payload;
@@ -867,14 +872,15 @@ static int export_entry(const struct fsutil_entry *e, void *payload)
 	if (!sink_wants(sink, e->path))
 		return 0;	/* a directory is still walked into */
 	if (S_ISDIR(e->mode))
-		return sink_dir(sink, e->path, e->mode & 07777);
+		return sink_dir(sink, e->path, fsutil_release_mode(e->mode));
 	if (S_ISLNK(e->mode))
 		return sink_symlink(sink, e->path, e->link_target);
 	if (!S_ISREG(e->mode))
 		return 0;
 	if ((fd = fsutil_entry_open(e)) < 0)
 		return fd;
-	r = sink_file_fd(sink, e->path, e->mode & 07777, fd, e->size);
+	r = sink_file_fd(sink, e->path, fsutil_release_mode(e->mode), fd,
+			 e->size);
 	close(fd);
 	return r;
 }

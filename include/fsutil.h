@@ -122,10 +122,17 @@ struct sink;
 void fsutil_writer_sink(struct sink *out, struct fsutil_writer *w);
 
 /*
+ * The permission bits an exported entry keeps: at most 0755 (no setuid,
+ * setgid or sticky bit, no write for group or others), whatever a build
+ * left on it.
+ */
+unsigned fsutil_release_mode(unsigned mode);
+
+/*
  * Write the tree under the local directory `root` into `sink`: every
- * directory (its permission bits), regular file (its bits and bytes)
- * and symlink, in fsutil_walk() order; sockets, fifos and devices are
- * not part of a release and are skipped.
+ * directory and regular file (its bits, through fsutil_release_mode(),
+ * and its bytes) and symlink, in fsutil_walk() order; sockets, fifos and
+ * devices are not part of a release and are skipped.
  */
 int fsutil_export_dir(const char *root, struct sink *sink);
 
