@@ -143,12 +143,15 @@ test_expect_success 'setup: an SSH host whose tar starts three seconds late' '
 	case $SSH_ORIGINAL_COMMAND in
 	*"tar --extract"*) sleep 3 ;;
 	esac
-	# a host whose tar is not GNU tar, while the test asks for one
-	if test -f "$PUSHGATE_TEST_DIR/bsdtar-on"
-	then
-		PATH=$PUSHGATE_TEST_DIR/bsdtar-bin:$PATH
-		export PATH
-	fi
+	# a host whose tar is not GNU tar, or fails, while the test asks
+	for what in bsdtar badtar
+	do
+		if test -f "$PUSHGATE_TEST_DIR/$what-on"
+		then
+			PATH=$PUSHGATE_TEST_DIR/$what-bin:$PATH
+			export PATH
+		fi
+	done
 	exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
 	EOF
 	sed -i "2i PUSHGATE_TEST_DIR='"'"'$TMP'"'"'" "$TMP/slow-tar.sh" &&
@@ -186,6 +189,19 @@ test_expect_success 'pushgate check: a tar that is not GNU tar is named' '
 	test_grep "tar is not GNU tar" "$TMP/pg.out" &&
 	rm -f "$TMP/bsdtar-on" &&
 	pg -C "$TMP/p.git" check
+'
+
+test_expect_success 'a tar that fails on the host: its own words name the failure' '
+	mkdir -p "$TMP/badtar-bin" &&
+	printf "#!/bin/sh\necho \"tar: simulated write error\" >&2\nexit 2\n" \
+		>"$TMP/badtar-bin/tar" &&
+	chmod +x "$TMP/badtar-bin/tar" &&
+	: >"$TMP/badtar-on" &&
+	cd p-work &&
+	test_expect_code 1 pg -C "$TMP/p.git" deploy --full --force staging &&
+	rm -f "$TMP/badtar-on" &&
+	test_grep "FAILED to deploy .*tar: simulated write error" "$TMP/pg.err" &&
+	test_grep ! "FAILED to deploy .*pushgate-current=" "$TMP/pg.err"
 '
 
 test_done
