@@ -961,37 +961,30 @@ static bool held(struct deploy *d)
 {
 	struct deploy_outcome *o = d->out;
 	const struct deploy_opts *opts = d->o;
-	struct hold_decision hd, plain;
+	struct hold_decision hd;
 	struct buf why = BUF_INIT;
 	struct repo_oid live, *ids = NULL;
 	size_t nr = 0, total = 0;
-	int64_t now = (int64_t)time(NULL);
 
-	if (hold_decide(&hd, opts->cfg, d->env, opts->st, now, opts->manual,
-			opts->override_window != NULL) < 0) {
+	if (hold_decide(&hd, opts->cfg, d->env, opts->st, (int64_t)time(NULL),
+			opts->manual) < 0) {
 		/* what cannot be read may be a hold: fail closed */
 		fail_with(o, "cannot read the holds");
 		return true;
 	}
-	if (hd.by == HOLD_NONE) {
-		if (opts->override_window &&
-		    hold_decide(&plain, opts->cfg, d->env, opts->st, now,
-				opts->manual, false) == 0 &&
-		    plain.by == HOLD_WINDOW) {
-			hold_describe(&why, &plain);
-			report_info("window overridden by %s: %s",
-				    opts->user ? report_str(opts->user) :
-				    "unknown", report_str(opts->override_window));
-			buf_reset(&why);
-			buf_addf(&why, "window \"%s\" overridden: %.500s",
-				 plain.window->name, opts->override_window);
-			free(d->override_note);
-			d->override_note = buf_detach(&why, NULL);
-		}
-		error_clear();
-		buf_release(&why);
+	if (hd.by == HOLD_WINDOW && opts->override_window) {
+		/* an approver passes the windows, never a lock */
+		report_info("window overridden by %s: %s",
+			    opts->user ? report_str(opts->user) : "unknown",
+			    report_str(opts->override_window));
+		buf_addf(&why, "window \"%s\" overridden: %.500s",
+			 hd.window->name, opts->override_window);
+		free(d->override_note);
+		d->override_note = buf_detach(&why, NULL);
 		return false;
 	}
+	if (hd.by == HOLD_NONE)
+		return false;
 	hold_describe(&why, &hd);
 	o->result = DEPLOY_HELD;
 	set_reason(o, NULL, why.ptr);
@@ -1375,13 +1368,15 @@ int deploy_dry_run(const struct deploy_opts *o, const char *release)
 	if (release) {
 		report_out("windows:  rollbacks are never held");
 	} else if (hold_decide(&hd, o->cfg, o->env, o->st, (int64_t)time(NULL),
-			       o->manual, o->override_window != NULL) < 0) {
+			       o->manual) < 0) {
 		report_out("windows:  cannot tell: %s",
 			   report_str(error_last()));
 		error_clear();
 	} else if (hd.by == HOLD_NONE) {
-		report_out("windows:  the deploy may run now%s",
-			   o->override_window ? " (windows overridden)" : "");
+		report_out("windows:  the deploy may run now");
+	} else if (hd.by == HOLD_WINDOW && o->override_window) {
+		report_out("windows:  the deploy may run now (window \"%s\" "
+			   "overridden)", hd.window->name);
 	} else {
 		hold_describe(&why, &hd);
 		report_out("windows:  %s: the deploy would be held",

@@ -66,7 +66,7 @@ int hold_lock_clear(struct state *st, const char *env, bool *was_held)
 
 int hold_decide(struct hold_decision *out, const struct config *cfg,
 		const struct config_env *env, struct state *st, int64_t now,
-		bool manual, bool ignore_windows)
+		bool manual)
 {
 	const struct window *windows[CONFIG_MAX_WINDOWS];
 	struct window_decision wd;
@@ -81,8 +81,6 @@ int hold_decide(struct hold_decision *out, const struct config *cfg,
 		out->by = HOLD_LOCK;
 		return 0;
 	}
-	if (ignore_windows)
-		return 0;
 	n = config_env_windows(cfg, env, windows, CONFIG_MAX_WINDOWS);
 	if (!n)
 		return 0;

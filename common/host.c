@@ -520,6 +520,20 @@ static int pump_spool(struct host *h, const char *cmd,
 	return r;
 }
 
+void host_upload_command(struct buf *cmd, const struct host_upload *up)
+{
+	if (up->before)
+		buf_addf(cmd, "%s && ", up->before);
+	buf_addstr(cmd, "mkdir -- ");
+	buf_addshq(cmd, up->dir);
+	buf_addf(cmd, " && %star --extract --preserve-permissions"
+		 " --no-same-owner --file=- --directory=",
+		 up->after ? "" : "exec ");
+	buf_addshq(cmd, up->dir);
+	if (up->after)
+		buf_addf(cmd, " && %s", up->after);
+}
+
 static int upload_ssh(struct host *h, const struct host_upload *up,
 		      struct host_upload_stats *stats, char **output_out)
 {
@@ -529,16 +543,7 @@ static int upload_ssh(struct host *h, const struct host_upload *up,
 	int data[2], done[2], r;
 	pid_t pid;
 
-	if (up->before)
-		buf_addf(&cmd, "%s && ", up->before);
-	buf_addstr(&cmd, "mkdir -- ");
-	buf_addshq(&cmd, up->dir);
-	buf_addf(&cmd, " && %star --extract --preserve-permissions"
-		 " --no-same-owner --file=- --directory=",
-		 up->after ? "" : "exec ");
-	buf_addshq(&cmd, up->dir);
-	if (up->after)
-		buf_addf(&cmd, " && %s", up->after);
+	host_upload_command(&cmd, up);
 	if ((r = buf_error(&cmd)) < 0)
 		goto out_cmd;
 	if (up->spool) {

@@ -89,10 +89,11 @@ static void event_id(struct buf *out, const struct notify_event *ev)
 		 hex);
 }
 
-void notify_document(struct buf *out, const struct notify_event *ev)
+/* The JSON document notify reads on stdin. */
+static void document(struct buf *out, const struct notify_event *ev,
+		     const char *repository)
 {
 	struct buf id = BUF_INIT;
-	char *repository = repository_path(ev->st);
 	struct json j;
 	size_t i;
 
@@ -142,15 +143,14 @@ void notify_document(struct buf *out, const struct notify_event *ev)
 	json_object_end(&j);
 	buf_addch(out, '\n');
 	buf_release(&id);
-	free(repository);
 }
 
-static void build_env(struct strvec *env, const struct notify_event *ev)
+static void build_env(struct strvec *env, const struct notify_event *ev,
+		      const char *repository)
 {
 	struct strvec extra = STRVEC_INIT;
 	struct hookenv he = HOOKENV_INIT;
 	char hex[REPO_OID_HEXSZ + 1];
-	char *repository = repository_path(ev->st);
 
 	repo_oid_to_hex(hex, ev->commit);
 	he.env = ev->env->name;
@@ -166,7 +166,6 @@ static void build_env(struct strvec *env, const struct notify_event *ev)
 	strvec_pushf(&extra, "PUSHGATE_REPOSITORY=%s", repository);
 	proc_safe_env(env, (const char *const *)extra.v);
 	strvec_clear(&extra);
-	free(repository);
 }
 
 /* The note of a notify that did not succeed. */
@@ -210,26 +209,25 @@ void notify_run(const struct notify_event *ev)
 	struct proc_result res = PROC_RESULT_INIT;
 	struct strvec env = STRVEC_INIT;
 	struct buf doc, why = BUF_INIT;
-	char *cwd = repository_path(ev->st);
+	char *repository = NULL;
 	double start = timeutil_now(), took;
 	int r;
 
-	if (!cmd || !config_notify_wants(ev->cfg, ev->env, ev->event)) {
-		free(cwd);
+	if (!cmd || !config_notify_wants(ev->cfg, ev->env, ev->event))
 		return;
-	}
+	repository = repository_path(ev->st);
 	buf_init(&doc, DOCUMENT_CAP);
-	notify_document(&doc, ev);
+	document(&doc, ev, repository);
 	if (buf_error(&doc) < 0) {
 		report_warn("notify (%s) not run: %s", ev->event,
 			    report_str(error_last()));
 		note(ev, "the document is too large", 0);
 		goto out;
 	}
-	build_env(&env, ev);
+	build_env(&env, ev, repository);
 	po.argv = argv;
 	po.env = (const char *const *)env.v;
-	po.cwd = cwd;
+	po.cwd = repository;
 	po.input = doc.ptr;
 	po.input_len = doc.len;
 	po.timeout = timeout;
@@ -255,5 +253,5 @@ out:
 	strvec_clear(&env);
 	buf_release(&doc);
 	buf_release(&why);
-	free(cwd);
+	free(repository);
 }

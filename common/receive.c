@@ -307,7 +307,7 @@ static size_t deploy_pending(struct gate *g, const struct config_env *env,
 		goto out;
 	}
 	if (hold_decide(&hd, &g->cfg, env, &g->st, (int64_t)time(NULL),
-			false, false) < 0) {
+			false) < 0) {
 		report_warn("'%s': cannot read the holds: %s", env->name,
 			    report_str(error_last()));
 		error_clear();

@@ -515,6 +515,27 @@ static void show_progress(uint64_t bytes, double seconds, void *payload)
 		    seconds > 0 ? (double)bytes / 1e6 / seconds : 0.0);
 }
 
+/*
+ * A full upload's steps around the tar stream: `prepare` (layout, checks,
+ * the live release), the release's directory, and `seal`: REVISION
+ * touched with the host's clock once all is there, so that whatever
+ * changes in the release later is newer (SPEC §9).
+ */
+static int upload_steps(const struct config_env *env, const char *id,
+			struct buf *prepare, struct buf *dir, struct buf *seal)
+{
+	int r;
+
+	add_prepare(prepare, env, id);
+	buf_addf(dir, "%s/releases/%s", env->path, id);
+	buf_addstr(seal, "touch -- ");
+	add_release_path(seal, env, id, "REVISION");
+	if ((r = buf_error(prepare)) < 0 || (r = buf_error(dir)) < 0 ||
+	    (r = buf_error(seal)) < 0)
+		return error_set(r, "upload: the command line is too long");
+	return 0;
+}
+
 static int upload_release(struct release_target *rt,
 			  const struct target_job *job)
 {
@@ -526,26 +547,12 @@ static int upload_release(struct release_target *rt,
 	bool done;
 	int r, r2;
 
-	add_prepare(&prepare, rt->env, job->release);
-	buf_addf(&dir, "%s/releases/%s", rt->env->path, job->release);
-	if ((r = buf_error(&prepare)) < 0 || (r = buf_error(&dir)) < 0) {
-		r = error_set(r, "upload: the command line is too long");
-		goto out;
-	}
-	if ((r = try_increment(rt, job, prepare.ptr, &done)) < 0)
+	if ((r = upload_steps(rt->env, job->release, &prepare, &dir,
+			      &seal)) < 0 ||
+	    (r = try_increment(rt, job, prepare.ptr, &done)) < 0)
 		goto out;
 	if (done) {
 		r = link_shared(rt, job->release);
-		goto out;
-	}
-	/*
-	 * REVISION sealed with the host's clock once all is there: whatever
-	 * changes in the release later is newer (SPEC §9).
-	 */
-	buf_addstr(&seal, "touch -- ");
-	add_release_path(&seal, rt->env, job->release, "REVISION");
-	if ((r = buf_error(&seal)) < 0) {
-		r = error_set(r, "upload: the command line is too long");
 		goto out;
 	}
 	memset(&up, 0, sizeof(up));
@@ -1051,17 +1058,27 @@ void release_describe(const struct config_env *env,
 		add_release_path(&cmd, env, id, "FAILED");
 		describe(out, "check release", &cmd);
 	} else {
-		add_prepare(&cmd, env, id);
-		describe(out, "prepare", &cmd);
-		buf_addstr(&cmd, "mkdir -- ");
-		add_release_path(&cmd, env, id, NULL);
-		buf_addstr(&cmd, " && tar --extract --preserve-permissions "
-			   "--no-same-owner --file=- --directory=");
-		add_release_path(&cmd, env, id, NULL);
-		buf_addstr(&cmd, " && touch -- ");
-		add_release_path(&cmd, env, id, "REVISION");
-		describe(out, "upload (the release as a tar stream, or only "
-			 "what changed into a copy of the live release)", &cmd);
+		struct buf prepare = BUF_INIT, dir = BUF_INIT, seal = BUF_INIT;
+		struct host_upload up;
+
+		memset(&up, 0, sizeof(up));
+		if (upload_steps(env, id, &prepare, &dir, &seal) < 0) {
+			error_clear();
+			strvec_push(out, "upload: (the command line is too "
+				    "long)");
+		} else {
+			up.dir = dir.ptr;
+			up.before = prepare.ptr;
+			up.after = seal.ptr;
+			host_upload_command(&cmd, &up);
+			describe(out, "upload (the release as a tar stream; "
+				 "only what changed, into a copy of the live "
+				 "release, when the host holds it as deployed)",
+				 &cmd);
+		}
+		buf_release(&prepare);
+		buf_release(&dir);
+		buf_release(&seal);
 		for (i = 0; i < env->shared.nr; i++) {
 			shared_line(&cmd, env, id, env->shared.v[i]);
 			describe(out, "link shared", &cmd);

@@ -311,7 +311,7 @@ static int gather(struct penv *pe, const struct config *cfg,
 		error_clear();
 		strvec_push(&pe->subjects, subject);
 	}
-	if (hold_decide(&pe->hd, cfg, env, st, now, false, false) == 0)
+	if (hold_decide(&pe->hd, cfg, env, st, now, false) == 0)
 		hold_describe(&pe->hold_text, &pe->hd);
 	else
 		pe->hd.by = HOLD_NONE;

@@ -625,7 +625,7 @@ static int cmd_windows(struct cli *c)
 				show_window(cw, at);
 			}
 		}
-		if (hold_decide(&hd, &c->g.cfg, env, &c->g.st, at, false,
+		if (hold_decide(&hd, &c->g.cfg, env, &c->g.st, at,
 				false) < 0) {
 			report_error("%s", report_str(error_last()));
 			buf_release(&line);

@@ -54,12 +54,13 @@ struct hold_decision {
 /*
  * May a deploy of `env` start at `now`? `manual`: it was asked for by a
  * person (the CLI, an approval by push), so that deny windows with
- * `manual = allow` let it pass. `ignore_windows`: an approver's
- * --override-window (the ad-hoc hold still holds).
+ * `manual = allow` let it pass. An ad-hoc hold comes first: it holds
+ * whatever the windows say (an approver's --override-window passes
+ * HOLD_WINDOW only).
  */
 int hold_decide(struct hold_decision *out, const struct config *cfg,
 		const struct config_env *env, struct state *st, int64_t now,
-		bool manual, bool ignore_windows);
+		bool manual);
 
 /*
  * The reason as people read it: `held by window "NAME" until TIME`

@@ -139,4 +139,11 @@ struct host_upload {
 int host_upload(struct host *h, const struct host_upload *up,
 		struct host_upload_stats *stats, char **output_out);
 
+/*
+ * The one remote command of an SSH host's upload (up->before, then an
+ * extraction of the tar stream into up->dir, then up->after), as
+ * host_upload() runs it; check buf_error(cmd).
+ */
+void host_upload_command(struct buf *cmd, const struct host_upload *up);
+
 #endif

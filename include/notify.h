@@ -58,10 +58,4 @@ struct notify_event {
  */
 void notify_run(const struct notify_event *ev);
 
-/*
- * The JSON document of `ev` (as notify gets it) into `out`; check
- * buf_error(out).
- */
-void notify_document(struct buf *out, const struct notify_event *ev);
-
 #endif

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "repo.h"
 #include "sshsig.h"
 #include "strvec.h"
@@ -1134,8 +1135,7 @@ static void test_sshsig__commit(void **state)
 	repo_signature_release(&sig);
 	repo_free(repo);
 	repo_library_shutdown();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_ok(fsutil_remove_tree(dir));
 }
 
 int main(void)
