@@ -12,6 +12,8 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian package build/deb/pushgate_*.deb (from
 #                        debian/, with dpkg-buildpackage), checked by lintian
+#   make fuzz            the parsers under libFuzzer (tests/fuzz/), each for
+#                        FUZZ_TIME seconds (60), in build-fuzz/
 #
 # DEVELOPER=1 makes every warning an error. CC, CFLAGS, LDFLAGS, PREFIX and
 # DESTDIR are the caller's.
@@ -150,8 +152,12 @@ deb:
 	@sh tests/deps.sh --deb
 	sh tests/deb.sh
 
-clean:
-	rm -rf build build-san
+fuzz:
+	@sh tests/deps.sh --fuzz
+	sh tests/fuzz/run.sh $(FUZZ_TIME)
 
-.PHONY: all check unit deps lint bench demo screenshots install deb clean FORCE
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check unit deps lint bench demo screenshots install deb fuzz clean FORCE
 .SECONDARY:

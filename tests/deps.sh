@@ -1,23 +1,26 @@
 #!/bin/sh
 # deps.sh - install the Debian packages needed to build and test pushgate.
 #
-#   tests/deps.sh [--deb]
+#   tests/deps.sh [--deb | --fuzz]
 #
 # Run by `make deps` (and so by `make check`, `make bench`, `make demo`).
 # With --deb (`make deb`), the packages that build the Debian package and
 # check it instead: the libraries, the compiler, dpkg-dev, debhelper and
-# lintian, but not the tools of the tests. Silent when everything is
+# lintian, but not the tools of the tests. With --fuzz (`make fuzz`),
+# the libraries, make, clang-14 and libFuzzer. Silent when everything is
 # present. As root it installs exactly the missing packages with apt-get;
 # as any other user it prints the command to run and exits 1.
 
 set -eu
 
 deb=false
+fuzz=false
 case "$#:${1-}" in
 0:) ;;
 1:--deb) deb=true ;;
+1:--fuzz) fuzz=true ;;
 *)
-	echo "usage: deps.sh [--deb]" >&2
+	echo "usage: deps.sh [--deb | --fuzz]" >&2
 	exit 2
 	;;
 esac
@@ -61,6 +64,10 @@ then
 	tools="pkg-config:pkg-config cc:gcc make:make \
 		dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian"
 	installed build-essential || set -- "$@" build-essential
+elif test "$fuzz" = true
+then
+	tools="pkg-config:pkg-config make:make clang-14:clang-14"
+	installed libfuzzer-14-dev || set -- "$@" libfuzzer-14-dev
 else
 	tools="pkg-config:pkg-config cc:gcc make:make git:git tar:tar \
 		ssh-keygen:openssh-client shellcheck:shellcheck jq:jq \

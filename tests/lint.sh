@@ -32,7 +32,8 @@ trap 'rm -rf -- "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
 # The C files that exist, one per line.
-for f in common/*.c hooks/*.c include/*.h tests/unit/*.c tests/unit/*.h
+for f in common/*.c hooks/*.c include/*.h tests/unit/*.c tests/unit/*.h \
+	tests/fuzz/*.c
 do
 	test -f "$f" && echo "$f"
 done >"$tmp/files"
@@ -277,7 +278,7 @@ done
 # paths are relative to the top of the tree, where this runs.
 set --
 for f in install.sh .ci/run tests/*.sh tests/integration/*.sh \
-	tests/bench/*.sh tests/fixtures/*.sh tests/fixtures/*/*.sh \
+	tests/bench/*.sh tests/fuzz/*.sh tests/fixtures/*.sh tests/fixtures/*/*.sh \
 	contrib/notify/*
 do
 	test -f "$f" && set -- "$@" "$f"
