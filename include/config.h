@@ -39,6 +39,13 @@ enum config_signatures {
 	CONFIG_SIGNATURES_ALL		/* every new commit */
 };
 
+/* [verify] sandbox: Landlock for build and test (sandbox.h). */
+enum config_sandbox {
+	CONFIG_SANDBOX_AUTO = 0,	/* where the kernel offers it; else warn */
+	CONFIG_SANDBOX_REQUIRED,	/* never run pushed code unconfined */
+	CONFIG_SANDBOX_OFF
+};
+
 enum config_mode {
 	CONFIG_MODE_AUTO = 0,
 	CONFIG_MODE_MANUAL
@@ -145,6 +152,9 @@ struct config {
 	struct strvec test_branches;	/* globs */
 	enum config_signatures signatures;	/* default off */
 	char *allowed_signers;		/* path, or NULL */
+	enum config_sandbox sandbox;		/* default auto */
+	struct strvec sandbox_hide;		/* absolute paths */
+	struct strvec sandbox_write;		/* absolute paths */
 
 	struct config_env *envs;
 	size_t nr_envs;

@@ -137,6 +137,7 @@ level()
 	buf) echo 10 ;;
 	sink) echo 12 ;;
 	strvec|fsutil|timeutil|suggest|confval|digest|json) echo 15 ;;
+	sandbox) echo 16 ;;
 	exitmark|manifest|tz) echo 16 ;;
 	cron) echo 17 ;;
 	window) echo 18 ;;

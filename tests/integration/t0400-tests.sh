@@ -14,7 +14,8 @@ OUT=$TMP/out
 mkdir "$OUT"
 
 # gate_config [LINE...]: gate.git's hooks.ini: the LINEs in [verify], plus
-# test_branches = feature/* and an environment "staging" deploying develop
+# test_branches = feature/*, sandbox_write = $OUT (where the tests' ci.sh
+# reports what it saw) and an environment "staging" deploying develop
 # (locally, under $TMP: nothing to do with the tests here).
 gate_config()
 {
@@ -25,6 +26,7 @@ gate_config()
 			echo "$gate_config_line_"
 		done
 		echo "test_branches = feature/*"
+		echo "sandbox_write = $OUT"
 		echo "[environment \"staging\"]"
 		echo "branch = develop"
 		echo "path = $TMP/deploy/staging"
