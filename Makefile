@@ -66,6 +66,9 @@ HOOK_OBJ = $(PROGRAMS:$(B)/%=$(B)/obj/hooks/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(UNIT_SRC:tests/unit/%.c=$(B)/obj/tests/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Small programs the end-to-end tests run (tests/tools/*.c, one file each).
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 
 # Header dependencies: each object's compile writes OBJ.d, listing the
 # headers it read (-MMD), with an empty rule for each (-MP) so that a
@@ -108,6 +111,9 @@ $(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/%.o $(LIB) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) \
 		$(CMOCKA_LIBS)
 
+$(TOOL_BIN): $(B)/tests/%: tests/tools/%.c $(FLAGS_FILE) | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
 -include $(DEPS)
 
 deps:
@@ -118,7 +124,7 @@ check: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(TOOL_BIN)
 
 lint:
 	sh tests/lint.sh
