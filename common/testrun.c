@@ -174,10 +174,13 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 	}
 	/* checkouts of killed runs go: no run lives past its deadline */
 	state_tmp_sweep(o->st, (int64_t)o->cfg->test_timeout + 3600);
-	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
+	if ((r = workspace_create(&ws, o->st, o->repo, o->commit,
+				  cfg->max_entries)) < 0)
 		return r;
 	command_env(&env, o, ws.dir);
 	deadline = start + cfg->test_timeout;
+	if (o->deadline && o->deadline < deadline)
+		deadline = o->deadline;
 	if (cfg->build &&
 	    ((r = run_step(out, "build", cfg->build, ws.dir, &env,
 			   deadline)) < 0 || *out != TESTRUN_PASSED)) {
@@ -220,7 +223,8 @@ int testrun_build(const struct testrun_opts *o)
 		    hex, o->env ? o->env : "");
 	/* checkouts of killed runs go: no run lives past its deadline */
 	state_tmp_sweep(o->st, (int64_t)o->cfg->test_timeout + 3600);
-	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
+	if ((r = workspace_create(&ws, o->st, o->repo, o->commit,
+				  cfg->max_entries)) < 0)
 		return r;
 	command_env(&env, o, ws.dir);
 	r = run_step(&res, "build", cfg->build, ws.dir, &env,

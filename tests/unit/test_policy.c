@@ -73,16 +73,19 @@ static void check(struct verdict *v, const char *ini, const char *old_hex,
 {
 	struct config cfg;
 	struct strvec errors = STRVEC_INIT;
+	struct policy_opts o = POLICY_OPTS_INIT;
 	struct push_update u;
 
 	memset(&u, 0, sizeof(u));
 	assert_ok(config_parse_string(&cfg, ini, &errors));
+	o.cfg = &cfg;
+	o.repo = repo;
 	snprintf(u.old_hex, sizeof(u.old_hex), "%s", old_hex);
 	snprintf(u.new_hex, sizeof(u.new_hex), "%s", new_hex);
 	u.ref = (char *)ref;
 	u.is_create = !strcmp(old_hex, Z40);
 	u.is_delete = !strcmp(new_hex, Z40);
-	assert_ok(policy_check_update(v, &cfg, repo, &u));
+	assert_ok(policy_check_update(v, &o, &u));
 	config_release(&cfg);
 	strvec_clear(&errors);
 }
