@@ -332,6 +332,35 @@ test_expect_success 'deploy: at max_entries it deploys, one past it is refused' 
 	test -f "$TMP/srv/prod/current/bomb/a/b/a/b.pem"
 '
 
+test_expect_success 'deploy: a build that makes more than max_entries is not deployed' '
+	setup_repo built </dev/null &&
+	{
+		echo "[verify]" &&
+		echo "build = sh ./build.sh" &&
+		echo "max_entries = 20" &&
+		echo "[environment \"prod\"]" &&
+		echo "branch = main" &&
+		echo "path = $TMP/srv/built" &&
+		echo "artifact = out"
+	} | write_hooks_ini built &&
+	setup_clone built &&
+	cd built-work &&
+	cat >build.sh <<-\EOF &&
+	mkdir out &&
+	for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21
+	do
+		echo "$n" >"out/f$n" || exit 1
+	done
+	EOF
+	git add build.sh &&
+	git commit -q -m "a build of 21 files" &&
+	timed_push origin main &&
+	accepted refs/heads/main &&
+	deploy_failed prod HEAD &&
+	test_grep "artifact too large: more than 20 entries" "$TMP/push.err" &&
+	! test -e "$TMP/srv/built/current"
+'
+
 # --- push_timeout ---------------------------------------------------------
 
 OUT=$TMP/out
