@@ -530,7 +530,8 @@ static int tree_of(git_repository *git, git_oid *out,
 	memcpy(g.id, commit->id, REPO_OID_RAWSZ);
 	if (git_commit_lookup(&c, git, &g) < 0 ||
 	    git_commit_tree(&root, c) < 0) {
-		r = repo_git_fail(ERR_NOTFOUND, "cannot read the commit's tree");
+		r = repo_git_fail(ERR_NOTFOUND,
+				  "cannot read the commit's tree");
 		goto out;
 	}
 	if (!subdir || !*subdir || !strcmp(subdir, ".")) {

@@ -566,7 +566,9 @@ int policy_check_update(struct verdict *out, const struct policy_opts *o,
 	}
 	if (r < 0)
 		return r;
-	if ((r = check_tree_size(out, o, &tip)) < 0 || out->rejected)
+	/* no hooks.ini: no rules at all (SPEC §3), not even this one */
+	if (cfg->present &&
+	    ((r = check_tree_size(out, o, &tip)) < 0 || out->rejected))
 		return r;
 	return check_commits(out, o, &tip);
 }

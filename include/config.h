@@ -144,7 +144,7 @@ struct config {
 	char *build;
 	char *test;
 	unsigned test_timeout;		/* default 900 */
-	unsigned push_timeout;		/* pre-receive in all, default 1800 */
+	unsigned push_timeout;		/* all of pre-receive, default 1800 */
 	struct strvec test_branches;	/* globs */
 	enum config_signatures signatures;	/* default off */
 	char *allowed_signers;		/* path, or NULL */

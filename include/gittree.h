@@ -33,12 +33,15 @@ typedef int (*gittree_change_fn)(const struct gittree_change *c, void *payload);
  * the key and skip the directory the next time the key comes.
  */
 struct gittree_subtree {
-	const char *path;		/* full path, borrowed for the call */
-	size_t depth;			/* components of path: 1 at the top */
-	const unsigned char *key;	/* borrowed for the call: its tree
-					 * id, then the tree at `path` in
-					 * each parent (zeros: none there) */
-	size_t key_len;			/* REPO_OID_RAWSZ * (1 + parents) */
+	const char *path;	/* full path, borrowed for the call */
+	size_t depth;		/* components of path: 1 at the top */
+	/*
+	 * Borrowed for the call: its tree id, then the tree at `path` in
+	 * each parent (zeros: none there); key_len is REPO_OID_RAWSZ times
+	 * (1 + parents).
+	 */
+	const unsigned char *key;
+	size_t key_len;
 };
 
 /*

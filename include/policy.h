@@ -51,11 +51,12 @@ struct policy_opts {
 
 /*
  * Check `u` against cfg's [verify] rules and the refs/environments/
- * guard. The pushed commit's tree may hold at most max_entries entries
- * ("tree too large: more than N entries"), and with forbid_paths or
- * max_file_size so may what each new commit adds or changes. Fills *out;
- * returns 0 (accepted or rejected) or a negative error when the decision
- * could not be made: ERR_TIMEOUT once o->deadline has passed.
+ * guard. With a hooks.ini (cfg->present), the pushed commit's tree may
+ * hold at most max_entries entries ("tree too large: more than N
+ * entries"), and with forbid_paths or max_file_size so may what each
+ * new commit adds or changes. Fills *out; returns 0 (accepted or
+ * rejected) or a negative error when the decision could not be made:
+ * ERR_TIMEOUT once o->deadline has passed.
  *
  * The walk of the new commits does not walk a changed directory again
  * when the same tree, against the same parents' trees, was walked before

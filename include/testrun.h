@@ -21,8 +21,7 @@ enum testrun_result {
 	TESTRUN_SKIPPED,	/* no build or test configured */
 	TESTRUN_FAILED,		/* test exited non-zero */
 	TESTRUN_BUILD_FAILED,	/* build exited non-zero (test not run) */
-	TESTRUN_TIMEOUT		/* test_timeout (or opts->deadline) expired;
-				 * group killed */
+	TESTRUN_TIMEOUT		/* test_timeout or opts->deadline: killed */
 };
 
 struct testrun_opts {

@@ -135,6 +135,16 @@ test_expect_success 'a tree bomb of 2^40 paths is refused at once, with no rules
 	test "$(rev_of bounds refs/heads/main)" = "$(git rev-parse HEAD)"
 '
 
+test_expect_success 'without a hooks.ini it is accepted, as everything is (SPEC 3)' '
+	setup_repo bare </dev/null &&
+	rm "$TMP/bare.git/hooks.ini" &&
+	cd bounds-work &&
+	bomb=$(bomb_commit 39) &&
+	timed_push "$TMP/bare.git" "$bomb:refs/heads/main" &&
+	accepted refs/heads/main &&
+	test "$(rev_of bare refs/heads/main)" = "$bomb"
+'
+
 for rules in "forbid_paths = *.pem" "max_file_size = 1M" \
 	"forbid_paths = bomb/*" "forbid_paths = .env
 max_file_size = 1K"
