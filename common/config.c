@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "inifile.h"
+#include "repo.h"
 #include "schema.h"
 #include "suggest.h"
 #include "tz.h"
@@ -131,9 +132,13 @@ static const struct schema_key keys[] = {
 	{ VERIFY("max_file_size", SCHEMA_SIZE, 0, NULL, max_file_size) },
 	{ VERIFY("forbid_paths", SCHEMA_LIST, 0, NULL, forbid_paths),
 	  .check = confval_glob },
+	{ VERIFY("max_entries", SCHEMA_UINT, 0, "1000000", max_entries),
+	  RANGE(1, REPO_MAX_ENTRIES) },
 	{ VERIFY("build", SCHEMA_STRING, QUOTED, NULL, build) },
 	{ VERIFY("test", SCHEMA_STRING, QUOTED, NULL, test) },
 	{ VERIFY("test_timeout", SCHEMA_UINT, 0, "900", test_timeout),
+	  RANGE(1, 86400) },
+	{ VERIFY("push_timeout", SCHEMA_UINT, 0, "1800", push_timeout),
 	  RANGE(1, 86400) },
 	{ VERIFY("test_branches", SCHEMA_LIST, 0, NULL, test_branches),
 	  .check = confval_glob },

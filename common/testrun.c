@@ -340,12 +340,15 @@ int testrun_run(enum testrun_result *out, const struct testrun_opts *o)
 	}
 	/* checkouts of killed runs go: no run lives past its deadline */
 	state_tmp_sweep(o->st, (int64_t)o->cfg->test_timeout + 3600);
-	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
+	if ((r = workspace_create(&ws, o->st, o->repo, o->commit,
+				  cfg->max_entries)) < 0)
 		return r;
 	if ((r = jail_open(&jail, o, ws.dir)) < 0)
 		goto out;
 	command_env(&env, o, ws.dir, jail.home);
 	deadline = start + cfg->test_timeout;
+	if (o->deadline && o->deadline < deadline)
+		deadline = o->deadline;
 	if (cfg->build &&
 	    ((r = run_step(out, "build", cfg->build, ws.dir, &env, &jail,
 			   deadline)) < 0 || *out != TESTRUN_PASSED)) {
@@ -390,7 +393,8 @@ int testrun_build(const struct testrun_opts *o)
 		    hex, o->env ? o->env : "");
 	/* checkouts of killed runs go: no run lives past its deadline */
 	state_tmp_sweep(o->st, (int64_t)o->cfg->test_timeout + 3600);
-	if ((r = workspace_create(&ws, o->st, o->repo, o->commit)) < 0)
+	if ((r = workspace_create(&ws, o->st, o->repo, o->commit,
+				  cfg->max_entries)) < 0)
 		return r;
 	if ((r = jail_open(&jail, o, ws.dir)) == 0) {
 		command_env(&env, o, ws.dir, jail.home);

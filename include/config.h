@@ -146,9 +146,12 @@ struct config {
 	regex_t commit_re;		/* REG_EXTENDED | REG_NOSUB */
 	uint64_t max_file_size;		/* 0: no limit */
 	struct strvec forbid_paths;	/* globs */
+	/* entries a tree may have (tested, deployed, pushed as a tip) */
+	unsigned max_entries;		/* default 1000000 */
 	char *build;
 	char *test;
 	unsigned test_timeout;		/* default 900 */
+	unsigned push_timeout;		/* all of pre-receive, default 1800 */
 	struct strvec test_branches;	/* globs */
 	enum config_signatures signatures;	/* default off */
 	char *allowed_signers;		/* path, or NULL */

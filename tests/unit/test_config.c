@@ -167,6 +167,10 @@ static char *render(const struct config *cfg, const char *key)
 		r = buf_addf(&b, "%u", cfg->test_timeout);
 	else if (IS("sandbox"))
 		r = buf_addf(&b, "%d", (int)cfg->sandbox);
+	else if (IS("push_timeout"))
+		r = buf_addf(&b, "%u", cfg->push_timeout);
+	else if (IS("max_entries"))
+		r = buf_addf(&b, "%u", cfg->max_entries);
 	else if (IS("branch"))
 		r = buf_addstr(&b, STR(e->branch));
 	else if (IS("hosts"))
@@ -289,6 +293,12 @@ static const struct key_case key_cases[] = {
 	{ 'v', "test_timeout", NULL, "900" },
 	{ 'v', "test_timeout", "1", "1" },
 	{ 'v', "test_timeout", "86400", "86400" },
+	{ 'v', "push_timeout", NULL, "1800" },
+	{ 'v', "push_timeout", "1", "1" },
+	{ 'v', "push_timeout", "86400", "86400" },
+	{ 'v', "max_entries", NULL, "1000000" },
+	{ 'v', "max_entries", "1", "1" },
+	{ 'v', "max_entries", "2000000", "2000000" },
 	{ 'v', "test_branches", NULL, "" },
 	{ 'v', "test_branches", "feature/* fix-*", "feature/* fix-*" },
 	{ 'v', "sandbox", NULL, "0" },
@@ -766,6 +776,21 @@ static const struct bad_case bad_cases[] = {
 	{ "[verify]\ntest_timeout = 86401\n",
 	  "hooks.ini:2: invalid 'test_timeout': '86401' is not a number from "
 	  "1 to 86400" },
+	{ "[verify]\npush_timeout = 0\n",
+	  "hooks.ini:2: invalid 'push_timeout': '0' is not a number from 1 "
+	  "to 86400" },
+	{ "[verify]\npush_timeout = 86401\n",
+	  "hooks.ini:2: invalid 'push_timeout': '86401' is not a number from "
+	  "1 to 86400" },
+	{ "[verify]\nmax_entries = 0\n",
+	  "hooks.ini:2: invalid 'max_entries': '0' is not a number from 1 "
+	  "to 2000000" },
+	{ "[verify]\nmax_entries = 2000001\n",
+	  "hooks.ini:2: invalid 'max_entries': '2000001' is not a number "
+	  "from 1 to 2000000" },
+	{ "[verify]\nmax_entries = 1M\n",
+	  "hooks.ini:2: invalid 'max_entries': '1M' is not a number from 1 "
+	  "to 2000000" },
 	{ ENV_A "port = 0\n",
 	  "hooks.ini:4: invalid 'port': '0' is not a number from 1 to "
 	  "65535" },
@@ -1895,7 +1920,7 @@ static void test_config__key_info(void **state)
 			assert_null(k.default_text);
 	}
 	assert_int_equal(nr_env, 36);
-	assert_int_equal(i, 67);
+	assert_int_equal(i, 69);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));
