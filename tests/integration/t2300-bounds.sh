@@ -396,7 +396,8 @@ test_expect_success 'push_timeout: setup, a test that blocks on slow branches' '
 		echo "test = sh ./ci.sh" &&
 		echo "test_timeout = 60" &&
 		echo "push_timeout = 4" &&
-		echo "test_branches = *"
+		echo "test_branches = *" &&
+		echo "sandbox_write = $OUT"
 	} | write_hooks_ini budget &&
 	push origin main &&
 	accepted refs/heads/main
