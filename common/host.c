@@ -398,6 +398,10 @@ static int pump(struct host *h, const char *cmd, int fd,
 			r = error_set_errno(ERR_SYS, "cannot read the release");
 			break;
 		}
+		if (n && up->cancelled && up->cancelled()) {
+			r = error_set(ERR_GENERIC, "the upload was given up");
+			break;
+		}
 		if (!n || (r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
 		progress_add(&pr, (size_t)n);
@@ -517,6 +521,10 @@ static int pump_spool(struct host *h, const char *cmd,
 		if (n <= 0) {
 			r = error_set_errno(ERR_SYS, "cannot read the encoded"
 					    " release");
+			break;
+		}
+		if (up->cancelled && up->cancelled()) {
+			r = error_set(ERR_GENERIC, "the upload was given up");
 			break;
 		}
 		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)

@@ -661,6 +661,7 @@ int increment_upload(struct increment_result *out,
 	up.timeout = o->env->command_timeout;
 	up.produce = produce;
 	up.payload = &inc;
+	up.cancelled = job->cancelled;
 	r = host_upload(o->host, &up, &stats, NULL);
 	buf_release(&inc.path);
 	if (r == ERR_INVALID || r == ERR_TOOBIG) {

@@ -630,6 +630,7 @@ static int upload_release(struct release_target *rt,
 	up.spool = job->spool;
 	up.progress = show_progress;
 	up.progress_payload = rt;
+	up.cancelled = job->cancelled;
 	r = host_upload(rt->host, &up, &stats, &output);
 	/*
 	 * The mark is printed once the id was found free, before mkdir: only
