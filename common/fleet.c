@@ -105,6 +105,7 @@ int fleet_start(struct fleet **out, size_t n, const struct fleet_ops *ops,
 {
 	struct sigaction ign;
 	struct fleet *f;
+	pid_t self = getpid();
 	size_t i;
 	int r = 0;
 
@@ -144,7 +145,8 @@ int fleet_start(struct fleet **out, size_t n, const struct fleet_ops *ops,
 		if (pid == 0) {
 			size_t k;
 
-			worker_parent = getppid();
+			/* not getppid(): the parent may be gone already */
+			worker_parent = self;
 			for (k = 0; k < i; k++) {
 				close(f->m[k].cmd_fd);
 				close(f->m[k].res_fd);
