@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "artifact.h"
 #include "buf.h"
@@ -75,6 +76,9 @@ struct deploy {
 	int64_t started;	/* seconds since the epoch */
 	bool recorded;		/* in the history: notify runs */
 	char *override_note;	/* --override-window: what the record says */
+	/* a deploy that died holding the lock, recorded by this one */
+	struct deploy_holder left;
+	bool left_recorded;
 };
 
 /* One worker's state, in its own process. */
@@ -82,7 +86,16 @@ struct worker {
 	struct deploy *d;
 	size_t index;
 	struct target *t;
+	/* the phases run, for undoing them if the parent goes away */
+	bool prepared, reverted, marked, discarded;
 };
+
+/*
+ * Why a deploy that died (killed outright) failed: in the FAILED file its
+ * workers leave, and in the history record the next deploy makes.
+ */
+#define LEFT_REASON "interrupted: the deploy process died before it" \
+	" finished"
 
 /* ---- targets -------------------------------------------------------- */
 
@@ -153,6 +166,7 @@ static int worker_run(void *state, unsigned phase, const char *arg,
 		free(current);
 		return r;
 	case PHASE_PREPARE:
+		w->prepared = true;
 		r = target_prepare(w->t, job);
 		break;
 	case PHASE_ACTIVATE:
@@ -162,12 +176,15 @@ static int worker_run(void *state, unsigned phase, const char *arg,
 		r = target_run_once(w->t, job, arg ? arg : "");
 		break;
 	case PHASE_REVERT:
+		w->reverted = true;
 		r = target_revert(w->t, job);
 		break;
 	case PHASE_MARK_FAILED:
+		w->marked = true;
 		r = target_mark_failed(w->t, job, arg);
 		break;
 	case PHASE_DISCARD:
+		w->discarded = true;
 		r = target_discard(w->t, job);
 		break;
 	case PHASE_FINISH:
@@ -188,6 +205,38 @@ static int worker_run(void *state, unsigned phase, const char *arg,
 	return r;
 }
 
+/*
+ * The parent died (killed outright) before the deploy was over, and
+ * nothing will be recorded: what this worker did to its target is undone
+ * as a failed deploy's would be, so that no host stays on a release the
+ * history does not have, or keeps a release nobody will mark or remove.
+ */
+static void worker_abandoned(void *state)
+{
+	struct worker *w = state;
+	const struct target_job *job = &w->d->job;
+	struct target *t = w->t;
+
+	if (!t || !w->prepared)
+		return;
+	report_info("[%s] the deploy process died: undoing what it did here",
+		    t->label);
+	if (t->changed) {
+		if (!w->reverted && target_revert(t, job) < 0)
+			report_info("[%s] rollback incomplete: %s", t->label,
+				    report_str(error_last()));
+		if (!w->marked && target_mark_failed(t, job,
+						     LEFT_REASON) < 0)
+			report_info("[%s] cannot mark the release failed: %s",
+				    t->label, report_str(error_last()));
+	} else if (!w->discarded && job->action != TARGET_ROLLBACK &&
+		   target_discard(t, job) < 0) {
+		report_info("[%s] cannot remove the partial release: %s",
+			    t->label, report_str(error_last()));
+	}
+	error_clear();
+}
+
 static void worker_stop(void *state)
 {
 	struct worker *w = state;
@@ -197,7 +246,7 @@ static void worker_stop(void *state)
 }
 
 static const struct fleet_ops worker_ops = {
-	worker_start, worker_run, worker_stop
+	worker_start, worker_run, worker_abandoned, worker_stop
 };
 
 /* ---- the outcome ---------------------------------------------------- */
@@ -670,15 +719,20 @@ static void show_outcome(const struct deploy *d)
 	}
 }
 
-/* The lock's holder line: "ACTION<TAB>COMMIT<TAB>USER<TAB>SINCE". */
+/*
+ * The lock's holder line:
+ * "ACTION<TAB>COMMIT<TAB>USER<TAB>SINCE<TAB>PID<TAB>RELEASE" (RELEASE
+ * empty until the deploy has its id). What it says outlives a holder
+ * killed outright: the next one records that deploy (record_left()).
+ */
 static void holder_line(struct buf *b, const struct deploy *d)
 {
 	const char *user = d->o->user ? d->o->user : "";
 
-	buf_addf(b, "%s\t%s\t%.100s\t%lld",
+	buf_addf(b, "%s\t%s\t%.100s\t%lld\t%ld\t%s",
 		 history_action_name(d->out->action), d->out->commit,
 		 user[strcspn(user, "\t\n")] ? "" : user,
-		 (long long)time(NULL));
+		 (long long)d->started, (long)getpid(), d->out->release);
 }
 
 static int parse_holder(struct deploy_holder *out, const char *line)
@@ -704,6 +758,12 @@ static int parse_holder(struct deploy_holder *out, const char *line)
 		return ERR_INVALID;
 	memcpy(out->user, p, n);
 	out->since = strtoll(tab + 1, NULL, 10);
+	/* the process and the release (none in an older line) */
+	if (!(tab = strchr(tab + 1, '\t')))
+		return 0;
+	out->pid = strtol(tab + 1, NULL, 10);
+	if ((tab = strchr(tab + 1, '\t')) && release_id_valid(tab + 1))
+		snprintf(out->release, sizeof(out->release), "%s", tab + 1);
 	return 0;
 }
 
@@ -749,15 +809,94 @@ static void on_wait(const char *holder, void *payload)
 		    h.user[0] ? report_str(h.user) : "unknown", when);
 }
 
+int deploy_left(bool *left, struct deploy_holder *out, struct state *st,
+		const char *env)
+{
+	struct buf name = BUF_INIT;
+	char *line = NULL;
+	int r;
+
+	*left = false;
+	memset(out, 0, sizeof(*out));
+	lock_name(&name, env);
+	if ((r = state_lock_left(st, name.ptr, &line)) == 0 && line &&
+	    parse_holder(out, line) == 0)
+		*left = true;
+	free(line);
+	buf_release(&name);
+	return r;
+}
+
 static bool interrupted(void)
 {
 	return proc_interrupted() != 0;
+}
+
+/*
+ * The deploy or rollback that held the lock before this one and died
+ * holding it (killed outright) never recorded itself: it is recorded
+ * now, failed, with its log (what its workers did after it died
+ * included: they undo what it did, fleet.h), so that the history has
+ * one record for every deploy.
+ */
+static void record_left(struct deploy *d, const char *line)
+{
+	struct deploy_holder *h = &d->left;
+	struct history_record rec;
+	char when[TIMEUTIL_TEXT_MAX];
+
+	if (parse_holder(h, line) < 0)
+		return;
+	timeutil_format(when, h->since, TIMEUTIL_HUMAN);
+	report_info("the %s of %.12s to '%s' (by %s, since %s) did not finish:"
+		    " its process died; recorded as failed",
+		    history_action_name(h->action), h->commit, d->env->name,
+		    h->user[0] ? report_str(h->user) : "unknown", when);
+	memset(&rec, 0, sizeof(rec));
+	rec.time = (int64_t)time(NULL);
+	rec.env = d->env->name;
+	rec.action = h->action;
+	rec.commit = h->commit;
+	rec.release = h->release;
+	rec.user = h->user;
+	rec.result = HISTORY_FAILED;
+	rec.duration = rec.time > h->since && h->since > 0 ?
+		       (double)(rec.time - h->since) : 0;
+	rec.reason = LEFT_REASON;
+	rec.upload = "";
+	if (history_add(d->o->st, &rec) < 0) {
+		report_warn("cannot record the interrupted %s in the history:"
+			    " %s", history_action_name(h->action),
+			    report_str(error_last()));
+		return;
+	}
+	d->left_recorded = true;
+}
+
+/*
+ * The logs that deploys which died never finished: that of the one
+ * record_left() recorded is kept as its log, the others go.
+ */
+static void sweep_logs(struct deploy *d)
+{
+	const struct deploy_holder *h = &d->left;
+	struct deploylog_left dl;
+
+	memset(&dl, 0, sizeof(dl));
+	dl.pid = h->pid;
+	dl.started = h->since;
+	dl.action = history_action_name(h->action);
+	dl.release = h->release;
+	dl.commit = h->commit;
+	deploylog_sweep(d->o->st, d->env->name,
+			d->left_recorded && h->pid > 0 ? &dl : NULL);
 }
 
 static int take_lock(struct deploy *d)
 {
 	struct state_lock_opts lo = STATE_LOCK_OPTS_INIT;
 	struct buf name = BUF_INIT, holder = BUF_INIT;
+	char *left = NULL;
 	int fd;
 
 	lock_name(&name, d->env->name);
@@ -767,10 +906,27 @@ static int take_lock(struct deploy *d)
 	lo.on_wait = on_wait;
 	lo.payload = d;
 	lo.cancelled = interrupted;
+	lo.left_out = &left;
 	fd = state_lock(d->o->st, name.ptr, &lo);
+	if (fd >= 0 && left)
+		record_left(d, left);
+	if (fd >= 0)
+		sweep_logs(d);
+	free(left);
 	buf_release(&name);
 	buf_release(&holder);
 	return fd;
+}
+
+/* The holder line again, now that the release has its id. */
+static void note_release(struct deploy *d, int lock)
+{
+	struct buf holder = BUF_INIT;
+
+	holder_line(&holder, d);
+	if (!buf_error(&holder))
+		state_lock_note(lock, holder.ptr);
+	buf_release(&holder);
 }
 
 /*
@@ -1095,6 +1251,36 @@ static void notify_outcome(struct deploy *d)
 	free(hosts);
 }
 
+/* The notification of record_left()'s record (SPEC §14: one a record). */
+static void notify_left(struct deploy *d)
+{
+	const struct deploy_holder *h = &d->left;
+	struct notify_event ev;
+	struct repo_oid commit;
+
+	if (repo_oid_from_hex(&commit, h->commit) < 0) {
+		error_clear();
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.cfg = d->o->cfg;
+	ev.env = d->env;
+	ev.repo = d->o->repo;
+	ev.st = d->o->st;
+	ev.event = "failed";
+	ev.action = history_action_name(h->action);
+	ev.result = "failed";
+	ev.reason = LEFT_REASON;
+	ev.commit = &commit;
+	ev.release = h->release;
+	ev.user = h->user[0] ? h->user : NULL;
+	ev.started_at = h->since;
+	ev.finished_at = d->started;
+	ev.duration = d->started > h->since ? (double)(d->started - h->since) :
+		      0;
+	notify_run(&ev);
+}
+
 /*
  * The part shared by deploy and rollback: lock, checks, targets,
  * record. `release` is the existing release to switch to (rollback) or
@@ -1133,6 +1319,8 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	d.job.release = out->release;
 	d.job.ref = d.ref;
 	d.job.user = o->user;
+	/* a worker whose parent died stops sending (worker_abandoned()) */
+	d.job.cancelled = fleet_parent_gone;
 	if (release)
 		snprintf(out->release, sizeof(out->release), "%s", release);
 	if (o->env->kind == CONFIG_ENV_GITOPS)
@@ -1175,6 +1363,8 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		fail_with(out, "release");
 		goto record;
 	}
+	if (d.job.action == TARGET_DEPLOY)
+		note_release(&d, lock);
 	if (d.job.action != TARGET_ROLLBACK) {
 		memset(&ao, 0, sizeof(ao));
 		ao.cfg = o->cfg;
@@ -1223,6 +1413,8 @@ done:
 		state_unlock(lock);
 	if (out->result == DEPLOY_OK)
 		artifact_gc_protected(o->st, o->cfg);
+	if (d.left_recorded)
+		notify_left(&d);
 	if (d.recorded)
 		notify_outcome(&d);
 	if (d.recorded && recorded_hook)

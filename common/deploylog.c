@@ -1,10 +1,13 @@
 #include "deploylog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +15,21 @@
 #include "report.h"
 #include "strvec.h"
 #include "timeutil.h"
+
+/* A log while it is written: WRITING and the writer's pid. */
+#define WRITING ".writing."
+
+/* The name a finished log gets (see deploylog.h). */
+static void final_name(struct buf *name, int64_t started, long pid,
+		       const char *action, const char *release,
+		       const char *commit)
+{
+	char stamp[TIMEUTIL_TEXT_MAX];
+
+	timeutil_format(stamp, started, TIMEUTIL_COMPACT);
+	buf_addf(name, "%s.%ld.%s.%s.%s.log", stamp, pid, action,
+		 release && *release ? release : "-", commit);
+}
 
 void deploylog_start(struct deploylog *l, struct state *st, const char *env)
 {
@@ -21,7 +39,7 @@ void deploylog_start(struct deploylog *l, struct state *st, const char *env)
 	l->fd = -1;
 	l->started = (int64_t)time(NULL);
 	if (state_log_path(st, &path, env, NULL) < 0 ||
-	    buf_addf(&path, "/.writing.%ld", (long)getpid()) < 0) {
+	    buf_addf(&path, "/" WRITING "%ld", (long)getpid()) < 0) {
 		report_warn("no deploy log: %s", report_str(error_last()));
 		goto out;
 	}
@@ -32,6 +50,12 @@ void deploylog_start(struct deploylog *l, struct state *st, const char *env)
 			    report_str(path.ptr), strerror(errno));
 		goto out;
 	}
+	/*
+	 * Held while anyone writes it (the workers too, who share the
+	 * descriptor): deploylog_sweep() leaves it alone.
+	 */
+	if (flock(l->fd, LOCK_EX | LOCK_NB) < 0)
+		error_clear();
 	l->tmp = buf_detach(&path, NULL);
 	l->env = xstrdup(env);
 	report_log(l->fd);
@@ -44,7 +68,6 @@ void deploylog_finish(struct deploylog *l, struct state *st, bool keep,
 		      const char *action, const char *release,
 		      const char *commit)
 {
-	char stamp[TIMEUTIL_TEXT_MAX];
 	struct buf name = BUF_INIT, path = BUF_INIT;
 
 	if (l->fd < 0)
@@ -52,9 +75,7 @@ void deploylog_finish(struct deploylog *l, struct state *st, bool keep,
 	report_log(-1);
 	close(l->fd);
 	l->fd = -1;
-	timeutil_format(stamp, l->started, TIMEUTIL_COMPACT);
-	buf_addf(&name, "%s.%ld.%s.%s.%s.log", stamp, (long)getpid(), action,
-		 release && *release ? release : "-", commit);
+	final_name(&name, l->started, (long)getpid(), action, release, commit);
 	if (!keep) {
 		unlink(l->tmp);
 	} else if (state_log_path(st, &path, l->env, name.ptr) < 0) {
@@ -74,6 +95,56 @@ void deploylog_finish(struct deploylog *l, struct state *st, bool keep,
 	l->tmp = l->env = NULL;
 	buf_release(&name);
 	buf_release(&path);
+}
+
+void deploylog_sweep(struct state *st, const char *env,
+		     const struct deploylog_left *left)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT, name = BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	if (state_log_path(st, &dir, env, NULL) < 0 || !(d = opendir(dir.ptr)))
+		goto out;
+	while ((de = readdir(d))) {
+		const char *p = de->d_name + strlen(WRITING);
+		char *end;
+		long pid;
+		int fd;
+
+		if (strncmp(de->d_name, WRITING, strlen(WRITING)))
+			continue;
+		pid = strtol(p, &end, 10);
+		/* a writer that lives, or the workers it left, still write */
+		if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir.ptr, de->d_name);
+		if (buf_error(&path) ||
+		    (fd = open(path.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			buf_reset(&name);
+			if (left && left->pid == pid) {
+				buf_addf(&name, "%s/", dir.ptr);
+				final_name(&name, left->started, pid,
+					   left->action, left->release,
+					   left->commit);
+			}
+			if (!name.len || buf_error(&name) ||
+			    rename(path.ptr, name.ptr) < 0)
+				unlink(path.ptr);
+		}
+		close(fd);
+	}
+	closedir(d);
+	state_logs_trim(st, env, DEPLOYLOG_KEEP);
+out:
+	error_clear();
+	buf_release(&dir);
+	buf_release(&path);
+	buf_release(&name);
 }
 
 /* Does the log `name` (as deploylog_finish() makes them) match? */

@@ -35,6 +35,14 @@ struct fleet {
 	struct sigaction old_pipe;
 };
 
+/* In a worker: the process that forked it (0 in any other process). */
+static pid_t worker_parent;
+
+bool fleet_parent_gone(void)
+{
+	return worker_parent && getppid() != worker_parent;
+}
+
 static int read_full(int fd, void *p, size_t len)
 {
 	char *c = p;
@@ -58,9 +66,11 @@ static void worker_main(const struct fleet_ops *ops, void *payload,
 	void *state = ops->start(index, payload);
 	char arg[FLEET_ARG_MAX + 1];
 	struct request req;
+	bool quit = false;
 
 	while (read_full(cmd_fd, &req, sizeof(req)) == 0 &&
-	       req.phase != PHASE_QUIT && req.arg_len <= FLEET_ARG_MAX &&
+	       !(quit = req.phase == PHASE_QUIT) &&
+	       req.arg_len <= FLEET_ARG_MAX &&
 	       read_full(cmd_fd, arg, req.arg_len) == 0) {
 		struct fleet_reply reply;
 		int r;
@@ -80,6 +90,13 @@ static void worker_main(const struct fleet_ops *ops, void *payload,
 		if (fsutil_write_all(res_fd, &reply, sizeof(reply)) < 0)
 			break;
 	}
+	/*
+	 * No request to stop, and nobody to answer: the parent died (killed
+	 * outright) in the middle of the work, which is left to this worker
+	 * to undo.
+	 */
+	if (!quit && ops->abandoned)
+		ops->abandoned(state);
 	ops->stop(state);
 }
 
@@ -88,6 +105,7 @@ int fleet_start(struct fleet **out, size_t n, const struct fleet_ops *ops,
 {
 	struct sigaction ign;
 	struct fleet *f;
+	pid_t self = getpid();
 	size_t i;
 	int r = 0;
 
@@ -127,6 +145,8 @@ int fleet_start(struct fleet **out, size_t n, const struct fleet_ops *ops,
 		if (pid == 0) {
 			size_t k;
 
+			/* not getppid(): the parent may be gone already */
+			worker_parent = self;
 			for (k = 0; k < i; k++) {
 				close(f->m[k].cmd_fd);
 				close(f->m[k].res_fd);

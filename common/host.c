@@ -190,19 +190,36 @@ int host_run(struct host *h, struct host_result *res, const char *cmd,
 	return run_ssh(h, res, cmd, timeout, capture, fn, payload);
 }
 
-/* The last non-empty line of `output` (a failure's best explanation). */
+/* GNU tar's last words after a failure, which say only that one came. */
+#define TAR_SUMMARY "Exiting with failure status due to previous errors"
+
+/*
+ * The last non-empty line of `output` (a failure's best explanation),
+ * or the one before it when that is tar's summary ("Cannot write: No
+ * space left on device" says why an upload failed; the summary does not).
+ */
 static void last_line(const char *output, const char **p, int *len)
 {
 	const char *end = output + strlen(output);
 	const char *start;
+	size_t n = strlen(TAR_SUMMARY);
+	int tries;
 
-	while (end > output && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	start = end;
-	while (start > output && start[-1] != '\n')
-		start--;
-	*p = start;
-	*len = (int)(end - start);
+	for (tries = 0; tries < 2; tries++) {
+		while (end > output && (end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+		start = end;
+		while (start > output && start[-1] != '\n')
+			start--;
+		if (tries && start == end)
+			return;		/* nothing before the summary */
+		*p = start;
+		*len = (int)(end - start);
+		if ((size_t)(end - start) < n ||
+		    memcmp(end - n, TAR_SUMMARY, n))
+			return;
+		end = start;		/* the summary: the line before */
+	}
 }
 
 /*
@@ -381,6 +398,10 @@ static int pump(struct host *h, const char *cmd, int fd,
 			r = error_set_errno(ERR_SYS, "cannot read the release");
 			break;
 		}
+		if (n && up->cancelled && up->cancelled()) {
+			r = error_set(ERR_GENERIC, "the upload was given up");
+			break;
+		}
 		if (!n || (r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
 		progress_add(&pr, (size_t)n);
@@ -500,6 +521,10 @@ static int pump_spool(struct host *h, const char *cmd,
 		if (n <= 0) {
 			r = error_set_errno(ERR_SYS, "cannot read the encoded"
 					    " release");
+			break;
+		}
+		if (up->cancelled && up->cancelled()) {
+			r = error_set(ERR_GENERIC, "the upload was given up");
 			break;
 		}
 		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)

@@ -357,21 +357,21 @@ static void add_assemble(struct buf *before, struct buf *after,
 {
 	const struct config_env *env = o->env;
 	const struct target_job *job = o->job;
-	const char *id = job->release;
+	const char *id = job->release, *dir = o->dir;
 
 	buf_addstr(before, "set -e; cd ");
 	add_path(before, env->path, "releases");
 	/* into a directory of its own: never through a link to the base */
-	buf_addf(before, "; mkdir -- '%s'; ", id);
+	buf_addf(before, "; mkdir -- '%s'; ", dir);
 	if (env->incremental == CONFIG_INCREMENTAL_COPY)
 		buf_addstr(before, "cp -a --reflink=auto -- ");
 	else
 		buf_addstr(before, "cp -al -- ");
 	buf_addf(before, "'%s/.' '%s/'; rm -f -- '%s/REVISION'",
-		 job->base_release, id, id);
+		 job->base_release, dir, dir);
 	/* removals, the new entries linked over the copy, the seal */
 	buf_addstr(after, "cd ");
-	add_release(after, env, "", id, NULL);
+	add_release(after, env, "", dir, NULL);
 	buf_addf(after, " && xargs -0 -r rm -rf -- <'../" INCOMING "%s/remove'"
 		 " && cp -al --remove-destination -- '../" INCOMING "%s/tree/.'"
 		 " . && touch -h -r '../" SEAL "%s' REVISION && cd .. &&"
@@ -388,14 +388,14 @@ static int clean_up(const struct increment_opts *o)
 {
 	struct host_result res = HOST_RESULT_INIT;
 	struct buf cmd = BUF_INIT;
-	const char *id = o->job->release;
+	const char *id = o->job->release, *dir = o->dir;
 	int r;
 
 	buf_addstr(&cmd, "cd ");
 	add_path(&cmd, o->env->path, "releases");
 	buf_addf(&cmd, " && { find '%s' '" INCOMING "%s' -type d ! -perm -u+w"
 		 " -exec chmod u+w -- {} + 2>/dev/null; rm -rf -- '%s' '"
-		 INCOMING "%s' '" SEAL "%s'; }", id, id, id, id, id);
+		 INCOMING "%s' '" SEAL "%s'; }", dir, id, dir, id, id);
 	if ((r = buf_error(&cmd)) == 0)
 		r = host_run(o->host, &res, cmd.ptr, o->env->command_timeout,
 			     true, NULL, NULL);
@@ -661,6 +661,7 @@ int increment_upload(struct increment_result *out,
 	up.timeout = o->env->command_timeout;
 	up.produce = produce;
 	up.payload = &inc;
+	up.cancelled = job->cancelled;
 	r = host_upload(o->host, &up, &stats, NULL);
 	buf_release(&inc.path);
 	if (r == ERR_INVALID || r == ERR_TOOBIG) {

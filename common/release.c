@@ -15,6 +15,14 @@
 #include "strvec.h"
 #include "timeutil.h"
 
+/*
+ * A release is built under PATH/releases/.partial-ID and renamed to ID
+ * once complete (REVISION sealed, `shared` linked): a release directory
+ * under its own name is whole, whatever killed a deploy while it built
+ * one.
+ */
+#define PARTIAL ".partial-"
+
 /* Marks in command output that tell pushgate what it asked for. */
 #define CURRENT_MARK "pushgate-current=["
 #define PRESENT_MARK "pushgate-release=present"
@@ -345,6 +353,20 @@ static void add_shared_checks(struct buf *cmd, const struct config_env *env)
 }
 
 /*
+ * In PATH/releases: remove what deploys that died (or could not reach
+ * the host to clean up) left of releases they were building (deploys of
+ * one path never overlap). Directories first made writable: a release
+ * may have read-only ones; never files, which a copy shares with the
+ * live release.
+ */
+static void add_sweep(struct buf *cmd)
+{
+	buf_addstr(cmd, "{ find " PARTIAL "* .incoming-* -type d ! -perm -u+w"
+		   " -exec chmod u+w -- {} + 2>/dev/null || true; rm -rf -- "
+		   PARTIAL "* .incoming-* .seal-* 2>/dev/null || true; }");
+}
+
+/*
  * Before the upload: create the layout, make sure the new release does
  * not exist, check the shared files, and learn which release is live
  * (the one to come back to).
@@ -358,7 +380,12 @@ static void add_prepare(struct buf *cmd, const struct config_env *env,
 	add_path(cmd, env->path, "releases");
 	buf_addch(cmd, ' ');
 	add_path(cmd, env->path, "shared");
-	buf_addstr(cmd, "; test ! -e ");
+	/* what earlier deploys left takes room the upload may need */
+	buf_addstr(cmd, "; (cd ");
+	add_path(cmd, env->path, "releases");
+	buf_addstr(cmd, " && ");
+	add_sweep(cmd);
+	buf_addstr(cmd, "); test ! -e ");
 	add_release_path(cmd, env, id, NULL);
 	for (i = 0; i < env->shared.nr; i++) {
 		const char *e = env->shared.v[i];
@@ -380,15 +407,15 @@ static void add_prepare(struct buf *cmd, const struct config_env *env,
 
 /*
  * The releases, one "G ID" (good) or "F ID" (failed) line each; what a
- * killed deploy left of an incremental release goes (deploys of one path
- * never overlap).
+ * killed deploy left of a release it built goes.
  */
 static void add_list_releases(struct buf *cmd, const struct config_env *env)
 {
 	buf_addstr(cmd, "cd ");
 	add_path(cmd, env->path, "releases");
-	buf_addstr(cmd, " && { rm -rf -- .incoming-* .seal-* 2>/dev/null ||"
-		   " true; } && for d in *; do test -d \"$d\" || continue;"
+	buf_addstr(cmd, " && ");
+	add_sweep(cmd);
+	buf_addstr(cmd, " && for d in *; do test -d \"$d\" || continue;"
 		   " if test -f \"$d/FAILED\" && ! test -L \"$d/FAILED\";"
 		   " then echo \"F $d\";"
 		   " else echo \"G $d\"; fi; done");
@@ -454,6 +481,33 @@ static int link_shared(struct release_target *rt, const char *id)
 	return r;
 }
 
+/* ".partial-ID": where release `id` is built. */
+static void partial_of(struct buf *out, const char *id)
+{
+	buf_addf(out, PARTIAL "%s", id);
+}
+
+/*
+ * The release built in PARTIAL-ID is complete: it takes its own name
+ * (the name was free when the deploy began: see add_prepare()).
+ */
+static int complete_release(struct release_target *rt, const char *id)
+{
+	struct buf cmd = BUF_INIT, partial = BUF_INIT;
+	int r;
+
+	partial_of(&partial, id);
+	buf_inherit_error(&cmd, &partial);
+	buf_addstr(&cmd, "mv -T -- ");
+	add_release_path(&cmd, rt->env, partial.ptr, NULL);
+	buf_addch(&cmd, ' ');
+	add_release_path(&cmd, rt->env, id, NULL);
+	r = run(rt, "complete the release", &cmd, false, NULL);
+	buf_release(&cmd);
+	buf_release(&partial);
+	return r;
+}
+
 /* A new release: layout, upload (artifact, config, REVISION), shared. */
 /*
  * An incremental upload (increment.h) when the job has a base: 0 with
@@ -462,7 +516,7 @@ static int link_shared(struct release_target *rt, const char *id)
  */
 static int try_increment(struct release_target *rt,
 			 const struct target_job *job, const char *prepare,
-			 bool *done)
+			 const char *dir, bool *done)
 {
 	struct increment_opts io;
 	struct increment_result ir;
@@ -478,6 +532,7 @@ static int try_increment(struct release_target *rt,
 	io.env = rt->env;
 	io.job = job;
 	io.prepare = prepare;
+	io.dir = dir;
 	r = increment_upload(&ir, &io);
 	/* the mark tells that the new id was free: the release is ours */
 	if (ir.output) {
@@ -517,19 +572,23 @@ static void show_progress(uint64_t bytes, double seconds, void *payload)
 
 /*
  * A full upload's steps around the tar stream: `prepare` (layout, checks,
- * the live release), the release's directory, and `seal`: REVISION
- * touched with the host's clock once all is there, so that whatever
- * changes in the release later is newer (SPEC §9).
+ * the live release), the directory the release is built in, and `seal`:
+ * REVISION touched with the host's clock once all is there, so that
+ * whatever changes in the release later is newer (SPEC §9).
  */
 static int upload_steps(const struct config_env *env, const char *id,
 			struct buf *prepare, struct buf *dir, struct buf *seal)
 {
+	struct buf partial = BUF_INIT;
 	int r;
 
+	partial_of(&partial, id);
 	add_prepare(prepare, env, id);
-	buf_addf(dir, "%s/releases/%s", env->path, id);
+	buf_addf(dir, "%s/releases/%s", env->path, partial.ptr);
 	buf_addstr(seal, "touch -- ");
-	add_release_path(seal, env, id, "REVISION");
+	add_release_path(seal, env, partial.ptr, "REVISION");
+	buf_inherit_error(seal, &partial);
+	buf_release(&partial);
 	if ((r = buf_error(prepare)) < 0 || (r = buf_error(dir)) < 0 ||
 	    (r = buf_error(seal)) < 0)
 		return error_set(r, "upload: the command line is too long");
@@ -542,17 +601,22 @@ static int upload_release(struct release_target *rt,
 	struct host_upload up;
 	struct host_upload_stats stats;
 	struct buf prepare = BUF_INIT, dir = BUF_INIT, seal = BUF_INIT;
+	struct buf partial = BUF_INIT;
 	double start = timeutil_now();
 	char *output = NULL;
 	bool done;
 	int r, r2;
 
-	if ((r = upload_steps(rt->env, job->release, &prepare, &dir,
+	partial_of(&partial, job->release);
+	if ((r = buf_error(&partial)) < 0 ||
+	    (r = upload_steps(rt->env, job->release, &prepare, &dir,
 			      &seal)) < 0 ||
-	    (r = try_increment(rt, job, prepare.ptr, &done)) < 0)
+	    (r = try_increment(rt, job, prepare.ptr, partial.ptr,
+			       &done)) < 0)
 		goto out;
 	if (done) {
-		r = link_shared(rt, job->release);
+		if (!(r = link_shared(rt, partial.ptr)))
+			r = complete_release(rt, job->release);
 		goto out;
 	}
 	memset(&up, 0, sizeof(up));
@@ -566,6 +630,7 @@ static int upload_release(struct release_target *rt,
 	up.spool = job->spool;
 	up.progress = show_progress;
 	up.progress_payload = rt;
+	up.cancelled = job->cancelled;
 	r = host_upload(rt->host, &up, &stats, &output);
 	/*
 	 * The mark is printed once the id was found free, before mkdir: only
@@ -587,12 +652,14 @@ static int upload_release(struct release_target *rt,
 	report_info("[%s] uploaded %llu entries, %.1f MB in %.1f s",
 		    rt->base.label, (unsigned long long)stats.entries,
 		    (double)stats.bytes / 1e6, timeutil_now() - start);
-	r = link_shared(rt, job->release);
+	if (!(r = link_shared(rt, partial.ptr)))
+		r = complete_release(rt, job->release);
 out:
 	free(output);
 	buf_release(&prepare);
 	buf_release(&dir);
 	buf_release(&seal);
+	buf_release(&partial);
 	return r;
 }
 
@@ -864,9 +931,10 @@ static int rt_discard(struct target *t, const struct target_job *job)
 	/* its directories may be read-only (copied so, or so uploaded) */
 	buf_addstr(&cmd, "cd ");
 	add_path(&cmd, rt->env->path, "releases");
-	buf_addf(&cmd, " && { find '%s' '.incoming-%s' -type d ! -perm -u+w"
-		 " -exec chmod u+w -- {} + 2>/dev/null; rm -rf -- '%s'"
-		 " '.incoming-%s' '.seal-%s'; }", job->release, job->release,
+	buf_addf(&cmd, " && { find '%s' '" PARTIAL "%s' '.incoming-%s' -type d"
+		 " ! -perm -u+w -exec chmod u+w -- {} + 2>/dev/null; rm -rf --"
+		 " '%s' '" PARTIAL "%s' '.incoming-%s' '.seal-%s'; }",
+		 job->release, job->release, job->release, job->release,
 		 job->release, job->release, job->release);
 	r = run(rt, "remove partial release", &cmd, false, NULL);
 	buf_release(&cmd);
@@ -1047,7 +1115,7 @@ void release_describe(const struct config_env *env,
 		      const struct target_job *job, const char *left,
 		      struct strvec *out)
 {
-	struct buf cmd = BUF_INIT, link = BUF_INIT;
+	struct buf cmd = BUF_INIT, link = BUF_INIT, partial = BUF_INIT;
 	const char *id = job->release;
 	size_t i;
 
@@ -1079,10 +1147,17 @@ void release_describe(const struct config_env *env,
 		buf_release(&prepare);
 		buf_release(&dir);
 		buf_release(&seal);
+		partial_of(&partial, id);
 		for (i = 0; i < env->shared.nr; i++) {
-			shared_line(&cmd, env, id, env->shared.v[i]);
+			shared_line(&cmd, env, partial.ptr, env->shared.v[i]);
 			describe(out, "link shared", &cmd);
 		}
+		buf_inherit_error(&cmd, &partial);
+		buf_addstr(&cmd, "mv -T -- ");
+		add_release_path(&cmd, env, partial.ptr, NULL);
+		buf_addch(&cmd, ' ');
+		add_release_path(&cmd, env, id, NULL);
+		describe(out, "complete the release", &cmd);
 	}
 	if (env->maintenance) {
 		buf_addstr(&cmd, "touch -- ");
@@ -1119,4 +1194,5 @@ void release_describe(const struct config_env *env,
 			     "one)", env->keep);
 	buf_release(&link);
 	buf_release(&cmd);
+	buf_release(&partial);
 }

@@ -322,6 +322,16 @@ int state_lock(struct state *st, const char *name,
 		}
 		poll(NULL, 0, left < LOCK_RETRY_MS ? (int)left : LOCK_RETRY_MS);
 	}
+	if (o->left_out) {
+		/* a holder that lived emptied the file when it unlocked */
+		char *left = read_holder(fd);
+
+		*o->left_out = NULL;
+		if (*left)
+			*o->left_out = left;
+		else
+			free(left);
+	}
 	if (o->holder)
 		write_holder(fd, o->holder);
 	return fd;
@@ -342,6 +352,41 @@ void state_unlock(int fd)
 	 */
 	flock(fd, LOCK_UN);
 	close(fd);
+}
+
+void state_lock_note(int fd, const char *holder)
+{
+	write_holder(fd, holder);
+}
+
+int state_lock_left(struct state *st, const char *name, char **holder_out)
+{
+	char *line;
+	int fd;
+
+	*holder_out = NULL;
+	fd = open_lock(st, name, O_RDONLY);
+	if (fd == ERR_NOTFOUND) {
+		error_clear();
+		return 0;	/* never taken */
+	}
+	if (fd < 0)
+		return fd;
+	while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno != EINTR) {
+			/* held: its holder lives (or cannot be told) */
+			close(fd);
+			return 0;
+		}
+	}
+	line = read_holder(fd);
+	if (*line)
+		*holder_out = line;
+	else
+		free(line);
+	flock(fd, LOCK_UN);
+	close(fd);
+	return 0;
 }
 
 int state_lock_holder(struct state *st, const char *name, char **holder_out)

@@ -70,6 +70,8 @@ int status_collect(struct status_env *out, struct repo *repo,
 	out->has_live = repo_env_ref(repo, &out->live, env->name) == 0;
 	error_clear();
 	if ((r = deploy_busy(&out->busy, &out->holder, st, env->name)) < 0 ||
+	    (!out->busy &&
+	     (r = deploy_left(&out->left, &out->left_by, st, env->name)) < 0) ||
 	    (r = hold_lock_get(st, env->name, &out->hold, &out->held)) < 0)
 		return r;
 	find_waiting(out, repo, max_waiting);
@@ -207,6 +209,14 @@ void status_print(const struct status_env *s, struct repo *repo)
 			   s->holder.commit[0] ? s->holder.commit : "?",
 			   s->holder.user[0] ? report_str(s->holder.user) :
 			   "unknown", s->holder.since ? when : "?");
+	}
+	if (s->left) {
+		timeutil_format(when, s->left_by.since, TIMEUTIL_HUMAN);
+		report_out("  stopped:  %s %.12s (by %s, since %s) did not "
+			   "finish: its process died (the next deploy records"
+			   " it)", history_action_name(s->left_by.action),
+			   s->left_by.commit, s->left_by.user[0] ?
+			   report_str(s->left_by.user) : "unknown", when);
 	}
 	show_waiting(s, repo);
 	show_hosts(s);

@@ -149,6 +149,8 @@ struct deploy_holder {
 	char commit[REPO_OID_HEXSZ + 1];
 	char user[128];
 	int64_t since;		/* seconds since the epoch */
+	long pid;		/* its process, 0 if unknown */
+	char release[RELEASE_ID_MAX];	/* "" until it has one */
 };
 
 /*
@@ -156,6 +158,14 @@ struct deploy_holder {
  * what (fields empty if its holder line cannot be read).
  */
 int deploy_busy(bool *busy, struct deploy_holder *out, struct state *st,
+		const char *env);
+
+/*
+ * Did the last deploy or rollback of `env` die holding the lock (killed
+ * outright), so that it never recorded itself? *left says; if so, *out
+ * says what it was. The next deploy or rollback records it, failed.
+ */
+int deploy_left(bool *left, struct deploy_holder *out, struct state *st,
 		const char *env);
 
 #endif

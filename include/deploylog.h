@@ -43,6 +43,25 @@ void deploylog_finish(struct deploylog *l, struct state *st, bool keep,
 		      const char *action, const char *release,
 		      const char *commit);
 
+/* A deploy that died holding the lock, as its holder line says. */
+struct deploylog_left {
+	long pid;		/* its process */
+	int64_t started;
+	const char *action;	/* "deploy" or "rollback" */
+	const char *release;	/* or "" */
+	const char *commit;
+};
+
+/*
+ * The logs of `env` that deploys which died (killed outright) never
+ * finished: that of `left` (NULL: none) is kept under the name it
+ * would have had, the others (deploys killed while they waited for the
+ * lock) go. A log that a live process (a deploy, or the workers one
+ * left) still writes stays.
+ */
+void deploylog_sweep(struct state *st, const char *env,
+		     const struct deploylog_left *left);
+
 /*
  * The path of the newest log of `env` for `which`: a release id, a
  * commit id or an abbreviation of one (4 hex digits or more), or NULL

@@ -44,6 +44,12 @@ struct fleet_ops {
 	 */
 	int (*run)(void *state, unsigned phase, const char *arg,
 		   struct fleet_reply *reply);
+	/*
+	 * Once, when the parent went away (it died without telling the
+	 * worker to stop: killed outright, say) instead of the next phase;
+	 * then stop runs. NULL: nothing to do.
+	 */
+	void (*abandoned)(void *state);
 	/* Once, at the end (also when the parent went away). */
 	void (*stop)(void *state);
 };
@@ -79,5 +85,13 @@ size_t fleet_run_limit(struct fleet *f, unsigned phase, const char *name,
 
 /* Tell every worker to stop, and wait for them; frees `f` (NULL ok). */
 void fleet_stop(struct fleet *f);
+
+/*
+ * In a worker: has the parent gone away (died, so that the worker was
+ * handed to another process)? A long phase may ask, to stop early; the
+ * worker's `abandoned` runs once the phase returns. False outside a
+ * worker.
+ */
+bool fleet_parent_gone(void);
 
 #endif

@@ -123,6 +123,12 @@ struct host_upload {
 	 */
 	void (*progress)(uint64_t bytes, double seconds, void *payload);
 	void *progress_payload;
+	/*
+	 * SSH hosts: asked between two chunks; true stops sending (the
+	 * upload fails, the host is left with a truncated stream). NULL:
+	 * never.
+	 */
+	bool (*cancelled)(void);
 };
 
 #define HOST_PROGRESS_AFTER 2.0

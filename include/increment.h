@@ -20,12 +20,12 @@
  *    deployed, the base is what its manifest says; otherwise (junk, a
  *    changed mode, a `shared` directory the tree lacks) a second round
  *    trip lists every entry;
- * 2. assemble: the new release starts as a copy of the base (hard links
- *    with `incremental = link`, `cp -a` with `copy`), the entries the
- *    plan (delta.h) removes are removed, and the entries it sends are
- *    extracted into an empty directory and linked into place over what
- *    the copy had (each a new file: nothing is written through an inode
- *    an older release shares), REVISION included.
+ * 2. assemble: the new release starts (in opts->dir) as a copy of the
+ *    base (hard links with `incremental = link`, `cp -a` with `copy`),
+ *    the entries the plan (delta.h) removes are removed, and the entries
+ *    it sends are extracted into an empty directory and linked into
+ *    place over what the copy had (each a new file: nothing is written
+ *    through an inode an older release shares), REVISION included.
  *
  * When the base cannot be used, nothing was created and the caller
  * falls back to a full upload, saying why.
@@ -37,6 +37,11 @@ struct increment_opts {
 	const struct config_env *env;
 	const struct target_job *job;	/* next, base, base_release, ... */
 	const char *prepare;		/* shell command run first (layout) */
+	/*
+	 * The directory under PATH/releases/ the release is assembled in
+	 * (the caller gives it the release's name once it is complete).
+	 */
+	const char *dir;
 };
 
 struct increment_result {

@@ -59,9 +59,16 @@ struct state_lock_opts {
 	state_wait_fn on_wait;	/* or NULL */
 	void *payload;
 	state_cancel_fn cancelled;	/* or NULL */
+	/*
+	 * If not NULL: once the lock is taken, *left_out is the line an
+	 * earlier holder left because it died holding the lock (killed
+	 * outright: it never called state_unlock()), or NULL if none; the
+	 * caller frees it.
+	 */
+	char **left_out;
 };
 
-#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL, NULL }
+#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL, NULL, NULL }
 
 /*
  * Take the exclusive lock `name` (a file under pushgate/locks/), waiting
@@ -78,11 +85,21 @@ int state_lock(struct state *st, const char *name,
 /* Forget the holder line and release the lock. */
 void state_unlock(int fd);
 
+/* Replace the holder line of a lock we hold (a note: never fails). */
+void state_lock_note(int fd, const char *holder);
+
 /*
  * Is lock `name` held right now? *holder_out is NULL if it is free,
  * else the line its holder wrote ("" if none yet); the caller frees it.
  */
 int state_lock_holder(struct state *st, const char *name, char **holder_out);
+
+/*
+ * Did the last holder of lock `name` die holding it? *holder_out is the
+ * line it left if the lock is free but still has one (see
+ * opts->left_out), NULL otherwise; the caller frees it.
+ */
+int state_lock_left(struct state *st, const char *name, char **holder_out);
 
 /*
  * A strictly increasing time for the sequence `name` (a file under

@@ -36,6 +36,8 @@ struct status_env {
 	bool held;			/* pushgate lock ENV holds it */
 	struct hold_lock hold;		/* by whom, since, why */
 	struct deploy_holder holder;	/* which, if busy */
+	bool left;			/* the last one died unrecorded */
+	struct deploy_holder left_by;	/* which, if left */
 	bool no_branch;			/* the branch does not exist */
 	char *waiting_error;		/* waiting commits unknown: why */
 	struct repo_oid *waiting;	/* the newest waiting commits */

@@ -65,6 +65,8 @@ struct target_job {
 	const struct manifest *base;
 	const char *base_release;
 	const char *base_commit;
+	/* should an upload stop now (the deploy is given up)? NULL: never */
+	bool (*cancelled)(void);
 };
 
 struct target_ops {

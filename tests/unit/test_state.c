@@ -338,6 +338,63 @@ static void test_state__lock_holder(void **state)
 	state_unlock(fd);
 }
 
+/*
+ * A holder killed outright never empties its line: the lock is free, and
+ * the line tells who died holding it (state_lock_left(), and to the next
+ * holder through left_out); a holder that unlocked leaves none.
+ */
+static void test_state__lock_left_by_a_dead_holder(void **state)
+{
+	struct state_lock_opts o = STATE_LOCK_OPTS_INIT;
+	char *left = NULL;
+	pid_t pid;
+	int fd, wstatus;
+
+	(void)state;
+	assert_int_equal(state_lock_left(&st, "prod", &left), 0);
+	assert_null(left);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		o.holder = "deploy\tabc\talice";
+		_exit(state_lock(&st, "prod", &o) < 0);
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+
+	assert_int_equal(state_lock_left(&st, "prod", &left), 0);
+	assert_non_null(left);
+	assert_string_equal(left, "deploy\tabc\talice");
+	free(left);
+	left = (char *)"not set";
+
+	/* the next holder is told, and writes its own line */
+	o.holder = "deploy\tdef\tbob";
+	o.left_out = &left;
+	fd = state_lock(&st, "prod", &o);
+	assert_true(fd >= 0);
+	assert_non_null(left);
+	assert_string_equal(left, "deploy\tabc\talice");
+	free(left);
+	assert_int_equal(state_lock_left(&st, "prod", &left), 0);
+	assert_null(left);	/* held: nobody died */
+	state_lock_note(fd, "deploy\tdef\tbob\t42");
+	assert_int_equal(state_lock_holder(&st, "prod", &left), 0);
+	assert_string_equal(left, "deploy\tdef\tbob\t42");
+	free(left);
+	state_unlock(fd);
+
+	/* after an unlock, nothing was left */
+	assert_int_equal(state_lock_left(&st, "prod", &left), 0);
+	assert_null(left);
+	left = (char *)"not set";
+	fd = state_lock(&st, "prod", &o);
+	assert_true(fd >= 0);
+	assert_null(left);
+	state_unlock(fd);
+}
+
 static int count_keys(const char *key, int64_t used, void *payload)
 {
 	(void)key;
@@ -426,6 +483,7 @@ int main(void)
 		T(test_state__lock_bad_names),
 		T(test_state__lock_released_when_holder_dies),
 		T(test_state__lock_holder),
+		T(test_state__lock_left_by_a_dead_holder),
 		T(test_state__artifacts),
 #undef T
 	};
