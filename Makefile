@@ -66,6 +66,13 @@ HOOK_OBJ = $(PROGRAMS:$(B)/%=$(B)/obj/hooks/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(UNIT_SRC:tests/unit/%.c=$(B)/obj/tests/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# The fuzz targets, each linked with tests/fuzz/driver.c (a main() that
+# runs it on its corpus and on mutants of it, no libFuzzer needed): what
+# `make unit` builds besides the unit tests, for t2600-fuzz-smoke.sh.
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJ = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/obj/fuzz/%.o)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_DRIVER = $(B)/obj/fuzz/driver.o
 
 # Header dependencies: each object's compile writes OBJ.d, listing the
 # headers it read (-MMD), with an empty rule for each (-MP) so that a
@@ -73,7 +80,8 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # flags do, and every object and program depends on it, so a build with
 # other flags (DEVELOPER=1, a new warning, CFLAGS=...) rebuilds them.
 DEP_FLAGS = -MMD -MP
-DEPS = $(COMMON_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+DEPS = $(COMMON_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+	$(FUZZ_OBJ:.o=.d) $(FUZZ_DRIVER:.o=.d)
 FLAGS_FILE = $(B)/flags
 shq = '$(subst ','\'',$(1))'
 
@@ -94,7 +102,10 @@ $(B)/obj/tests/%.o: tests/unit/%.c $(FLAGS_FILE) | $(B)/obj/tests
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit $(DEP_FLAGS) \
 		-c -o $@ $<
 
-$(B)/obj $(B)/obj/hooks $(B)/obj/tests $(B)/tests:
+$(B)/obj/fuzz/%.o: tests/fuzz/%.c $(FLAGS_FILE) | $(B)/obj/fuzz
+	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(B)/obj $(B)/obj/hooks $(B)/obj/tests $(B)/tests $(B)/obj/fuzz $(B)/fuzz:
 	mkdir -p $@
 
 $(LIB): $(COMMON_OBJ)
@@ -108,6 +119,10 @@ $(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/%.o $(LIB) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) \
 		$(CMOCKA_LIBS)
 
+$(FUZZ_BIN): $(B)/fuzz/%: $(B)/obj/fuzz/%.o $(FUZZ_DRIVER) $(LIB) | $(B)/fuzz
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(FUZZ_DRIVER) $(LIB) $(ALL_LDFLAGS) \
+		$(PKG_LIBS)
+
 -include $(DEPS)
 
 deps:
@@ -118,7 +133,7 @@ check: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FUZZ_BIN)
 
 lint:
 	sh tests/lint.sh

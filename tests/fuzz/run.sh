@@ -18,6 +18,7 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$srcdir"
 seconds=${1:-${FUZZ_TIME:-60}}
+test "$#" -eq 0 || shift
 case $seconds in '' | *[!0-9]*)
 	echo "fuzz: not a number of seconds: '$seconds'" >&2
 	exit 2
@@ -36,6 +37,9 @@ make -s B="$out" CC="$cc" SANITIZE= DEVELOPER= \
 libs=$(pkg-config --libs libgit2 libssh2 inih libcrypto)
 for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
+	if test "$#" -gt 0; then
+		case " $* " in *" $name "*) ;; *) continue ;; esac
+	fi
 	mkdir -p "$out/corpus/$name"
 	# shellcheck disable=SC2086 # a list of flags
 	"$cc" -O1 -g $san -fsanitize=fuzzer -std=c11 -D_POSIX_C_SOURCE=200809L \
