@@ -2,6 +2,7 @@
 #
 #   make                 build build/{pre-receive,post-receive,pushgate}
 #   make check           install missing packages, build, run every test
+#                        (with a few seconds of each fuzz target: t2600)
 #   make check SANITIZE=1  the same with ASan + UBSan (in build-san/)
 #   make lint            banned functions, include levels, lone headers,
 #                        shellcheck
@@ -12,8 +13,10 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian package build/deb/pushgate_*.deb (from
 #                        debian/, with dpkg-buildpackage), checked by lintian
-#   make fuzz            the parsers under libFuzzer (tests/fuzz/), each for
-#                        FUZZ_TIME seconds (60), in build-fuzz/
+#   make fuzz            the fuzz targets (tests/fuzz/) under libFuzzer and
+#                        ASan + UBSan, each for FUZZ_TIME seconds (60), in
+#                        build-fuzz/; FUZZ_TARGETS="fuzz_tree ..." picks
+#                        some
 #
 # DEVELOPER=1 makes every warning an error. CC, CFLAGS, LDFLAGS, PREFIX and
 # DESTDIR are the caller's.
@@ -56,8 +59,9 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	$(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(SAN) $(LDFLAGS)
 
-# Every common/*.c, hooks/*.c and tests/unit/test_*.c is picked up: a new
-# module or unit test needs no change here.
+# Every common/*.c, hooks/*.c, tests/unit/test_*.c and tests/fuzz/fuzz_*.c
+# is picked up: a new module, unit test or fuzz target needs no change
+# here.
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)
 LIB = $(B)/libpushgate.a
@@ -67,8 +71,10 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(UNIT_SRC:tests/unit/%.c=$(B)/obj/tests/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # The fuzz targets, each linked with tests/fuzz/driver.c (a main() that
-# runs it on its corpus and on mutants of it, no libFuzzer needed): what
-# `make unit` builds besides the unit tests, for t2600-fuzz-smoke.sh.
+# runs it on its corpus and on mutants of it, no libFuzzer needed) into
+# $(B)/fuzz/: what `make unit` builds besides the unit tests, for
+# t2600-fuzz-smoke.sh, with the compiler and flags of the build (so with
+# ASan and UBSan under SANITIZE=1).
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_OBJ = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/obj/fuzz/%.o)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
@@ -169,7 +175,7 @@ deb:
 
 fuzz:
 	@sh tests/deps.sh --fuzz
-	sh tests/fuzz/run.sh $(FUZZ_TIME)
+	sh tests/fuzz/run.sh $(or $(FUZZ_TIME),60) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-san build-fuzz

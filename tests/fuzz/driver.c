@@ -27,6 +27,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ static struct input *inputs;
 static size_t nr_inputs, alloc_inputs;
 static uint64_t rng_state;
 static const char *keep_path;	/* -o */
+static int keep_fd = -1;
 
 static void die(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
@@ -296,13 +298,12 @@ static size_t mutate(uint8_t *buf, size_t len, size_t max)
 static void run(const uint8_t *data, size_t len)
 {
 	uint8_t *copy = xalloc(len);
-	FILE *fp;
 
-	if (keep_path) {
-		if (!(fp = fopen(keep_path, "wb")) ||
-		    (len && fwrite(data, 1, len, fp) != len) || fclose(fp))
-			die("cannot write '%s'", keep_path);
-	}
+	/* the file stays open: two calls an input, not a new file each */
+	if (keep_fd >= 0 &&
+	    ((len && pwrite(keep_fd, data, len, 0) != (ssize_t)len) ||
+	     ftruncate(keep_fd, (off_t)len) < 0))
+		die("cannot write '%s'", keep_path);
 	memcpy(copy, data, len);
 	LLVMFuzzerTestOneInput(copy, len);
 	free(copy);
@@ -340,6 +341,9 @@ int main(int argc, char **argv)
 	}
 	if (!max)
 		die("-m must be at least 1");
+	if (keep_path && (keep_fd = open(keep_path, O_WRONLY | O_CREAT |
+					 O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		die("cannot write '%s'", keep_path);
 	for (; optind < argc; optind++)
 		add_path(argv[optind], max);
 	rng_state = seed;
@@ -371,5 +375,7 @@ int main(int argc, char **argv)
 		free(inputs[i].data);
 	}
 	free(inputs);
+	if (keep_fd >= 0)
+		close(keep_fd);
 	return 0;
 }

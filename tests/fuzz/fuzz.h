@@ -9,8 +9,10 @@
  *                      not hold, the input is a finding: print and abort
  *                      (libFuzzer and the sanitizers then keep the input)
  *   fuzz_dir(name)     a private directory for the target's files, made
- *                      on first use under TMPDIR (or /tmp) and removed,
- *                      with everything in it, when the process exits
+ *                      on first use under TMPDIR, else /dev/shm (a
+ *                      tmpfs: the targets that write files run ten times
+ *                      faster there), else /tmp, and removed with
+ *                      everything in it when the process exits
  *   fuzz_write(path, data, size)   the input as a file of mode 0600
  *   struct fuzz_in     the input read as a stream of small numbers and
  *                      byte strings, for targets whose input is a program
@@ -61,7 +63,7 @@ static inline const char *fuzz_dir(const char *name)
 	if (fuzz_dir_path[0])
 		return fuzz_dir_path;
 	if (!tmp || *tmp != '/')
-		tmp = "/tmp";
+		tmp = access("/dev/shm", W_OK | X_OK) ? "/tmp" : "/dev/shm";
 	if ((size_t)snprintf(fuzz_dir_path, sizeof(fuzz_dir_path),
 			     "%s/%s-XXXXXX", tmp, name) >=
 	    sizeof(fuzz_dir_path) - 256 || !mkdtemp(fuzz_dir_path)) {
