@@ -26,7 +26,8 @@
 # no undefined behaviour". libpushgate is built into build-fuzz/ with
 # clang and -fsanitize=fuzzer-no-link; each target starts from its seeds
 # in tests/fuzz/corpus/NAME/ (new finds go to build-fuzz/corpus/NAME/,
-# not into the tree). Per target it prints the inputs run, their rate,
+# not into the tree), with the words of tests/fuzz/NAME.dict if there is
+# one. Per target it prints the inputs run, their rate,
 # and libFuzzer's last status line (cov: edges covered, ft: features). A
 # crash stops the run, leaves the input in build-fuzz/crash-*, and exits
 # 1: reproduce it with build-fuzz/NAME FILE, or with the driver build of
@@ -78,8 +79,12 @@ for src in tests/fuzz/fuzz_*.c; do
 	if test -d "tests/fuzz/corpus/$name"; then
 		seeds=tests/fuzz/corpus/$name
 	fi
-	# shellcheck disable=SC2086 # no seeds: nothing
-	"$out/$name" -max_total_time="$seconds" -max_len=8192 \
+	dict=
+	if test -f "tests/fuzz/$name.dict"; then
+		dict=-dict=tests/fuzz/$name.dict
+	fi
+	# shellcheck disable=SC2086 # no seeds or dictionary: nothing
+	"$out/$name" -max_total_time="$seconds" -max_len=8192 $dict \
 		-artifact_prefix="$out/crash-$name-" -print_final_stats=1 \
 		"$out/corpus/$name" $seeds 2>"$out/$name.log" || {
 		tail -n 40 "$out/$name.log" >&2
