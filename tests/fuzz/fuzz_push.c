@@ -375,7 +375,8 @@ static void check_options(const struct push *p, const struct strvec *given,
 		return;
 	}
 	for (i = 0; i < n && i < given->nr; i++)
-		long_one = long_one || strlen(given->v[i]) > PUSH_MAX_OPTION_LEN;
+		if (strlen(given->v[i]) > PUSH_MAX_OPTION_LEN)
+			long_one = true;
 	if (n > PUSH_MAX_OPTIONS || long_one) {
 		FUZZ_CHECK(r == ERR_TOOBIG);
 	} else if (n > given->nr) {

@@ -46,7 +46,7 @@ struct entry {
 struct model {
 	struct entry e[MAX_ENTRIES];
 	size_t nr;
-	const char *links[MAX_ENTRIES];	/* names of the symlinks so far */
+	const char *links[MAX_ENTRIES];	/* the symlinks written so far */
 	size_t nr_links;
 };
 

@@ -40,7 +40,8 @@ smoke()
 		od -c "$TMP/$1.input" | head -n 64
 		return 1
 	fi
-	grep -E "^$1: [1-9][0-9]* inputs \\([1-9][0-9]* files, [1-9][0-9]* mutants\\)" \
+	smoke_n='[1-9][0-9]*'
+	grep -E "^$1: $smoke_n inputs \\($smoke_n files, $smoke_n mutants\\)" \
 		"$TMP/$1.out" >/dev/null
 }
 
@@ -53,7 +54,7 @@ do
 	"
 done
 
-test_expect_success 'the driver runs only the files with -n 0, the same each time' '
+test_expect_success 'the driver: only the files with -n 0, the same each time' '
 	corpus=$PUSHGATE_SRCDIR/tests/fuzz/corpus/fuzz_json &&
 	files=$(find "$corpus" -type f ! -name ".*" | wc -l) &&
 	"$PUSHGATE_BUILD/fuzz/fuzz_json" -n 0 "$corpus" >out &&
