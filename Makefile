@@ -70,6 +70,9 @@ HOOK_OBJ = $(PROGRAMS:$(B)/%=$(B)/obj/hooks/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(UNIT_SRC:tests/unit/%.c=$(B)/obj/tests/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Small programs the end-to-end tests run (tests/tools/*.c, one file each).
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 # The fuzz targets, each linked with tests/fuzz/driver.c (a main() that
 # runs it on its corpus and on mutants of it, no libFuzzer needed) into
 # $(B)/fuzz/: what `make unit` builds besides the unit tests, for
@@ -125,6 +128,9 @@ $(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/%.o $(LIB) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) \
 		$(CMOCKA_LIBS)
 
+$(TOOL_BIN): $(B)/tests/%: tests/tools/%.c $(FLAGS_FILE) | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
 $(FUZZ_BIN): $(B)/fuzz/%: $(B)/obj/fuzz/%.o $(FUZZ_DRIVER) $(LIB) | $(B)/fuzz
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(FUZZ_DRIVER) $(LIB) $(ALL_LDFLAGS) \
 		$(PKG_LIBS)
@@ -139,7 +145,7 @@ check: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
 
-unit: $(UNIT_BIN) $(FUZZ_BIN)
+unit: $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 
 lint:
 	sh tests/lint.sh

@@ -32,6 +32,7 @@ int artifact_open(struct artifact *a, const struct artifact_opts *o)
 	repo_oid_to_hex(a->hex, o->commit);
 	a->subdir = o->env->artifact ? o->env->artifact : ".";
 	a->config_dir = o->env->config_dir;
+	a->max_entries = o->cfg->max_entries;
 	if (!o->cfg->build)
 		return 0;
 	if (o->dry_run) {
@@ -113,7 +114,8 @@ static int write_dir(struct artifact *a, const char *sub, struct sink *sink)
 	int r;
 
 	if (!a->dir)
-		return gittree_export(a->repo, &a->commit, sub, sink);
+		return gittree_export(a->repo, &a->commit, sub, a->max_entries,
+				      sink);
 	buf_addstr(&path, a->dir);
 	if (strcmp(sub, "."))
 		buf_addf(&path, "/%s", sub);
@@ -143,6 +145,28 @@ int artifact_write(struct sink *sink, void *payload)
 
 /* ---- manifests -------------------------------------------------------- */
 
+/* The manifest being made, and what bounds it. */
+struct listing {
+	struct manifest *m;
+	const struct artifact *a;
+};
+
+/* One entry more: the release, `config` overlay included, is bounded. */
+static int add_entry(struct listing *l, const char *path, unsigned mode,
+		     const char *id)
+{
+	int r;
+
+	if ((r = manifest_add(l->m, path, mode, id)) < 0 ||
+	    manifest_count(l->m) <= l->a->max_entries)
+		return r;
+	if (!l->a->dir)
+		return error_set(ERR_TOOBIG, GITTREE_TOO_LARGE,
+				 (unsigned long long)l->a->max_entries);
+	return error_set(ERR_TOOBIG, "artifact too large: more than %llu "
+			 "entries", (unsigned long long)l->a->max_entries);
+}
+
 static int add_listed(const char *path, unsigned mode, const char *id,
 		      void *payload)
 {
@@ -150,7 +174,7 @@ static int add_listed(const char *path, unsigned mode, const char *id,
 
 	if ((r = refuse_reserved(path)) < 0)
 		return r;
-	return manifest_add(payload, path, mode, id);
+	return add_entry(payload, path, mode, id);
 }
 
 static int add_walked(const struct fsutil_entry *e, void *payload)
@@ -178,38 +202,41 @@ static int add_walked(const struct fsutil_entry *e, void *payload)
 	} else {
 		return 0;	/* not part of a release, as in uploads */
 	}
-	return manifest_add(payload, e->path, mode, id);
+	return add_entry(payload, e->path, mode, id);
 }
 
-static int list_dir(struct artifact *a, const char *sub, struct manifest *m)
+static int list_dir(struct artifact *a, const char *sub, struct listing *l)
 {
 	struct buf path = BUF_INIT;
 	int r;
 
 	if (!a->dir)
-		return gittree_list(a->repo, &a->commit, sub, add_listed, m);
+		return gittree_list(a->repo, &a->commit, sub, a->max_entries,
+				    add_listed, l);
 	buf_addstr(&path, a->dir);
 	if (strcmp(sub, "."))
 		buf_addf(&path, "/%s", sub);
 	if ((r = buf_error(&path)) == 0)
-		r = fsutil_walk(path.ptr, add_walked, m);
+		r = fsutil_walk(path.ptr, add_walked, l);
 	buf_release(&path);
 	return r;
 }
 
 int artifact_manifest(struct manifest **out, struct artifact *a)
 {
-	struct manifest *m = manifest_new();
+	struct listing l;
 	int r;
 
 	*out = NULL;
-	manifest_set_artifact(m, a->key[0] ? a->key : NULL);
-	if ((r = list_dir(a, a->subdir, m)) < 0 ||
-	    (a->config_dir && (r = list_dir(a, a->config_dir, m)) < 0)) {
-		manifest_free(m);
+	l.m = manifest_new();
+	l.a = a;
+	manifest_set_artifact(l.m, a->key[0] ? a->key : NULL);
+	if ((r = list_dir(a, a->subdir, &l)) < 0 ||
+	    (a->config_dir && (r = list_dir(a, a->config_dir, &l)) < 0)) {
+		manifest_free(l.m);
 		return r;
 	}
-	*out = m;
+	*out = l.m;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "inifile.h"
+#include "repo.h"
 #include "schema.h"
 #include "suggest.h"
 #include "tz.h"
@@ -85,8 +86,10 @@ static const char *const notify_events[] = {
 };
 #define NOTIFY_ON_DEFAULT "deployed failed rolled-back rollback held"
 static int notify_event_entry(const char *e);
+static int sandbox_hide_entry(const char *e);
 static const char *const incremental_words[] = { "link", "copy", "off" };
 static const char *const signatures_words[] = { "off", "tips", "all" };
+static const char *const sandbox_words[] = { "auto", "required", "off" };
 
 #define KEY(n, k, t, f, d, st, field) \
 	.name = n, .kind = k, .type = t, .flags = f, .def = d, \
@@ -129,9 +132,13 @@ static const struct schema_key keys[] = {
 	{ VERIFY("max_file_size", SCHEMA_SIZE, 0, NULL, max_file_size) },
 	{ VERIFY("forbid_paths", SCHEMA_LIST, 0, NULL, forbid_paths),
 	  .check = confval_glob },
+	{ VERIFY("max_entries", SCHEMA_UINT, 0, "1000000", max_entries),
+	  RANGE(1, REPO_MAX_ENTRIES) },
 	{ VERIFY("build", SCHEMA_STRING, QUOTED, NULL, build) },
 	{ VERIFY("test", SCHEMA_STRING, QUOTED, NULL, test) },
 	{ VERIFY("test_timeout", SCHEMA_UINT, 0, "900", test_timeout),
+	  RANGE(1, 86400) },
+	{ VERIFY("push_timeout", SCHEMA_UINT, 0, "1800", push_timeout),
 	  RANGE(1, 86400) },
 	{ VERIFY("test_branches", SCHEMA_LIST, 0, NULL, test_branches),
 	  .check = confval_glob },
@@ -140,6 +147,12 @@ static const struct schema_key keys[] = {
 	  .nr_words = ARRAY_SIZE(signatures_words) },
 	{ VERIFY("allowed_signers", SCHEMA_HOMEPATH, NAME, NULL,
 		 allowed_signers) },
+	{ VERIFY("sandbox", SCHEMA_WORD, 0, "auto", sandbox),
+	  .words = sandbox_words, .nr_words = ARRAY_SIZE(sandbox_words) },
+	{ VERIFY("sandbox_hide", SCHEMA_LIST, 0, NULL, sandbox_hide),
+	  .check = sandbox_hide_entry },
+	{ VERIFY("sandbox_write", SCHEMA_LIST, 0, NULL, sandbox_write),
+	  .check = confval_abspath },
 	{ ENV("branch", SCHEMA_STRING, SCHEMA_REQUIRED | NAME, NULL, branch),
 	  .check = confval_branch },
 	{ ENV("hosts", SCHEMA_CUSTOM, 0, "local", hosts),
@@ -264,6 +277,20 @@ static int notify_event_entry(const char *e)
 	return error_set(ERR_INVALID, "'%s' is not an event (deployed, "
 			 "failed, rolled-back, rollback, held, skipped)",
 			 confval_quote(&q, e));
+}
+
+/* A `sandbox_hide` entry: an absolute path other than the root. */
+static int sandbox_hide_entry(const char *e)
+{
+	struct confval_quote q;
+	int r;
+
+	if ((r = confval_abspath(e)) < 0)
+		return r;
+	if (strspn(e, "/") == strlen(e))
+		return error_set(ERR_INVALID, "'%s' would hide everything",
+				 confval_quote(&q, e));
+	return 0;
 }
 
 const char *config_notify_command(const struct config *cfg,

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "oidmap.h"
 #include "sink.h"
 
 static bool bad_component(const char *name)
@@ -47,8 +48,9 @@ struct raw_tree {
 struct walk {
 	git_odb *odb;
 	struct buf path;
-	gittree_change_fn fn;
-	void *payload;
+	const struct gittree_changes_opts *o;
+	unsigned char *key;	/* a subtree's key: (1 + np) ids */
+	size_t key_len;
 };
 
 static int tree_corrupt(const git_oid *id)
@@ -209,6 +211,55 @@ static int tree_seek(struct raw_tree *t, const struct raw_entry *e,
 	return 0;
 }
 
+static int walk_tree(struct walk *w, const unsigned char *id,
+		     const unsigned char **parents, size_t np, size_t depth);
+
+/* The key of a subtree: its id, then each parent's (zeros: none). */
+static void subtree_key(struct walk *w, struct gittree_subtree *t,
+			const unsigned char *id,
+			const unsigned char **parents, size_t np,
+			size_t depth)
+{
+	size_t j;
+
+	memcpy(w->key, id, REPO_OID_RAWSZ);
+	for (j = 0; j < np; j++) {
+		unsigned char *k = w->key + (j + 1) * REPO_OID_RAWSZ;
+
+		if (parents[j])
+			memcpy(k, parents[j], REPO_OID_RAWSZ);
+		else
+			memset(k, 0, REPO_OID_RAWSZ);
+	}
+	t->path = w->path.ptr;
+	t->depth = depth;
+	t->key = w->key;
+	t->key_len = (np + 1) * REPO_OID_RAWSZ;
+}
+
+/* A changed directory at w->path: enter, walk (unless skipped), leave. */
+static int walk_subtree(struct walk *w, const unsigned char *id,
+			const unsigned char **parents, size_t np,
+			size_t depth)
+{
+	struct gittree_subtree t;
+	int r;
+
+	if (w->o->enter) {
+		subtree_key(w, &t, id, parents, np, depth);
+		r = w->o->enter(&t, w->o->payload);
+		if (r == GITTREE_SKIP)
+			return 0;
+		if (r)
+			return r;
+	}
+	if ((r = walk_tree(w, id, parents, np, depth)) || !w->o->leave)
+		return r;
+	/* deeper levels wrote their own keys over this one */
+	subtree_key(w, &t, id, parents, np, depth);
+	return w->o->leave(&t, w->o->payload);
+}
+
 /*
  * Report what tree `id` changes against the same directory in each parent
  * (parents[j] NULL: absent there), recursing only into subtrees that
@@ -268,7 +319,7 @@ static int walk_tree(struct walk *w, const unsigned char *id,
 			}
 			if (mode_is_dir(e->attr)) {
 				/* found in tree order: each sub[j] is a tree */
-				r = walk_tree(w, e->id, sub, np, depth + 1);
+				r = walk_subtree(w, e->id, sub, np, depth + 1);
 			} else {
 				struct gittree_change c;
 
@@ -277,7 +328,7 @@ static int walk_tree(struct walk *w, const unsigned char *id,
 				memcpy(c.id.id, e->id, REPO_OID_RAWSZ);
 				c.mode = mode;
 				c.is_blob = !mode_is_gitlink(e->attr);
-				r = w->fn(&c, w->payload);
+				r = w->o->change(&c, w->o->payload);
 			}
 			buf_truncate(&w->path, base);
 			if (r)
@@ -298,7 +349,7 @@ out:
 }
 
 int gittree_changes(struct repo *repo, const struct repo_oid *commit,
-		      gittree_change_fn fn, void *payload)
+		    const struct gittree_changes_opts *o)
 {
 	struct walk w;
 	git_commit *c = NULL, *few_pc[WALK_FEW_PARENTS], **pc = few_pc;
@@ -311,8 +362,8 @@ int gittree_changes(struct repo *repo, const struct repo_oid *commit,
 	repo_bulk_read(true);
 	w.odb = repo_odb(repo);
 	buf_init(&w.path, REPO_MAX_PATH);
-	w.fn = fn;
-	w.payload = payload;
+	w.o = o;
+	w.key = NULL;
 	memcpy(g.id, commit->id, REPO_OID_RAWSZ);
 	if (git_commit_lookup(&c, repo_git(repo), &g) < 0) {
 		r = repo_git_fail(ERR_NOTFOUND, "cannot read commit");
@@ -337,9 +388,11 @@ int gittree_changes(struct repo *repo, const struct repo_oid *commit,
 		if (!memcmp(parents[i], root, REPO_OID_RAWSZ))
 			goto out;
 	}
+	w.key = xcalloc(np + 1, REPO_OID_RAWSZ);
 	r = walk_tree(&w, root, parents, np, 0);
 out:
 	repo_bulk_read(false);
+	free(w.key);
 	for (i = 0; i < np; i++)
 		git_commit_free(pc[i]);
 	if (pc != few_pc) {
@@ -351,11 +404,198 @@ out:
 	return r;
 }
 
+/* ---- counting ---------------------------------------------------------- */
+
+struct gittree_sizes {
+	struct oidmap known;	/* tree id -> struct known_size */
+	uint64_t max;
+};
+
+/* The count of one tree: exact up to max, else max + 1. */
+struct known_size {
+	uint64_t count;
+	size_t height;		/* trees nested below it (exact counts) */
+};
+
+/* max_entries as the walks apply it: 1 to REPO_MAX_ENTRIES. */
+static uint64_t clip_max(uint64_t max)
+{
+	if (!max)
+		return 1;
+	return max < REPO_MAX_ENTRIES ? max : REPO_MAX_ENTRIES;
+}
+
+/* Trees whose counts are kept: beyond, trees are counted again. */
+#define SIZES_MAX_KEPT (1024 * 1024)
+
+struct gittree_sizes *gittree_sizes_new(uint64_t max)
+{
+	struct gittree_sizes *s = xcalloc(1, sizeof(*s));
+
+	s->max = clip_max(max);
+	oidmap_init(&s->known, sizeof(struct known_size), SIZES_MAX_KEPT);
+	return s;
+}
+
+void gittree_sizes_free(struct gittree_sizes *s)
+{
+	if (!s)
+		return;
+	oidmap_release(&s->known);
+	free(s);
+}
+
+uint64_t gittree_sizes_max(const struct gittree_sizes *s)
+{
+	return s->max;
+}
+
+static int too_deep(void)
+{
+	return error_set(ERR_TOOBIG, "trees nested deeper than %d",
+			 REPO_MAX_DEPTH);
+}
+
+/*
+ * Count tree `id` at `depth`, up to `limit` (at most s->max): *out is
+ * the count, or limit + 1 for "more than limit". A count is kept when it
+ * is exact, or when it is "more than max" (true for any limit); one cut
+ * short by a smaller limit is not (it depends on where the tree is).
+ */
+static int count_tree(struct walk *w, struct gittree_sizes *s,
+		      const unsigned char *id, uint64_t limit, size_t depth,
+		      struct known_size *out)
+{
+	struct known_size *known, sub;
+	struct raw_tree t;
+	uint64_t sum = 0;
+	size_t height = 0;
+	int r;
+
+	if (depth > REPO_MAX_DEPTH)
+		return too_deep();
+	if ((known = oidmap_get(&s->known, id, REPO_OID_RAWSZ))) {
+		if (known->count > s->max) {
+			out->count = limit + 1;
+			out->height = 0;
+			return 0;
+		}
+		if (depth + known->height > REPO_MAX_DEPTH)
+			return too_deep();
+		out->count = known->count <= limit ? known->count : limit + 1;
+		out->height = known->height;
+		return 0;
+	}
+	if ((r = tree_open(w, &t, id)) < 0)
+		goto out;
+	while (!t.done && sum <= limit) {
+		sum++;
+		if (sum <= limit && mode_is_dir(t.e.attr)) {
+			if ((r = count_tree(w, s, t.e.id, limit - sum,
+					    depth + 1, &sub)) < 0)
+				goto out;
+			sum += sub.count;
+			if (sub.height + 1 > height)
+				height = sub.height + 1;
+		}
+		if ((r = tree_next(&t)) < 0)
+			goto out;
+	}
+	out->count = sum <= limit ? sum : limit + 1;
+	out->height = height;
+	if (sum <= limit || limit == s->max) {
+		struct known_size *keep = oidmap_put(&s->known, id,
+						     REPO_OID_RAWSZ);
+
+		if (keep) {
+			keep->count = sum <= limit ? sum : s->max + 1;
+			keep->height = height;
+		}
+	}
+out:
+	tree_close(&t);
+	return r;
+}
+
+/* The id of the tree of `commit`, or of its directory `subdir`. */
+static int tree_of(git_repository *git, git_oid *out,
+		   const struct repo_oid *commit, const char *subdir)
+{
+	git_commit *c = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *te = NULL;
+	git_oid g;
+	int r = 0;
+
+	memcpy(g.id, commit->id, REPO_OID_RAWSZ);
+	if (git_commit_lookup(&c, git, &g) < 0 ||
+	    git_commit_tree(&root, c) < 0) {
+		r = repo_git_fail(ERR_NOTFOUND,
+				  "cannot read the commit's tree");
+		goto out;
+	}
+	if (!subdir || !*subdir || !strcmp(subdir, ".")) {
+		git_oid_cpy(out, git_tree_id(root));
+		goto out;
+	}
+	if (git_tree_entry_bypath(&te, root, subdir) < 0 ||
+	    git_tree_entry_type(te) != GIT_OBJECT_TREE) {
+		git_error_clear();
+		r = error_set(ERR_NOTFOUND, "no directory '%.200s' in commit",
+			      subdir);
+		goto out;
+	}
+	git_oid_cpy(out, git_tree_entry_id(te));
+out:
+	git_tree_entry_free(te);
+	git_tree_free(root);
+	git_commit_free(c);
+	return r;
+}
+
+int gittree_count(struct repo *repo, uint64_t *out,
+		  const struct repo_oid *commit, const char *subdir,
+		  struct gittree_sizes *sizes)
+{
+	struct known_size total;
+	struct walk w;
+	git_oid tree;
+	int r;
+
+	*out = 0;
+	memset(&w, 0, sizeof(w));
+	w.odb = repo_odb(repo);
+	repo_bulk_read(true);
+	if ((r = tree_of(repo_git(repo), &tree, commit, subdir)) == 0 &&
+	    (r = count_tree(&w, sizes, tree.id, sizes->max, 0,
+			    &total)) == 0)
+		*out = total.count;
+	repo_bulk_read(false);
+	return r;
+}
+
+/* ERR_TOOBIG if the tree to export has more than `max` entries. */
+static int check_size(struct repo *repo, const struct repo_oid *commit,
+		      const char *subdir, uint64_t max)
+{
+	struct gittree_sizes *s = gittree_sizes_new(max);
+	uint64_t n;
+	int r;
+
+	if ((r = gittree_count(repo, &n, commit, subdir, s)) == 0 &&
+	    n > s->max)
+		r = error_set(ERR_TOOBIG, GITTREE_TOO_LARGE,
+			      (unsigned long long)s->max);
+	gittree_sizes_free(s);
+	return r;
+}
+
 struct export_walk {
 	git_repository *git;
 	struct buf path;
 	struct sink *sink;
 	uint64_t entries;
+	uint64_t max;
 };
 
 /* One blob as a sink entry: a file (0644 or 0755) or a symlink. */
@@ -424,10 +664,9 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 		git_filemode_t mode = git_tree_entry_filemode(e);
 		size_t base = w->path.len;
 
-		if (++w->entries > REPO_MAX_ENTRIES)
-			return error_set(ERR_TOOBIG,
-					 "more than %d entries in the tree",
-					 REPO_MAX_ENTRIES);
+		if (++w->entries > w->max)
+			return error_set(ERR_TOOBIG, GITTREE_TOO_LARGE,
+					 (unsigned long long)w->max);
 		if (bad_component(name))
 			return error_set(ERR_INVALID,
 					 "tree entry '%.100s' is not a valid name",
@@ -476,7 +715,8 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 }
 
 int gittree_export(struct repo *repo, const struct repo_oid *commit,
-		     const char *subdir, struct sink *sink)
+		   const char *subdir, uint64_t max_entries,
+		   struct sink *sink)
 {
 	struct export_walk w;
 	git_commit *c = NULL;
@@ -489,7 +729,11 @@ int gittree_export(struct repo *repo, const struct repo_oid *commit,
 	buf_init(&w.path, REPO_MAX_PATH);
 	w.sink = sink;
 	w.entries = 0;
+	w.max = clip_max(max_entries);
 	memcpy(g.id, commit->id, REPO_OID_RAWSZ);
+	/* nothing is written of a tree too large to write whole */
+	if ((r = check_size(repo, commit, subdir, w.max)) < 0)
+		goto out;
 	/* a bulk reader too: see repo_bulk_read() */
 	repo_bulk_read(true);
 	if (git_commit_lookup(&c, w.git, &g) < 0 ||
@@ -529,6 +773,7 @@ struct list_walk {
 	gittree_list_fn fn;
 	void *payload;
 	uint64_t entries;
+	uint64_t max;
 };
 
 static unsigned list_mode(git_filemode_t mode)
@@ -562,10 +807,9 @@ static int list_tree(struct list_walk *w, const git_tree *tree, size_t depth)
 		size_t base = w->path.len;
 		char hex[GIT_OID_HEXSZ + 1];
 
-		if (++w->entries > REPO_MAX_ENTRIES)
-			return error_set(ERR_TOOBIG,
-					 "more than %d entries in the tree",
-					 REPO_MAX_ENTRIES);
+		if (++w->entries > w->max)
+			return error_set(ERR_TOOBIG, GITTREE_TOO_LARGE,
+					 (unsigned long long)w->max);
 		if (bad_component(name))
 			return error_set(ERR_INVALID,
 					 "tree entry '%.100s' is not a valid name",
@@ -604,7 +848,8 @@ static int list_tree(struct list_walk *w, const git_tree *tree, size_t depth)
 }
 
 int gittree_list(struct repo *repo, const struct repo_oid *commit,
-		 const char *subdir, gittree_list_fn fn, void *payload)
+		 const char *subdir, uint64_t max_entries, gittree_list_fn fn,
+		 void *payload)
 {
 	struct list_walk w;
 	git_commit *c = NULL;
@@ -618,7 +863,10 @@ int gittree_list(struct repo *repo, const struct repo_oid *commit,
 	w.fn = fn;
 	w.payload = payload;
 	w.entries = 0;
+	w.max = clip_max(max_entries);
 	memcpy(g.id, commit->id, REPO_OID_RAWSZ);
+	if ((r = check_size(repo, commit, subdir, w.max)) < 0)
+		goto out;
 	repo_bulk_read(true);
 	if (git_commit_lookup(&c, w.git, &g) < 0 ||
 	    git_commit_tree(&root, c) < 0) {

@@ -9,19 +9,62 @@
 #include "errors.h"
 #include "gittree.h"
 #include "history.h"
+#include "oidmap.h"
 #include "sshsig.h"
+#include "timeutil.h"
 
 #define SUBJECT_MAX 8192
+
+/*
+ * What the walk of one changed directory found, kept under its key (its
+ * tree and the parents' trees at its path, see gittree_subtree): the
+ * same key met again, anywhere in the commits of the update, holds the
+ * same changes, so they are added up instead of walked again. Paths are
+ * judged again only where a forbid_paths glob could match more than the
+ * base name (see policy_glob_depth()).
+ */
+struct memo {
+	uint64_t entries;	/* directories and paths below it */
+	uint64_t paths;		/* paths below it */
+	uint64_t bad_sizes;	/* blobs over max_file_size */
+	uint64_t bad_paths;	/* paths forbid_paths forbids */
+	size_t height;		/* trees nested below it */
+	size_t tail;		/* longest path below it, less its own */
+};
+
+/* Directories whose findings are kept per update: past that, walked. */
+#define MEMO_MAX (1024 * 1024)
+
+/* A directory being walked: the counters when it was entered. */
+struct frame {
+	uint64_t entries, paths, bad_sizes, bad_paths;
+	size_t path_len;
+	size_t deepest;		/* depth of the deepest tree below */
+	size_t longest;		/* longest path below */
+};
+
+/* From a walk's callbacks: the commit holds more than max_entries. */
+#define STOP_TOO_LARGE 2
+/* Events between two looks at the clock. */
+#define CLOCK_EVERY 1024
 
 struct check {
 	const struct config *cfg;
 	struct repo *repo;
 	struct verdict *v;
 	char commit_hex[REPO_OID_HEXSZ + 1];
-	size_t bad_sizes;
-	size_t bad_paths;
+	uint64_t bad_sizes;
+	uint64_t bad_paths;
+	uint64_t paths;
+	uint64_t entries;	/* of the commit being walked */
 	struct strvec size_details;
 	struct strvec path_details;
+	double deadline;	/* 0: none */
+	unsigned ticks;
+	size_t free_depth;	/* from this depth on, paths are memoized */
+	struct oidmap memo;
+	struct frame *frames;	/* [depth], 0 the root */
+	size_t top;		/* depth of the directory being walked */
 };
 
 static void reject(struct verdict *v, const char *reason)
@@ -63,6 +106,63 @@ static const char *forbidden_by(const struct config *cfg,
 	return NULL;
 }
 
+size_t policy_glob_depth(const char *glob)
+{
+	size_t k = 1;
+	const char *p;
+
+	/* "*.pem": the end of the base name, wherever it is */
+	if (glob[0] == '*' && !strpbrk(glob + 1, "*?[\\/"))
+		return 0;
+	/* any other '*' matches across '/' as well: "*secret*" */
+	if (strchr(glob, '*'))
+		return POLICY_ANY_DEPTH;
+	/* each '/', '?' or bracket matches at most one '/' */
+	for (p = glob; *p; p++)
+		if (*p == '/' || *p == '?' || *p == '[')
+			k++;
+	return k;
+}
+
+/* The depth from which every forbid_paths glob is path-free. */
+static size_t rules_free_depth(const struct config *cfg)
+{
+	size_t i, d, most = 0;
+
+	for (i = 0; i < cfg->forbid_paths.nr; i++) {
+		d = policy_glob_depth(cfg->forbid_paths.v[i]);
+		if (d > most)
+			most = d;
+	}
+	return most;
+}
+
+/* A look at the clock now and then: ERR_TIMEOUT past the deadline. */
+static int out_of_time(struct check *ck)
+{
+	if (!ck->deadline || ++ck->ticks % CLOCK_EVERY)
+		return 0;
+	if (timeutil_now() <= ck->deadline)
+		return 0;
+	return error_set(ERR_TIMEOUT, "push_timeout (%u s) ran out while "
+			 "checking the new commits", ck->cfg->push_timeout);
+}
+
+/* One more entry in the commit: STOP_TOO_LARGE past max_entries. */
+static int count_entries(struct check *ck, uint64_t n)
+{
+	ck->entries += n;
+	return ck->entries > ck->cfg->max_entries ? STOP_TOO_LARGE : 0;
+}
+
+static void seen_below(struct frame *f, size_t depth, size_t len)
+{
+	if (depth > f->deepest)
+		f->deepest = depth;
+	if (len > f->longest)
+		f->longest = len;
+}
+
 static int check_change(const struct gittree_change *c, void *payload)
 {
 	struct check *ck = payload;
@@ -70,7 +170,10 @@ static int check_change(const struct gittree_change *c, void *payload)
 	const char *glob;
 	int r;
 
-	ck->v->nr_paths++;
+	if ((r = count_entries(ck, 1)) || (r = out_of_time(ck)))
+		return r;
+	ck->paths++;
+	seen_below(&ck->frames[ck->top], 0, strlen(c->path));
 	if (cfg->forbid_paths.nr && (glob = forbidden_by(cfg, c)) &&
 	    ck->bad_paths++ < POLICY_MAX_DETAILS)
 		strvec_pushf(&ck->path_details, "%.12s %s (matches '%s')",
@@ -91,6 +194,114 @@ static int check_change(const struct gittree_change *c, void *payload)
 		}
 	}
 	return 0;
+}
+
+/*
+ * May what was found under `m` stand for the directory `t` without a
+ * walk? Only if the walk could not differ: not nested too deep there,
+ * no path too long, and no finding the details still want to name.
+ */
+static bool memo_stands(const struct check *ck, const struct memo *m,
+			const struct gittree_subtree *t, size_t len)
+{
+	return t->depth + m->height <= REPO_MAX_DEPTH &&
+	       len + m->tail <= REPO_MAX_PATH &&
+	       !(m->bad_sizes && ck->bad_sizes < POLICY_MAX_DETAILS) &&
+	       !(m->bad_paths && ck->bad_paths < POLICY_MAX_DETAILS);
+}
+
+static int enter_dir(const struct gittree_subtree *t, void *payload)
+{
+	struct check *ck = payload;
+	struct frame *parent = &ck->frames[ck->top], *f;
+	size_t len = strlen(t->path);
+	const struct memo *m;
+	int r;
+
+	if ((r = count_entries(ck, 1)) || (r = out_of_time(ck)))
+		return r;
+	if (t->depth > REPO_MAX_DEPTH || t->depth != ck->top + 1)
+		return 0;	/* the walk refuses it, or a bug: no memo */
+	seen_below(parent, t->depth, len);
+	if (t->depth >= ck->free_depth &&
+	    (m = oidmap_get(&ck->memo, t->key, t->key_len)) &&
+	    memo_stands(ck, m, t, len)) {
+		ck->paths += m->paths;
+		ck->bad_sizes += m->bad_sizes;
+		ck->bad_paths += m->bad_paths;
+		seen_below(parent, t->depth + m->height, len + m->tail);
+		return count_entries(ck, m->entries) ? STOP_TOO_LARGE :
+		       GITTREE_SKIP;
+	}
+	f = &ck->frames[++ck->top];
+	f->entries = ck->entries;
+	f->paths = ck->paths;
+	f->bad_sizes = ck->bad_sizes;
+	f->bad_paths = ck->bad_paths;
+	f->path_len = len;
+	f->deepest = t->depth;
+	f->longest = len;
+	return 0;
+}
+
+static int leave_dir(const struct gittree_subtree *t, void *payload)
+{
+	struct check *ck = payload;
+	struct frame *f = &ck->frames[ck->top];
+	struct memo *m;
+
+	if (!ck->top || t->depth != ck->top)
+		return 0;	/* not entered: see enter_dir() */
+	if (t->depth >= ck->free_depth &&
+	    (m = oidmap_put(&ck->memo, t->key, t->key_len))) {
+		m->entries = ck->entries - f->entries;
+		m->paths = ck->paths - f->paths;
+		m->bad_sizes = ck->bad_sizes - f->bad_sizes;
+		m->bad_paths = ck->bad_paths - f->bad_paths;
+		m->height = f->deepest - t->depth;
+		m->tail = f->longest - f->path_len;
+	}
+	ck->top--;
+	seen_below(&ck->frames[ck->top], f->deepest, f->longest);
+	return 0;
+}
+
+/* Walk what `commit` adds or changes; 1 if it holds too many entries. */
+static int walk_commit(struct check *ck, const struct repo_oid *commit)
+{
+	struct gittree_changes_opts o = GITTREE_CHANGES_OPTS_INIT;
+	int r;
+
+	o.change = check_change;
+	o.enter = enter_dir;
+	o.leave = leave_dir;
+	o.payload = ck;
+	ck->entries = 0;
+	ck->top = 0;
+	memset(&ck->frames[0], 0, sizeof(ck->frames[0]));
+	r = gittree_changes(ck->repo, commit, &o);
+	if (r == STOP_TOO_LARGE)
+		return 1;
+	if (r > 0)
+		BUG("gittree_changes returned %d", r);
+	return r;
+}
+
+static void reject_too_large(struct verdict *v, const struct config *cfg,
+			     const char *hex, const char *what)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, GITTREE_TOO_LARGE, (unsigned long long)cfg->max_entries);
+	reject(v, b.ptr);
+	buf_reset(&b);
+	buf_addf(&b, "%.12s %s", hex, what);
+	strvec_push(&v->details, b.ptr);
+	buf_release(&b);
+	strvec_push(&v->hints, "leave out what makes the tree so large "
+		    "(generated or vendored files, a directory repeated "
+		    "under many names), or ask to raise [verify] max_entries"
+		    " on the server");
 }
 
 /*
@@ -163,29 +374,49 @@ out:
 	return r;
 }
 
-static int check_commits(struct verdict *v, const struct config *cfg,
-			 struct repo *repo, const struct repo_oid *tip)
+static int check_commits(struct verdict *v, const struct policy_opts *o,
+			 const struct repo_oid *tip)
 {
-	struct check ck = { cfg, repo, v, "", 0, 0, STRVEC_INIT, STRVEC_INIT };
+	const struct config *cfg = o->cfg;
+	struct repo *repo = o->repo;
+	struct check ck;
 	struct strvec subj_details = STRVEC_INIT;
 	bool walk = cfg->max_file_size || cfg->forbid_paths.nr;
 	struct repo_oid *commits = NULL;
 	size_t nr = 0, i, bad_subjects = 0;
 	int r;
 
+	memset(&ck, 0, sizeof(ck));
+	ck.cfg = cfg;
+	ck.repo = repo;
+	ck.v = v;
+	strvec_init(&ck.size_details);
+	strvec_init(&ck.path_details);
+	ck.deadline = o->deadline;
+	ck.free_depth = rules_free_depth(cfg);
+	oidmap_init(&ck.memo, sizeof(struct memo), MEMO_MAX);
 	if (cfg->signatures == CONFIG_SIGNATURES_TIPS &&
 	    (r = check_signatures(v, cfg, repo, tip, 1)) < 0)
-		return r;
+		goto out;
+	r = 0;
 	if (!cfg->has_commit_re && !walk &&
 	    cfg->signatures != CONFIG_SIGNATURES_ALL)
-		return 0;
+		goto out;
 	if ((r = repo_new_commits(repo, &commits, &nr, tip)) < 0)
 		goto out;
 	if (cfg->signatures == CONFIG_SIGNATURES_ALL &&
 	    (r = check_signatures(v, cfg, repo, commits, nr)) < 0)
 		goto out;
+	if (walk)
+		ck.frames = xcalloc(REPO_MAX_DEPTH + 2, sizeof(*ck.frames));
 	v->nr_new_commits = nr;
 	for (i = 0; i < nr; i++) {
+		if (o->deadline && timeutil_now() > o->deadline) {
+			r = error_set(ERR_TIMEOUT, "push_timeout (%u s) ran "
+				      "out while checking the new commits",
+				      cfg->push_timeout);
+			goto out;
+		}
 		repo_oid_to_hex(ck.commit_hex, &commits[i]);
 		if (cfg->has_commit_re) {
 			struct repo_commit_text t;
@@ -201,11 +432,17 @@ static int check_commits(struct verdict *v, const struct config *cfg,
 					     t.subject);
 			repo_commit_text_release(&t);
 		}
-		if (walk &&
-		    (r = gittree_changes(repo, &commits[i], check_change,
-					   &ck)) < 0)
+		if (walk && (r = walk_commit(&ck, &commits[i])) < 0)
 			goto out;
+		if (r > 0) {
+			/* the push is refused: its other commits can wait */
+			reject_too_large(v, cfg, ck.commit_hex,
+					 "adds or changes them");
+			r = 0;
+			break;
+		}
 	}
+	v->nr_paths = ck.paths;
 	if (bad_subjects) {
 		struct buf b = BUF_INIT;
 
@@ -242,13 +479,37 @@ out:
 	strvec_clear(&subj_details);
 	strvec_clear(&ck.size_details);
 	strvec_clear(&ck.path_details);
+	oidmap_release(&ck.memo);
+	free(ck.frames);
 	free(commits);
 	return r;
 }
 
-int policy_check_update(struct verdict *out, const struct config *cfg,
-			struct repo *repo, const struct push_update *u)
+/* The pushed commit's tree must hold at most max_entries entries. */
+static int check_tree_size(struct verdict *v, const struct policy_opts *o,
+			   const struct repo_oid *tip)
 {
+	struct gittree_sizes *own = NULL, *sizes = o->sizes;
+	char hex[REPO_OID_HEXSZ + 1];
+	uint64_t n;
+	int r;
+
+	if (!sizes)
+		sizes = own = gittree_sizes_new(o->cfg->max_entries);
+	if ((r = gittree_count(o->repo, &n, tip, NULL, sizes)) == 0 &&
+	    n > gittree_sizes_max(sizes)) {
+		repo_oid_to_hex(hex, tip);
+		reject_too_large(v, o->cfg, hex, "is the pushed commit");
+	}
+	gittree_sizes_free(own);
+	return r;
+}
+
+int policy_check_update(struct verdict *out, const struct policy_opts *o,
+			const struct push_update *u)
+{
+	const struct config *cfg = o->cfg;
+	struct repo *repo = o->repo;
 	const char *branch = push_branch_name(u->ref);
 	struct repo_oid old_id, new_id, tip;
 	int r;
@@ -305,7 +566,11 @@ int policy_check_update(struct verdict *out, const struct config *cfg,
 	}
 	if (r < 0)
 		return r;
-	return check_commits(out, cfg, repo, &tip);
+	/* no hooks.ini: no rules at all (SPEC §3), not even this one */
+	if (cfg->present &&
+	    ((r = check_tree_size(out, o, &tip)) < 0 || out->rejected))
+		return r;
+	return check_commits(out, o, &tip);
 }
 
 bool policy_needs_test(const struct config *cfg, const struct push_update *u)

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "sandbox.h"
 #include "timeutil.h"
 
 #define SAFE_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
@@ -32,6 +33,7 @@
 enum child_stage {
 	STAGE_SETUP,
 	STAGE_CHDIR,
+	STAGE_SANDBOX,
 	STAGE_EXEC
 };
 
@@ -50,6 +52,7 @@ struct child_args {
 	int out_fd;
 	int err_fd;
 	int max_fd;
+	const struct sandbox *sandbox;	/* NULL: none */
 	struct sigaction dfl;
 	sigset_t empty;
 };
@@ -135,6 +138,9 @@ static void run_child(const struct child_args *ca)
 
 	if (setpgid(0, 0) < 0)
 		child_fail(ca->err_fd, STAGE_SETUP);
+	/* first: the sandbox's rules are fds that close_range() closes */
+	if (ca->sandbox && sandbox_enter(ca->sandbox) < 0)
+		child_fail(ca->err_fd, STAGE_SANDBOX);
 	if (dup2(ca->in_fd, 0) < 0 || dup2(ca->out_fd, 1) < 0 ||
 	    dup2(ca->out_fd, 2) < 0)
 		child_fail(ca->err_fd, STAGE_SETUP);
@@ -176,6 +182,9 @@ static int read_child_error(int fd, const struct proc_opts *opts)
 	if (ce.stage == STAGE_CHDIR)
 		return error_set_errno(ERR_SYS, "cannot run '%s' in '%s'",
 				       opts->argv[0], opts->cwd);
+	if (ce.stage == STAGE_SANDBOX)
+		return error_set_errno(ERR_SYS, "cannot run '%s' in the "
+				       "sandbox", opts->argv[0]);
 	if (ce.stage == STAGE_SETUP)
 		return error_set_errno(ERR_SYS, "cannot run '%s': child setup",
 				       opts->argv[0]);
@@ -521,6 +530,7 @@ int proc_run(struct proc_result *result, const struct proc_opts *opts)
 	ca.cwd = opts->cwd;
 	ca.in_fd = ca.out_fd = ca.err_fd = -1;
 	ca.max_fd = max_fd();
+	ca.sandbox = opts->sandbox;
 	ca.dfl.sa_handler = SIG_DFL;
 	sigemptyset(&ca.dfl.sa_mask);
 	sigemptyset(&ca.empty);
@@ -606,6 +616,17 @@ void proc_result_release(struct proc_result *result)
 	result->output_held = false;
 }
 
+/* Does `env` set variable `name`? */
+static bool in_env(const char *const *env, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, name, len) && (*env)[len] == '=')
+			return true;
+	return false;
+}
+
 void proc_safe_env(struct strvec *out, const char *const *extra)
 {
 	static const char *const copied[] = { "HOME", "LANG" };
@@ -615,7 +636,7 @@ void proc_safe_env(struct strvec *out, const char *const *extra)
 	for (i = 0; i < sizeof(copied) / sizeof(*copied); i++) {
 		const char *v = getenv(copied[i]);
 
-		if (v)
+		if (v && !in_env(extra, copied[i]))
 			strvec_pushf(out, "%s=%s", copied[i], v);
 	}
 	for (; extra && *extra; extra++) {

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "deploy.h"
 #include "errors.h"
+#include "gittree.h"
 #include "history.h"
 #include "hold.h"
 #include "policy.h"
@@ -89,19 +90,47 @@ static int check_gate(struct verdict *v, struct gate *g,
 	return policy_check_deploy(v, &pd);
 }
 
-/* The [verify] rules and the gate for every update; true if all passed. */
-static bool check_rules(struct gate *g, bool *failed)
+/* What to do when the push's budget ran out. */
+static void budget_hint(void)
 {
+	report_info("  fix: push fewer refs or commits at once, or ask to"
+		    " raise [verify] push_timeout on the server");
+}
+
+/*
+ * The [verify] rules and the gate for every update, all by `deadline`
+ * (push_timeout); true if all passed.
+ */
+static bool check_rules(struct gate *g, bool *failed, double deadline)
+{
+	struct policy_opts po = POLICY_OPTS_INIT;
 	bool all_ok = true;
 	size_t i;
+	int r;
 
+	po.cfg = &g->cfg;
+	po.repo = g->repo;
+	po.deadline = deadline;
+	/* a tree shared by the updates is counted once */
+	po.sizes = gittree_sizes_new(g->cfg.max_entries);
 	for (i = 0; i < g->push.nr; i++) {
 		const struct push_update *u = &g->push.updates[i];
 		struct verdict v = VERDICT_INIT;
 
 		failed[i] = false;
-		if (policy_check_update(&v, &g->cfg, g->repo, u) < 0 ||
-		    (!v.rejected && check_gate(&v, g, u) < 0)) {
+		if (timeutil_now() > deadline)
+			r = error_set(ERR_TIMEOUT, "push_timeout (%u s) ran "
+				      "out before it was checked",
+				      g->cfg.push_timeout);
+		else if ((r = policy_check_update(&v, &po, u)) == 0 &&
+			 !v.rejected)
+			r = check_gate(&v, g, u);
+		if (r == ERR_TIMEOUT) {
+			report_info("REJECTED %s: %s", report_str(u->ref),
+				    report_str(error_last()));
+			budget_hint();
+			failed[i] = true;
+		} else if (r < 0) {
 			report_info("REJECTED %s: cannot check: %s",
 				    report_str(u->ref),
 				    report_str(error_last()));
@@ -116,13 +145,19 @@ static bool check_rules(struct gate *g, bool *failed)
 		}
 		if (failed[i])
 			all_ok = false;
+		error_clear();
 		verdict_release(&v);
 	}
+	gittree_sizes_free(po.sizes);
 	return all_ok;
 }
 
-/* Build and test one tip; true if it passed. */
-static bool test_tip(struct gate *g, const struct push_update *u)
+/*
+ * Build and test one tip, stopped by test_timeout or at `deadline` (what
+ * is left of push_timeout), whichever comes first; true if it passed.
+ */
+static bool test_tip(struct gate *g, const struct push_update *u,
+		     double deadline)
 {
 	struct testrun_opts o = TESTRUN_OPTS_INIT;
 	struct receive_plan plan;
@@ -145,6 +180,13 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 	o.ref = ref.len ? ref.ptr : u->ref;
 	o.env = plan.env ? plan.env->name : NULL;
 	o.user = g->push.user;
+	o.deadline = deadline;
+	if (deadline - start < 1) {
+		report_info("REJECTED %s: not tested: push_timeout (%u s) ran "
+			    "out", report_str(u->ref), g->cfg.push_timeout);
+		budget_hint();
+		goto out;
+	}
 	report_info("testing %s at %.12s", report_str(u->ref), u->new_hex);
 	if (testrun_run(&res, &o) < 0)
 		goto fail;
@@ -168,6 +210,13 @@ static bool test_tip(struct gate *g, const struct push_update *u)
 		report_info("REJECTED %s: build failed", report_str(u->ref));
 		goto out;
 	case TESTRUN_TIMEOUT:
+		if (deadline < start + g->cfg.test_timeout) {
+			report_info("REJECTED %s: tests stopped: push_timeout"
+				    " (%u s) ran out", report_str(u->ref),
+				    g->cfg.push_timeout);
+			budget_hint();
+			goto out;
+		}
 		report_info("REJECTED %s: tests timed out after %u s (test_timeout)",
 			    report_str(u->ref), g->cfg.test_timeout);
 		goto out;
@@ -183,15 +232,18 @@ out:
 bool receive_verify(struct gate *g)
 {
 	bool *failed = xcalloc(g->push.nr ? g->push.nr : 1, sizeof(*failed));
+	/* one budget for the whole push, however many refs it updates */
+	double deadline = timeutil_now() + g->cfg.push_timeout;
 	size_t i, nr_failed = 0;
 	bool ok;
 
 	warn_options(g);
-	ok = check_rules(g, failed);
+	ok = check_rules(g, failed, deadline);
 	for (i = 0; ok && i < g->push.nr; i++) {
 		const struct push_update *u = &g->push.updates[i];
 
-		if (policy_needs_test(&g->cfg, u) && !test_tip(g, u)) {
+		if (policy_needs_test(&g->cfg, u) &&
+		    !test_tip(g, u, deadline)) {
 			failed[i] = true;
 			ok = false;
 		}
@@ -397,6 +449,33 @@ size_t receive_deploy(struct gate *g)
 	return nr_failed;
 }
 
+/*
+ * A tree with more than max_entries entries is refused before anything
+ * is built, tested or exported (pre-receive refuses such a push: this is
+ * for commits that came otherwise). 0 if it may go on.
+ */
+static int refuse_too_large(struct gate *g, const struct config_env *env,
+			    const struct repo_oid *commit)
+{
+	struct gittree_sizes *sizes = gittree_sizes_new(g->cfg.max_entries);
+	uint64_t n;
+	int r;
+
+	if ((r = gittree_count(g->repo, &n, commit, NULL, sizes)) < 0) {
+		report_error("cannot deploy to '%s': %s", env->name,
+			     report_str(error_last()));
+	} else if (n > gittree_sizes_max(sizes)) {
+		report_error("cannot deploy to '%s': " GITTREE_TOO_LARGE,
+			     env->name, (unsigned long long)
+			     gittree_sizes_max(sizes));
+		report_info("fix: deploy a commit without what makes its"
+			    " tree so large, or raise [verify] max_entries");
+		r = 1;
+	}
+	gittree_sizes_free(sizes);
+	return r ? 1 : 0;
+}
+
 int receive_check_deploy(struct gate *g, const struct config_env *env,
 			 const struct repo_oid *commit, const char *user)
 {
@@ -419,6 +498,8 @@ int receive_check_deploy(struct gate *g, const struct config_env *env,
 			report_info("fix: %s", report_line(v.hints.v[i]));
 		goto out;
 	}
+	if (refuse_too_large(g, env, commit))
+		goto out;
 	buf_addf(&ref, "refs/heads/%s", env->branch);
 	to.cfg = &g->cfg;
 	to.repo = g->repo;

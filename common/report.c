@@ -1,6 +1,8 @@
 #include "report.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -132,6 +134,82 @@ static void to_log(const char *line, size_t len)
 		log_bytes += (size_t)n;
 }
 
+/*
+ * Lines for stderr while the reader (git, passing them to the pusher) is
+ * not taking them are dropped and counted rather than waited for without
+ * end: a stopped client must not stop a test's deadline, nor keep a
+ * deploy's lock for ever. A command's output waits REPORT_STALL_MS for
+ * room in the pipe; after that, until room appears, its lines are dropped
+ * at once. Our own lines (progress, verdicts) wait REPORT_OWN_WAIT_MS
+ * each. The next line that gets through is preceded by how many were not
+ * shown.
+ */
+static size_t stalled_lines;
+static bool stalled;
+
+/* Room for a write on stderr within `ms`? */
+static bool writable(int ms)
+{
+	struct pollfd p = { STDERR_FILENO, POLLOUT, 0 };
+	int n;
+
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
+	return n > 0 && !(p.revents & (POLLERR | POLLNVAL));
+}
+
+/* Write it all, waiting at most `ms` for each piece to fit. */
+static bool write_within(const char *s, size_t len, int ms)
+{
+	ssize_t n;
+
+	while (len) {
+		if (!writable(ms))
+			return false;
+		/* at most PIPE_BUF: a pipe with room takes it without waiting */
+		do
+			n = write(STDERR_FILENO, s, len < PIPE_BUF ? len
+								  : PIPE_BUF);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return false;
+		s += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* One whole line for the pusher: a command's (`own` false) or ours. */
+static void to_stderr(const char *line, size_t len, bool own)
+{
+	int ms = own ? REPORT_OWN_WAIT_MS : stalled ? 0 : REPORT_STALL_MS;
+	char note[128];
+	int n;
+
+	fflush(stderr);
+	if (stalled) {
+		if (!writable(ms)) {
+			stalled_lines++;
+			return;
+		}
+		n = snprintf(note, sizeof(note), "%s(%zu line%s not shown: "
+			     "the client was not reading)\n", prefix,
+			     stalled_lines, stalled_lines == 1 ? "" : "s");
+		if (n <= 0 || (size_t)n >= sizeof(note) ||
+		    !write_within(note, (size_t)n, ms)) {
+			stalled_lines++;
+			return;
+		}
+		stalled = false;
+		stalled_lines = 0;
+	}
+	if (!write_within(line, len, ms)) {
+		stalled = true;
+		stalled_lines++;
+	}
+}
+
 static bool color;
 
 void report_set_color(bool on)
@@ -152,18 +230,20 @@ void report_result(enum report_tone tone, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&line, fmt, ap);
 	va_end(ap);
-	if (color)
-		fprintf(stderr, "%s%s%s\033[0m\n", prefix, sgr[tone], line.ptr);
-	else
-		fprintf(stderr, "%s%s\n", prefix, line.ptr);
-	fflush(stderr);
-	/* the log gets the words, never the colours */
 	{
-		struct buf plain = BUF_INIT;
+		struct buf out = BUF_INIT;
 
-		buf_addf(&plain, "%s%s\n", prefix, line.ptr);
-		to_log(plain.ptr, plain.len);
-		buf_release(&plain);
+		if (color)
+			buf_addf(&out, "%s%s%s\033[0m\n", prefix, sgr[tone],
+				 line.ptr);
+		else
+			buf_addf(&out, "%s%s\n", prefix, line.ptr);
+		to_stderr(out.ptr, out.len, true);
+		/* the log gets the words, never the colours */
+		buf_reset(&out);
+		buf_addf(&out, "%s%s\n", prefix, line.ptr);
+		to_log(out.ptr, out.len);
+		buf_release(&out);
 	}
 	buf_release(&line);
 }
@@ -181,10 +261,13 @@ static void vline(FILE *fp, const char *pre, const char *kind,
 	buf_addstr(&b, kind);
 	buf_vaddf(&b, fmt, ap);
 	buf_addch(&b, '\n');
-	fwrite(b.ptr, 1, b.len, fp);
-	fflush(fp);
-	if (fp == stderr)
+	if (fp == stderr) {
+		to_stderr(b.ptr, b.len, true);
 		to_log(b.ptr, b.len);
+	} else {
+		fwrite(b.ptr, 1, b.len, fp);
+		fflush(fp);
+	}
 	buf_release(&b);
 }
 
@@ -243,8 +326,7 @@ static void emit_partial(void)
 			 partial_dropped);
 	else
 		buf_addf(&b, "%s  | %s\n", prefix, esc);
-	fwrite(b.ptr, 1, b.len, stderr);
-	fflush(stderr);
+	to_stderr(b.ptr, b.len, false);
 	to_log(b.ptr, b.len);
 	buf_release(&b);
 	partial_len = 0;

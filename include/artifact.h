@@ -30,6 +30,7 @@ struct artifact {
 	char key[REPO_OID_HEXSZ + 1];	/* "" for the tree itself */
 	char *dir;		/* the kept artifact, or NULL: the tree */
 	int hold;		/* its shared lock, or -1 */
+	uint64_t max_entries;	/* [verify] max_entries */
 };
 
 struct artifact_opts {

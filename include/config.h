@@ -39,6 +39,13 @@ enum config_signatures {
 	CONFIG_SIGNATURES_ALL		/* every new commit */
 };
 
+/* [verify] sandbox: Landlock for build and test (sandbox.h). */
+enum config_sandbox {
+	CONFIG_SANDBOX_AUTO = 0,	/* where the kernel offers it; else warn */
+	CONFIG_SANDBOX_REQUIRED,	/* never run pushed code unconfined */
+	CONFIG_SANDBOX_OFF
+};
+
 enum config_mode {
 	CONFIG_MODE_AUTO = 0,
 	CONFIG_MODE_MANUAL
@@ -139,12 +146,18 @@ struct config {
 	regex_t commit_re;		/* REG_EXTENDED | REG_NOSUB */
 	uint64_t max_file_size;		/* 0: no limit */
 	struct strvec forbid_paths;	/* globs */
+	/* entries a tree may have (tested, deployed, pushed as a tip) */
+	unsigned max_entries;		/* default 1000000 */
 	char *build;
 	char *test;
 	unsigned test_timeout;		/* default 900 */
+	unsigned push_timeout;		/* all of pre-receive, default 1800 */
 	struct strvec test_branches;	/* globs */
 	enum config_signatures signatures;	/* default off */
 	char *allowed_signers;		/* path, or NULL */
+	enum config_sandbox sandbox;		/* default auto */
+	struct strvec sandbox_hide;		/* absolute paths */
+	struct strvec sandbox_write;		/* absolute paths */
 
 	struct config_env *envs;
 	size_t nr_envs;

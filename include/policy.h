@@ -31,13 +31,55 @@ struct verdict {
 
 #define VERDICT_INIT { false, NULL, STRVEC_INIT, STRVEC_INIT, 0, 0 }
 
+struct gittree_sizes;
+
+/* What checking an update needs, and what the updates of a push share. */
+struct policy_opts {
+	const struct config *cfg;
+	struct repo *repo;
+	/* timeutil_now() past which the check gives up; 0: never */
+	double deadline;
+	/*
+	 * The counts of trees (gittree_count()) made with
+	 * cfg->max_entries, shared by the updates of one push so that a
+	 * tree is counted once; NULL: each call counts on its own.
+	 */
+	struct gittree_sizes *sizes;
+};
+
+#define POLICY_OPTS_INIT { NULL, NULL, 0, NULL }
+
 /*
  * Check `u` against cfg's [verify] rules and the refs/environments/
- * guard. Fills *out; returns 0 (accepted or rejected) or a negative error
- * when the decision could not be made.
+ * guard. With a hooks.ini (cfg->present), the pushed commit's tree may
+ * hold at most max_entries entries ("tree too large: more than N
+ * entries"), and with forbid_paths or max_file_size so may what each
+ * new commit adds or changes. Fills *out; returns 0 (accepted or
+ * rejected) or a negative error when the decision could not be made:
+ * ERR_TIMEOUT once o->deadline has passed.
+ *
+ * The walk of the new commits does not walk a changed directory again
+ * when the same tree, against the same parents' trees, was walked before
+ * in this update and no rule can tell the two apart: max_file_size and
+ * the counts never can; forbid_paths only from policy_glob_depth() on.
+ * The time is then that of the distinct trees, not of the paths.
  */
-int policy_check_update(struct verdict *out, const struct config *cfg,
-			struct repo *repo, const struct push_update *u);
+int policy_check_update(struct verdict *out, const struct policy_opts *o,
+			const struct push_update *u);
+
+/*
+ * From which depth on a forbid_paths glob says nothing about a path that
+ * its base name does not say: for a directory with that many components
+ * in its path (or more), matching the glob against the full paths below
+ * it gives the same answers wherever the directory is. 0 for "*" and a
+ * "*" followed by plain characters ("*.pem": the end of the base name);
+ * for a glob without '*', the most components a path it matches can
+ * have (".env": 1, "conf/id_rsa": 2); POLICY_ANY_DEPTH for any other
+ * "*" ("*secret*", or "conf/" then "*": the whole path counts, at any
+ * depth).
+ */
+#define POLICY_ANY_DEPTH ((size_t)-1)
+size_t policy_glob_depth(const char *glob);
 
 /* True if the update's new tip must be built and tested. */
 bool policy_needs_test(const struct config *cfg, const struct push_update *u);

@@ -6,6 +6,8 @@
 
 #include "strvec.h"
 
+struct sandbox;
+
 /*
  * One local child process: an absolute argv, an explicit environment (the
  * caller's environment is never passed on), a working directory, stdin
@@ -45,9 +47,12 @@ struct proc_opts {
 	 * on purpose); only a timeout kills the group. Without it they are.
 	 */
 	bool leave_running;
+	/* confines the child (sandbox.h); NULL or without rules: none */
+	const struct sandbox *sandbox;
 };
 
-#define PROC_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, false }
+#define PROC_OPTS_INIT \
+	{ NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, false, NULL }
 
 struct proc_result {
 	int status;		/* exit code, or 128 + signal number */
@@ -97,8 +102,8 @@ void proc_result_release(struct proc_result *result);
 
 /*
  * The environment for commands that run pushed code (build, test):
- * PATH (a fixed safe value), HOME, LANG from ours if set, and `extra`
- * entries ("NAME=value", e.g. PUSHGATE_*). Never SSH_AUTH_SOCK or GIT_*,
+ * PATH (a fixed safe value), HOME, LANG from ours if set and `extra`
+ * does not set them, and `extra` entries ("NAME=value", e.g. PUSHGATE_*). Never SSH_AUTH_SOCK or GIT_*,
  * except GIT_CEILING_DIRECTORIES (which keeps git in a checkout from
  * finding the repository around it).
  */

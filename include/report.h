@@ -16,6 +16,17 @@
 /* Most bytes of one line of child output shown to the pusher. */
 #define REPORT_LINE_MAX 1000
 
+/*
+ * How long a line for stderr waits for the reader (the pusher's git)
+ * before it is dropped: a command's output line (after which, until the
+ * reader is back, the command's lines are dropped at once), and one of
+ * our own. Dropped lines are counted and said to be missing once the
+ * reader is back, so a client that stops reading never holds a deadline,
+ * nor a lock for more than a bounded time.
+ */
+#define REPORT_STALL_MS 2000
+#define REPORT_OWN_WAIT_MS 10000
+
 /* Prefix of every hook line, e.g. "pushgate: ". Default "pushgate: ". */
 void report_set_prefix(const char *prefix);
 

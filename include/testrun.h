@@ -21,7 +21,7 @@ enum testrun_result {
 	TESTRUN_SKIPPED,	/* no build or test configured */
 	TESTRUN_FAILED,		/* test exited non-zero */
 	TESTRUN_BUILD_FAILED,	/* build exited non-zero (test not run) */
-	TESTRUN_TIMEOUT		/* test_timeout expired; group killed */
+	TESTRUN_TIMEOUT		/* test_timeout or opts->deadline: killed */
 };
 
 struct testrun_opts {
@@ -32,9 +32,15 @@ struct testrun_opts {
 	const char *ref;	/* for PUSHGATE_REF and messages */
 	const char *env;	/* environment name or NULL */
 	const char *user;	/* pusher or NULL */
+	/*
+	 * timeutil_now() past which build and test are stopped as by
+	 * test_timeout, when that comes first (what is left of the
+	 * push's push_timeout); 0: test_timeout alone
+	 */
+	double deadline;
 };
 
-#define TESTRUN_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define TESTRUN_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /*
  * Returns 0 with *out set, or a negative error when the tip could not be

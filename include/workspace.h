@@ -2,6 +2,7 @@
 #define WORKSPACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "repo.h"
 #include "state.h"
@@ -20,9 +21,14 @@ struct workspace {
 
 #define WORKSPACE_INIT { NULL }
 
-/* Create a new directory under `st` and export `commit`'s tree into it. */
+/*
+ * Create a new directory under `st` and export `commit`'s tree into it:
+ * ERR_TOOBIG, with nothing written, if the tree has more than
+ * `max_entries` entries ([verify] max_entries, see gittree_export()).
+ */
 int workspace_create(struct workspace *ws, struct state *st,
-		     struct repo *repo, const struct repo_oid *commit);
+		     struct repo *repo, const struct repo_oid *commit,
+		     uint64_t max_entries);
 
 /* Remove the checkout directory (if any) and free `ws`. */
 void workspace_remove(struct workspace *ws);

@@ -136,7 +136,8 @@ level()
 	errors) echo 0 ;;
 	buf) echo 10 ;;
 	sink) echo 12 ;;
-	strvec|fsutil|timeutil|suggest|confval|digest|json) echo 15 ;;
+	strvec|fsutil|timeutil|suggest|confval|digest|json|oidmap) echo 15 ;;
+	sandbox) echo 16 ;;
 	exitmark|manifest|tz) echo 16 ;;
 	cron) echo 17 ;;
 	window) echo 18 ;;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/bench/ops.sh - what operating the pipeline costs: deciding deploy
-# windows, and a notification per deploy
+# windows, a notification per deploy, and the build and test sandbox
 #
 #   make bench            (run.sh runs this last)
 #   PUSHGATE_BUILD=/abs/build sh tests/bench/ops.sh [WORKDIR]
@@ -14,6 +14,9 @@
 #          interleaved; the medians and their difference are the cost of
 #          a notification (building the document with its commits, one
 #          fork and exec of /bin/sh)
+# sandbox  sandbox.c, linked the same way: building the Landlock rules of
+#          a checkout (files; files and TCP ports) and running /bin/true
+#          unconfined and confined, 50 times each; the cost per test run
 #
 # Output: progress on stderr, the figures on stdout. A benchmark, not a
 # test: it fails only on a setup error.
@@ -65,6 +68,16 @@ $compile -I"$srcdir/include" -o "$work/bin/windows" "$here/windows.c" \
 	"$build/libpushgate.a" $link || die "cannot compile windows.c"
 say "deciding ten windows 100,000 times"
 "$work/bin/windows" 100000 >"$ops/windows.out" || die "windows failed"
+
+# ---- sandbox -----------------------------------------------------------------
+
+# shellcheck disable=SC2086 # lists of words
+$compile -I"$srcdir/include" -o "$work/bin/sandbox" "$here/sandbox.c" \
+	"$build/libpushgate.a" $link || die "cannot compile sandbox.c"
+mkdir -p "$ops/box.git/pushgate/tmp/checkout"
+say "building sandboxes and running /bin/true in them, 50 times"
+"$work/bin/sandbox" 50 "$ops/box.git" "${HOME:-/root}/.ssh" \
+	>"$ops/sandbox.out" || die "sandbox failed"
 
 # ---- notify ------------------------------------------------------------------
 
@@ -137,4 +150,6 @@ END {
 }' "$ops/results.txt"
 printf '\ndeploy windows\n  '
 cat "$ops/windows.out"
+printf '\n'
+cat "$ops/sandbox.out"
 printf '\nraw figures: %s\n' "$ops/results.txt"

@@ -469,7 +469,8 @@ done
 
 # build once, promote (see the header)
 promo=$dep/promo.git
-builds=$dep/builds.log
+builds=$dep/builds/builds.log
+mkdir -p "$dep/builds"
 git clone -q --bare "$repo" "$promo"
 git -C "$promo" config gc.auto 0
 PUSHGATE_BUILD=$build sh "$srcdir/install.sh" "$promo" >"$log" 2>&1 ||
@@ -490,7 +491,9 @@ echo "$PUSHGATE_ENV $start $(date +%s.%N)" >>"$1"
 EOF
 (
 	umask 077
-	printf '[verify]\nbuild = sh %s/build.sh %s/builds.log\n\n' "$dep" "$dep"
+	# the build logs outside its sandbox, in a directory it may write
+	printf '[verify]\nbuild = sh %s/build.sh %s\nsandbox_write = %s\n\n' \
+		"$dep" "$builds" "$dep/builds"
 	for e in 'staging source auto' 'production source-z manual'; do
 		# shellcheck disable=SC2086 # three words
 		set -- $e

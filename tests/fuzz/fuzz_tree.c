@@ -22,7 +22,11 @@
  *   - the walk reports only safe relative paths; the verdict of an
  *     accepted push means that no file or symlink exported from its
  *     tip matches a forbid_paths glob (by path or base name) or is
- *     larger than max_file_size;
+ *     larger than max_file_size, whatever directories the walk's memo
+ *     skipped (the globs are of every depth policy_glob_depth() tells
+ *     apart, and the same tree may sit at several depths), and that the
+ *     tip has at most max_entries entries (exports refuse more: a few
+ *     nested copies of a tree are enough);
  *   - the export writes exactly what gittree_list() lists, in the same
  *     order and of the same types; on disk there is exactly that (types,
  *     sizes, link targets), nothing else in the directory around it, and
@@ -67,10 +71,16 @@
 #define MAX_ENTRIES 8
 #define MAX_NAME 12
 
+/*
+ * Globs of every depth policy_glob_depth() tells apart (0, 1, 2 and
+ * any), so that the walk's memo of directories is put to the test; a
+ * max_entries that a few nested copies of a tree go past.
+ */
 static const char config_text[] =
 	"[verify]\n"
-	"forbid_paths = *.pem secret/* .env\n"
+	"forbid_paths = *.pem .env conf/id_rsa secret/* *private*\n"
 	"max_file_size = 100\n"
+	"max_entries = 300\n"
 	"commit_message = ^[^!]\n";
 
 /* Mode texts: the usual ones, those of old gits, and nonsense. */
@@ -521,6 +531,8 @@ static int discard(const void *data, size_t len, void *payload)
 static void check(const struct built *b)
 {
 	struct push_update u;
+	struct policy_opts po = POLICY_OPTS_INIT;
+	struct gittree_changes_opts co = GITTREE_CHANGES_OPTS_INIT;
 	struct verdict v = VERDICT_INIT;
 	struct written w, listed;
 	struct fsutil_writer fw;
@@ -541,14 +553,18 @@ static void check(const struct built *b)
 	git_oid_tostr(u.new_hex, sizeof(u.new_hex), &b->tip->id);
 	u.ref = main_ref;
 	u.is_create = true;
-	r_policy = policy_check_update(&v, &cfg, repo, &u);
+	po.cfg = &cfg;
+	po.repo = repo;
+	r_policy = policy_check_update(&v, &po, &u);
 	error_clear();
 	if (repo_peel_commit(repo, &commit, &tip) < 0) {
 		error_clear();
 		verdict_release(&v);
 		return;
 	}
-	if (gittree_changes(repo, &commit, rec_change, &changes) < 0)
+	co.change = rec_change;
+	co.payload = &changes;
+	if (gittree_changes(repo, &commit, &co) < 0)
 		error_clear();
 
 	/* into a directory, through a recorder */
@@ -559,12 +575,13 @@ static void check(const struct built *b)
 	fsutil_writer_sink(&fs_sink, &fw);
 	w.next = &fs_sink;
 	sink_init(&rec, &rec_ops, &w);
-	r_fs = gittree_export(repo, &commit, *subdir ? subdir : ".", &rec);
+	r_fs = gittree_export(repo, &commit, *subdir ? subdir : ".",
+			      cfg.max_entries, &rec);
 	if (fsutil_writer_close(&fw) < 0 && !r_fs)
 		FUZZ_CHECK(!"the writer failed after a complete export");
 	error_clear();
 	r_list = gittree_list(repo, &commit, *subdir ? subdir : ".",
-			      rec_list, &listed);
+			      cfg.max_entries, rec_list, &listed);
 	error_clear();
 	if (!r_fs) {
 		size_t i;
@@ -587,7 +604,7 @@ static void check(const struct built *b)
 	archive_init(&tar, discard, &tar_bytes, 1700000000);
 	archive_sink(&tar_sink, &tar);
 	r_tar = gittree_export(repo, &commit, *subdir ? subdir : ".",
-			       &tar_sink);
+			       cfg.max_entries, &tar_sink);
 	if (!r_tar)
 		r_tar = archive_finish(&tar);
 	archive_release(&tar);
@@ -595,7 +612,7 @@ static void check(const struct built *b)
 	FUZZ_CHECK(!r_tar == !r_fs);
 
 	/* as a checkout of the whole tree */
-	r_ws = workspace_create(&ws, &st, repo, &commit);
+	r_ws = workspace_create(&ws, &st, repo, &commit, cfg.max_entries);
 	error_clear();
 	if (!*subdir)
 		FUZZ_CHECK(!r_ws == !r_fs);

@@ -14,7 +14,8 @@ OUT=$TMP/out
 mkdir "$OUT"
 
 # gate_config [LINE...]: gate.git's hooks.ini: the LINEs in [verify], plus
-# test_branches = feature/* and an environment "staging" deploying develop
+# test_branches = feature/*, sandbox_write = $OUT (where the tests' ci.sh
+# reports what it saw) and an environment "staging" deploying develop
 # (locally, under $TMP: nothing to do with the tests here).
 gate_config()
 {
@@ -25,6 +26,7 @@ gate_config()
 			echo "$gate_config_line_"
 		done
 		echo "test_branches = feature/*"
+		echo "sandbox_write = $OUT"
 		echo "[environment \"staging\"]"
 		echo "branch = develop"
 		echo "path = $TMP/deploy/staging"
@@ -200,6 +202,46 @@ test_expect_success 'test_timeout kills the test and all its processes' '
 	test -s "$OUT/child.pid" &&
 	test_wait_for 10 pid_gone "$(cat "$OUT/test.pid")" &&
 	test_wait_for 10 pid_gone "$(cat "$OUT/child.pid")" &&
+	no_checkout_left &&
+	git reset -q --hard origin/develop
+'
+
+# A pusher whose git stops reading (kill -STOP, a stuck network) fills the
+# pipes between the hook and the client; the output is then dropped and
+# counted, never waited for, so test_timeout still ends the test.
+# push_bg REF: push REF in the background (its git is $!); the exit status
+# lands in $OUT/push_bg.status once it is done.
+push_bg()
+{
+	push_bg_status_=0
+	git push origin "$1" >"$TMP/push.out" 2>"$TMP/push.err" ||
+		push_bg_status_=$?
+	echo "$push_bg_status_" >"$OUT/push_bg.status"
+}
+
+test_expect_success 'a client that stops reading does not stop test_timeout; the lines it missed are counted' '
+	gate_config "test = sh ./ci.sh" "test_timeout = 4" &&
+	cd gate-work &&
+	before=$(rev_of gate refs/heads/develop) &&
+	rm -f "$OUT/flood.pid" "$OUT/push_bg.status" &&
+	ci_commit ci.sh "a test that floods its output" <<-EOF || return 1
+	echo \$\$ >"$OUT/flood.pid"
+	while :; do echo "FLOOD line of output to fill every pipe on the way"; done
+	EOF
+	push_bg develop &
+	client=$! &&
+	test_wait_for 30 test -s "$OUT/flood.pid" &&
+	git=$(pgrep -P "$client" -x git) &&
+	kill -STOP "$git" &&
+	: the test still ends at its deadline while the client is stopped &&
+	test_wait_for 30 pid_gone "$(cat "$OUT/flood.pid")" &&
+	kill -CONT "$git" &&
+	test_wait_for 60 test -s "$OUT/push_bg.status" &&
+	test "$(cat "$OUT/push_bg.status")" != 0 &&
+	test_grep "tests timed out after 4 s" "$TMP/push.err" &&
+	test_grep "^remote: pushgate: ([0-9]* lines not shown: the client was not reading)" \
+		"$TMP/push.err" &&
+	test "$(rev_of gate refs/heads/develop)" = "$before" &&
 	no_checkout_left &&
 	git reset -q --hard origin/develop
 '

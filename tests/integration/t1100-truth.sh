@@ -327,7 +327,7 @@ test_expect_success 'an interrupted test run stops, and no checkout is left' '
 		rm -f "$OUT/testing" "$OUT/test-pid" &&
 		env_ini drift "[verify]" \
 			"test = echo \$\$ >\"$OUT/test-pid\"; touch \"$OUT/testing\"; n=0; until test \$n -ge 600; do sleep 0.1; n=\$((n + 1)); done" \
-			"test_timeout = 120" &&
+			"test_timeout = 120" "sandbox_write = $OUT" &&
 		: a new tree each time, so that no cached result applies &&
 		commit_file "$sig.txt" "$sig" "$sig" &&
 		git push -q origin HEAD:refs/heads/other &&

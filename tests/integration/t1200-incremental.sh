@@ -493,6 +493,7 @@ test_expect_success 'a build that is not reproducible runs once; production gets
 	artifacts_keep = 1
 	[verify]
 	build = echo built >>"$OUT/builds" && mkdir -p dist && date +%s%N >dist/stamp && cp app dist/app
+	sandbox_write = $OUT
 	[environment "staging"]
 	branch = develop
 	path = $DEPLOY/promote-staging

@@ -139,6 +139,10 @@ static char *render(const struct config *cfg, const char *key)
 		return join(&cfg->forbid_paths, " ");
 	if (IS("test_branches"))
 		return join(&cfg->test_branches, " ");
+	if (IS("sandbox_hide"))
+		return join(&cfg->sandbox_hide, " ");
+	if (IS("sandbox_write"))
+		return join(&cfg->sandbox_write, " ");
 	if (IS("requires"))
 		return join(&e->requires, " ");
 	if (IS("approvers"))
@@ -161,6 +165,12 @@ static char *render(const struct config *cfg, const char *key)
 		r = buf_addstr(&b, STR(cfg->test));
 	else if (IS("test_timeout"))
 		r = buf_addf(&b, "%u", cfg->test_timeout);
+	else if (IS("sandbox"))
+		r = buf_addf(&b, "%d", (int)cfg->sandbox);
+	else if (IS("push_timeout"))
+		r = buf_addf(&b, "%u", cfg->push_timeout);
+	else if (IS("max_entries"))
+		r = buf_addf(&b, "%u", cfg->max_entries);
 	else if (IS("branch"))
 		r = buf_addstr(&b, STR(e->branch));
 	else if (IS("hosts"))
@@ -283,8 +293,22 @@ static const struct key_case key_cases[] = {
 	{ 'v', "test_timeout", NULL, "900" },
 	{ 'v', "test_timeout", "1", "1" },
 	{ 'v', "test_timeout", "86400", "86400" },
+	{ 'v', "push_timeout", NULL, "1800" },
+	{ 'v', "push_timeout", "1", "1" },
+	{ 'v', "push_timeout", "86400", "86400" },
+	{ 'v', "max_entries", NULL, "1000000" },
+	{ 'v', "max_entries", "1", "1" },
+	{ 'v', "max_entries", "2000000", "2000000" },
 	{ 'v', "test_branches", NULL, "" },
 	{ 'v', "test_branches", "feature/* fix-*", "feature/* fix-*" },
+	{ 'v', "sandbox", NULL, "0" },
+	{ 'v', "sandbox", "required", "1" },
+	{ 'v', "sandbox", "off", "2" },
+	{ 'v', "sandbox_hide", NULL, "" },
+	{ 'v', "sandbox_hide", "/srv/git /etc/deploy-keys",
+	  "/srv/git /etc/deploy-keys" },
+	{ 'v', "sandbox_write", NULL, "" },
+	{ 'v', "sandbox_write", "/var/cache/ccache", "/var/cache/ccache" },
 	{ 'e', "branch", "develop", "develop" },
 	{ 'e', "branch", "release/2.x", "release/2.x" },
 	{ 'e', "hosts", NULL, "local|1|(null)|(null)|0" },
@@ -651,6 +675,17 @@ static const struct bad_case bad_cases[] = {
 	{ ENV_A "keep = \"3\"\n",
 	  "hooks.ini:4: invalid 'keep': remove the quotes (values in "
 	  "hooks.ini are not quoted)" },
+	{ "[verify]\nsandbox = on\n",
+	  "hooks.ini:2: invalid 'sandbox': 'on' is not auto, required or "
+	  "off" },
+	{ "[verify]\nsandbox_hide = /srv/git keys\n",
+	  "hooks.ini:2: invalid 'sandbox_hide': 'keys' is not an absolute "
+	  "path" },
+	{ "[verify]\nsandbox_write = cache\n",
+	  "hooks.ini:2: invalid 'sandbox_write': 'cache' is not an absolute "
+	  "path" },
+	{ "[verify]\nsandbox_hide = //\n",
+	  "hooks.ini:2: invalid 'sandbox_hide': '//' would hide everything" },
 	/* missing values */
 	{ "[verify]\ntest_timeout =\n",
 	  "hooks.ini:2: missing value for 'test_timeout'" },
@@ -741,6 +776,21 @@ static const struct bad_case bad_cases[] = {
 	{ "[verify]\ntest_timeout = 86401\n",
 	  "hooks.ini:2: invalid 'test_timeout': '86401' is not a number from "
 	  "1 to 86400" },
+	{ "[verify]\npush_timeout = 0\n",
+	  "hooks.ini:2: invalid 'push_timeout': '0' is not a number from 1 "
+	  "to 86400" },
+	{ "[verify]\npush_timeout = 86401\n",
+	  "hooks.ini:2: invalid 'push_timeout': '86401' is not a number from "
+	  "1 to 86400" },
+	{ "[verify]\nmax_entries = 0\n",
+	  "hooks.ini:2: invalid 'max_entries': '0' is not a number from 1 "
+	  "to 2000000" },
+	{ "[verify]\nmax_entries = 2000001\n",
+	  "hooks.ini:2: invalid 'max_entries': '2000001' is not a number "
+	  "from 1 to 2000000" },
+	{ "[verify]\nmax_entries = 1M\n",
+	  "hooks.ini:2: invalid 'max_entries': '1M' is not a number from 1 "
+	  "to 2000000" },
 	{ ENV_A "port = 0\n",
 	  "hooks.ini:4: invalid 'port': '0' is not a number from 1 to "
 	  "65535" },
@@ -1870,7 +1920,7 @@ static void test_config__key_info(void **state)
 			assert_null(k.default_text);
 	}
 	assert_int_equal(nr_env, 36);
-	assert_int_equal(i, 64);
+	assert_int_equal(i, 69);
 	/* past the end: false, and *out untouched */
 	k.name = "unchanged";
 	assert_false(config_key(i, &k));

@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "push.h"
 #include "repo.h"
+#include "timeutil.h"
 
 #define Z40 "0000000000000000000000000000000000000000"
 
@@ -73,16 +74,19 @@ static void check(struct verdict *v, const char *ini, const char *old_hex,
 {
 	struct config cfg;
 	struct strvec errors = STRVEC_INIT;
+	struct policy_opts o = POLICY_OPTS_INIT;
 	struct push_update u;
 
 	memset(&u, 0, sizeof(u));
 	assert_ok(config_parse_string(&cfg, ini, &errors));
+	o.cfg = &cfg;
+	o.repo = repo;
 	snprintf(u.old_hex, sizeof(u.old_hex), "%s", old_hex);
 	snprintf(u.new_hex, sizeof(u.new_hex), "%s", new_hex);
 	u.ref = (char *)ref;
 	u.is_create = !strcmp(old_hex, Z40);
 	u.is_delete = !strcmp(new_hex, Z40);
-	assert_ok(policy_check_update(v, &cfg, repo, &u));
+	assert_ok(policy_check_update(v, &o, &u));
 	config_release(&cfg);
 	strvec_clear(&errors);
 }
@@ -316,6 +320,185 @@ static void test_policy__needs_test(void **state)
 	strvec_clear(&errors);
 }
 
+/* Where a forbid_paths glob stops depending on more than the name. */
+static void test_policy__glob_depth(void **state)
+{
+	static const struct {
+		const char *glob;
+		size_t depth;
+	} cases[] = {
+		{ "*", 0 },
+		{ "*.pem", 0 },
+		{ "*id_rsa", 0 },
+		{ "*.tar.gz", 0 },
+		{ ".env", 1 },
+		{ "id_rsa", 1 },
+		{ "conf/id_rsa", 2 },
+		{ "a/b/c", 3 },
+		{ "a?b", 2 },		/* '?' matches a '/' too */
+		{ "[ab]c", 2 },		/* so may a bracket */
+		{ "a\\/b", 2 },
+		{ "**", POLICY_ANY_DEPTH },
+		{ "*.p?m", POLICY_ANY_DEPTH },
+		{ "*.[ch]", POLICY_ANY_DEPTH },
+		{ "*/k.pem", POLICY_ANY_DEPTH },
+		{ "*\\*", POLICY_ANY_DEPTH },
+		{ "conf/*", POLICY_ANY_DEPTH },
+		{ "*secret*", POLICY_ANY_DEPTH },
+		{ "a*", POLICY_ANY_DEPTH },
+		{ "[*]", POLICY_ANY_DEPTH },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (policy_glob_depth(cases[i].glob) != cases[i].depth)
+			print_error("glob '%s'\n", cases[i].glob);
+		assert_true(policy_glob_depth(cases[i].glob) ==
+			    cases[i].depth);
+	}
+}
+
+/*
+ * Twelve copies of a directory: judged once where the rules allow it,
+ * walked each time where they do not; the verdicts are the same, and
+ * the details name ten findings of each rule either way.
+ */
+static void test_policy__copies_judged_once(void **state)
+{
+	static const char *const inis[] = {
+		"[verify]\nforbid_paths = *.pem\nmax_file_size = 2K\n",
+		"[verify]\nforbid_paths = k.pem\nmax_file_size = 2K\n",
+		"[verify]\nforbid_paths = */k.pem\nmax_file_size = 2K\n",
+	};
+	struct verdict v = VERDICT_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(inis) / sizeof(inis[0]); i++) {
+		check(&v, inis[i], id_of("base"), id_of("dups"),
+		      "refs/heads/main");
+		assert_true(v.rejected);
+		assert_non_null(strstr(v.reason, "max_file_size"));
+		assert_non_null(strstr(v.reason, "forbidden path"));
+		assert_int_equal(v.nr_paths, 24);
+		/* 10 + "... and 2 more", for each of the two rules */
+		assert_int_equal(v.details.nr, 22);
+		assert_true(details_have(&v, "d01/big.bin: 2.9 KiB"));
+		assert_true(details_have(&v, "d10/big.bin: 2.9 KiB"));
+		assert_true(details_have(&v, "d10/k.pem (matches"));
+		assert_false(details_have(&v, "d11/"));
+		assert_string_equal(v.details.v[10], "... and 2 more");
+		assert_string_equal(v.details.v[21], "... and 2 more");
+		verdict_release(&v);
+	}
+}
+
+/* The pushed commit's tree: at most max_entries, with or without rules. */
+static void test_policy__tree_too_large(void **state)
+{
+	struct verdict v = VERDICT_INIT;
+
+	(void)state;
+	/* 16384 entries: README, bomb/ and the 16382 below it */
+	check(&v, "[verify]\nmax_entries = 16384\n", id_of("base"),
+	      id_of("bomb"), "refs/heads/main");
+	assert_false(v.rejected);
+	verdict_release(&v);
+	check(&v, "[verify]\nmax_entries = 16383\n", id_of("base"),
+	      id_of("bomb"), "refs/heads/main");
+	assert_rejected(&v, "tree too large: more than 16383 entries");
+	assert_true(details_have(&v, "is the pushed commit"));
+	assert_int_equal(strncmp(v.details.v[0], id_of("bomb"), 12), 0);
+	assert_non_null(strstr(v.hints.v[0], "max_entries"));
+	verdict_release(&v);
+	check(&v, "[verify]\nforbid_paths = *.pem\nmax_entries = 16383\n",
+	      Z40, id_of("bomb"), "refs/tags/bomb");
+	assert_rejected(&v, "tree too large: more than 16383 entries");
+	assert_int_equal(v.nr_new_commits, 0);	/* refused before */
+	verdict_release(&v);
+	/* the default: 2^13 paths are nothing */
+	check(&v, "", id_of("base"), id_of("bomb"), "refs/heads/main");
+	assert_false(v.rejected);
+	verdict_release(&v);
+}
+
+/*
+ * A new commit that is not the tip: with forbid_paths or max_file_size
+ * what it adds or changes counts (bomb/ and its 16382 entries), with or
+ * without the memo, at the limit and one past it.
+ */
+static void test_policy__commit_too_large(void **state)
+{
+	static const char *const rules[] = {
+		"forbid_paths = *.pem",		/* judged once */
+		"forbid_paths = zzz/*",		/* every path walked */
+		"max_file_size = 1M",
+	};
+	struct verdict v = VERDICT_INIT;
+	char ini[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		snprintf(ini, sizeof(ini), "[verify]\n%s\nmax_entries = "
+			 "16383\n", rules[i]);
+		check(&v, ini, id_of("base"), id_of("unbomb"),
+		      "refs/heads/main");
+		assert_false(v.rejected);
+		assert_int_equal(v.nr_new_commits, 2);
+		assert_int_equal(v.nr_paths, 8192);
+		verdict_release(&v);
+		snprintf(ini, sizeof(ini), "[verify]\n%s\nmax_entries = "
+			 "16382\n", rules[i]);
+		check(&v, ini, id_of("base"), id_of("unbomb"),
+		      "refs/heads/main");
+		assert_rejected(&v, "tree too large: more than 16382 entries");
+		assert_true(details_have(&v, "adds or changes them"));
+		assert_int_equal(strncmp(v.details.v[0], id_of("bomb"), 12),
+				 0);
+		verdict_release(&v);
+	}
+	/* without such rules the commits are not walked */
+	check(&v, "[verify]\nmax_entries = 16382\n", id_of("base"),
+	      id_of("unbomb"), "refs/heads/main");
+	assert_false(v.rejected);
+	verdict_release(&v);
+}
+
+/* Past the push's deadline the check gives up, naming push_timeout. */
+static void test_policy__deadline(void **state)
+{
+	struct config cfg;
+	struct strvec errors = STRVEC_INIT;
+	struct policy_opts o = POLICY_OPTS_INIT;
+	struct verdict v = VERDICT_INIT;
+	struct push_update u;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	assert_ok(config_parse_string(&cfg, "[verify]\nforbid_paths = *.pem"
+				      "\npush_timeout = 7\n", &errors));
+	o.cfg = &cfg;
+	o.repo = repo;
+	o.deadline = timeutil_now() - 1;
+	snprintf(u.old_hex, sizeof(u.old_hex), "%s", id_of("base"));
+	snprintf(u.new_hex, sizeof(u.new_hex), "%s", id_of("good2"));
+	u.ref = (char *)"refs/heads/main";
+	assert_int_equal(policy_check_update(&v, &o, &u), ERR_TIMEOUT);
+	assert_string_equal(error_last(), "push_timeout (7 s) ran out while "
+			    "checking the new commits");
+	error_clear();
+	verdict_release(&v);
+	/* in time */
+	o.deadline = timeutil_now() + 60;
+	assert_ok(policy_check_update(&v, &o, &u));
+	assert_false(v.rejected);
+	verdict_release(&v);
+	config_release(&cfg);
+	strvec_clear(&errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +513,11 @@ int main(void)
 		cmocka_unit_test(test_policy__annotated_tags),
 		cmocka_unit_test(test_policy__several_rules),
 		cmocka_unit_test(test_policy__needs_test),
+		cmocka_unit_test(test_policy__glob_depth),
+		cmocka_unit_test(test_policy__copies_judged_once),
+		cmocka_unit_test(test_policy__tree_too_large),
+		cmocka_unit_test(test_policy__commit_too_large),
+		cmocka_unit_test(test_policy__deadline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
