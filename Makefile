@@ -2,6 +2,7 @@
 #
 #   make                 build build/{pre-receive,post-receive,pushgate}
 #   make check           install missing packages, build, run every test
+#                        (with a few seconds of each fuzz target: t2600)
 #   make check SANITIZE=1  the same with ASan + UBSan (in build-san/)
 #   make lint            banned functions, include levels, lone headers,
 #                        shellcheck
@@ -12,8 +13,10 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian package build/deb/pushgate_*.deb (from
 #                        debian/, with dpkg-buildpackage), checked by lintian
-#   make fuzz            the parsers under libFuzzer (tests/fuzz/), each for
-#                        FUZZ_TIME seconds (60), in build-fuzz/
+#   make fuzz            the fuzz targets (tests/fuzz/) under libFuzzer and
+#                        ASan + UBSan, each for FUZZ_TIME seconds (60), in
+#                        build-fuzz/; FUZZ_TARGETS="fuzz_tree ..." picks
+#                        some
 #
 # DEVELOPER=1 makes every warning an error. CC, CFLAGS, LDFLAGS, PREFIX and
 # DESTDIR are the caller's.
@@ -56,8 +59,9 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	$(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(SAN) $(LDFLAGS)
 
-# Every common/*.c, hooks/*.c and tests/unit/test_*.c is picked up: a new
-# module or unit test needs no change here.
+# Every common/*.c, hooks/*.c, tests/unit/test_*.c and tests/fuzz/fuzz_*.c
+# is picked up: a new module, unit test or fuzz target needs no change
+# here.
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)
 LIB = $(B)/libpushgate.a
@@ -69,6 +73,15 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Small programs the end-to-end tests run (tests/tools/*.c, one file each).
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+# The fuzz targets, each linked with tests/fuzz/driver.c (a main() that
+# runs it on its corpus and on mutants of it, no libFuzzer needed) into
+# $(B)/fuzz/: what `make unit` builds besides the unit tests, for
+# t2600-fuzz-smoke.sh, with the compiler and flags of the build (so with
+# ASan and UBSan under SANITIZE=1).
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJ = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/obj/fuzz/%.o)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_DRIVER = $(B)/obj/fuzz/driver.o
 
 # Header dependencies: each object's compile writes OBJ.d, listing the
 # headers it read (-MMD), with an empty rule for each (-MP) so that a
@@ -76,7 +89,8 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 # flags do, and every object and program depends on it, so a build with
 # other flags (DEVELOPER=1, a new warning, CFLAGS=...) rebuilds them.
 DEP_FLAGS = -MMD -MP
-DEPS = $(COMMON_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+DEPS = $(COMMON_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+	$(FUZZ_OBJ:.o=.d) $(FUZZ_DRIVER:.o=.d)
 FLAGS_FILE = $(B)/flags
 shq = '$(subst ','\'',$(1))'
 
@@ -97,7 +111,10 @@ $(B)/obj/tests/%.o: tests/unit/%.c $(FLAGS_FILE) | $(B)/obj/tests
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit $(DEP_FLAGS) \
 		-c -o $@ $<
 
-$(B)/obj $(B)/obj/hooks $(B)/obj/tests $(B)/tests:
+$(B)/obj/fuzz/%.o: tests/fuzz/%.c $(FLAGS_FILE) | $(B)/obj/fuzz
+	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(B)/obj $(B)/obj/hooks $(B)/obj/tests $(B)/tests $(B)/obj/fuzz $(B)/fuzz:
 	mkdir -p $@
 
 $(LIB): $(COMMON_OBJ)
@@ -114,6 +131,10 @@ $(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/%.o $(LIB) | $(B)/tests
 $(TOOL_BIN): $(B)/tests/%: tests/tools/%.c $(FLAGS_FILE) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
+$(FUZZ_BIN): $(B)/fuzz/%: $(B)/obj/fuzz/%.o $(FUZZ_DRIVER) $(LIB) | $(B)/fuzz
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(FUZZ_DRIVER) $(LIB) $(ALL_LDFLAGS) \
+		$(PKG_LIBS)
+
 -include $(DEPS)
 
 deps:
@@ -124,7 +145,7 @@ check: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		PUSHGATE_BUILD=$(CURDIR)/$(B) sh tests/run.sh
 
-unit: $(UNIT_BIN) $(TOOL_BIN)
+unit: $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 
 lint:
 	sh tests/lint.sh
@@ -160,7 +181,7 @@ deb:
 
 fuzz:
 	@sh tests/deps.sh --fuzz
-	sh tests/fuzz/run.sh $(FUZZ_TIME)
+	sh tests/fuzz/run.sh $(or $(FUZZ_TIME),60) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -9,6 +9,9 @@
 
 static char last_msg[ERROR_MSG_MAX];
 
+static void set_msg(const char *fmt, va_list ap, int errnum)
+	__attribute__((format(printf, 1, 0)));
+
 /*
  * Format into a scratch buffer first: callers may pass error_last() itself
  * as an argument, to wrap the message they were given.

@@ -13,12 +13,16 @@
 static const char zero_hex[PUSH_HEX_LEN + 1] =
 	"0000000000000000000000000000000000000000";
 
-/* Is `ref` a valid full reference name (libgit2's rules)? */
+/*
+ * Is `ref` a valid full reference name? libgit2's rules, and git's where
+ * libgit2 is laxer: libgit2 1.5 lets DEL (0x7f) through, which git's
+ * check-ref-format refuses as a control character.
+ */
 static bool refname_is_valid(const char *ref)
 {
 	int valid = 0;
 
-	if (strncmp(ref, "refs/", 5))
+	if (strncmp(ref, "refs/", 5) || strchr(ref, 0x7f))
 		return false;
 	if (git_reference_name_is_valid(&valid, ref) < 0)
 		return false;

@@ -250,6 +250,10 @@ void report_result(enum report_tone tone, const char *fmt, ...)
 
 static void vline(FILE *fp, const char *pre, const char *kind,
 		  const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static void vline(FILE *fp, const char *pre, const char *kind,
+		  const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
 

@@ -4,7 +4,8 @@
  * windows --at` give them: the input, as text, is parsed as a cron
  * expression (and when it parses, its next and previous occurrences
  * are searched in UTC), as a YYYY-MM-DDTHH:MM local time and as --at.
- * Built and run by tests/fuzz/run.sh (make fuzz).
+ * Built and run by tests/fuzz/run.sh (make fuzz), and by make check
+ * through tests/fuzz/driver.c.
  */
 #include <stddef.h>
 #include <stdint.h>

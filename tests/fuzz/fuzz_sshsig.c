@@ -5,7 +5,8 @@
  *   even: the rest is an allowed-signers file, parsed;
  *   odd:  the rest is an armored signature, checked over a fixed text
  *         against a fixed allowed-signers line (an ed25519 key).
- * Built and run by tests/fuzz/run.sh (make fuzz).
+ * Built and run by tests/fuzz/run.sh (make fuzz), and by make check
+ * through tests/fuzz/driver.c.
  */
 #include <stddef.h>
 #include <stdint.h>

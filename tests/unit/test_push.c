@@ -77,6 +77,11 @@ static const struct bad_case bad_cases[] = {
 	  "update line 1 has an invalid ref name" },
 	{ A40 " " B40 " refs/heads/a\001b\n", ERR_INVALID,
 	  "update line 1 has an invalid ref name" },
+	/* DEL is a control character to git, though not to libgit2 1.5 */
+	{ A40 " " B40 " refs/heads/a\177b\n", ERR_INVALID,
+	  "update line 1 has an invalid ref name" },
+	{ A40 " " B40 " refs/heads/main\177\n", ERR_INVALID,
+	  "update line 1 has an invalid ref name" },
 	{ Z40 " " Z40 " refs/heads/main\n", ERR_INVALID,
 	  "update line 1 has two null ids" },
 	{ A40 " " B40 " refs/heads/main\n" A40 " " B40 " refs/heads/main\n",
