@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -18,15 +19,16 @@
 #include "sink.h"
 #include "testrun.h"
 
-int artifact_open(struct artifact *a, const struct artifact_opts *o)
+int artifact_claim(struct artifact *a, const struct artifact_opts *o)
 {
-	struct testrun_opts to = TESTRUN_OPTS_INIT;
-	struct buf ref = BUF_INIT, path = BUF_INIT;
+	struct buf path = BUF_INIT;
+	struct stat sb;
 	bool found;
 	int r = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->hold = -1;
+	a->claimed = true;
 	a->repo = o->repo;
 	a->commit = *o->commit;
 	repo_oid_to_hex(a->hex, o->commit);
@@ -35,30 +37,55 @@ int artifact_open(struct artifact *a, const struct artifact_opts *o)
 	a->max_entries = o->cfg->max_entries;
 	if (!o->cfg->build)
 		return 0;
-	if (o->dry_run) {
-		struct stat sb;
-
-		if ((r = testrun_artifact_key(a->key, o->cfg, o->repo,
-					      o->commit)) < 0 ||
-		    (r = state_artifact_path(o->st, &path, a->key)) < 0)
-			goto out;
-		if (lstat(path.ptr, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-			r = error_set(ERR_NOTFOUND, "no artifact kept for "
-				      "%.12s: the deploy would build it first",
-				      a->hex);
-			goto out;
-		}
-		a->dir = buf_detach(&path, NULL);
-		goto out;
-	}
 	if ((r = testrun_artifact_key(a->key, o->cfg, o->repo,
-				      o->commit)) < 0 ||
-	    (r = a->hold = state_artifact_hold(o->st, a->key, &found)) < 0)
+				      o->commit)) < 0)
 		goto out;
-	r = 0;
-	if (found) {
-		report_info("using the artifact built for %.12s (%.12s)",
-			    a->hex, a->key);
+	if (o->dry_run) {
+		/* a look leaves no lock file behind for what is not kept */
+		if ((r = state_artifact_path(o->st, &path, a->key)) < 0)
+			goto out;
+		if (lstat(path.ptr, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			goto out;
+	}
+	if ((a->hold = state_artifact_hold(o->st, a->key, o->dry_run ?
+					   STATE_HOLD_PEEK : 0, &found)) < 0) {
+		r = a->hold;
+		a->hold = -1;
+	}
+out:
+	buf_release(&path);
+	if (r < 0) {
+		struct error_saved saved;
+
+		error_save(&saved);
+		artifact_release(a);
+		error_restore(&saved, r);
+	}
+	return r;
+}
+
+int artifact_open(struct artifact *a, const struct artifact_opts *o)
+{
+	struct testrun_opts to = TESTRUN_OPTS_INIT;
+	struct buf ref = BUF_INIT, path = BUF_INIT;
+	struct stat sb;
+	int r = 0;
+
+	if (!a->claimed && (r = artifact_claim(a, o)) < 0)
+		return r;
+	if (!o->cfg->build)
+		return 0;
+	if ((r = state_artifact_path(o->st, &path, a->key)) < 0)
+		goto out;
+	/* claimed: what is there now stays until artifact_release() */
+	if (a->hold >= 0 && !lstat(path.ptr, &sb) && S_ISDIR(sb.st_mode)) {
+		if (!o->dry_run)
+			report_info("using the artifact built for %.12s (%.12s)",
+				    a->hex, a->key);
+	} else if (o->dry_run) {
+		r = error_set(ERR_NOTFOUND, "no artifact kept for %.12s: the "
+			      "deploy would build it first", a->hex);
+		goto out;
 	} else {
 		/* held already: nobody drops it between build and use */
 		buf_addf(&ref, "refs/heads/%s", o->env->branch);
@@ -72,8 +99,7 @@ int artifact_open(struct artifact *a, const struct artifact_opts *o)
 		if ((r = testrun_build(&to)) < 0)
 			goto out;
 	}
-	if ((r = state_artifact_path(o->st, &path, a->key)) == 0)
-		a->dir = buf_detach(&path, NULL);
+	a->dir = buf_detach(&path, NULL);
 out:
 	buf_release(&ref);
 	buf_release(&path);
@@ -244,6 +270,7 @@ void artifact_release(struct artifact *a)
 {
 	state_unlock(a->hold);
 	a->hold = -1;
+	a->claimed = false;
 	free(a->dir);
 	a->dir = NULL;
 }
@@ -286,6 +313,7 @@ void artifact_gc(struct state *st, const struct config *cfg,
 		 const struct strvec *protect)
 {
 	struct kept_list l = { NULL, 0, 0 };
+	int64_t now = (int64_t)time(NULL);
 	size_t i, kept = 0;
 	bool dropped;
 
@@ -302,6 +330,9 @@ void artifact_gc(struct state *st, const struct config *cfg,
 			kept++;
 			continue;
 		}
+		/* a push's build may still wait for its deploy's claim */
+		if (now - l.v[i].used < ARTIFACT_FRESH)
+			continue;
 		if (state_artifact_drop(st, l.v[i].key, &dropped) < 0)
 			error_clear();
 	}

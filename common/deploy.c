@@ -1335,6 +1335,16 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 			    out->commit, release ? ", release " : "",
 			    release ? release : "", out->env, out->nr_hosts,
 			    out->nr_hosts == 1 ? "" : "s");
+	memset(&ao, 0, sizeof(ao));
+	ao.cfg = o->cfg;
+	ao.env = o->env;
+	ao.repo = o->repo;
+	ao.st = o->st;
+	ao.commit = &o->commit;
+	ao.user = o->user;
+	/* claimed while waiting: no other push's prune drops it meanwhile */
+	if (!release && artifact_claim(&d.art, &ao) < 0)
+		error_clear();	/* artifact_open() says why */
 	if ((lock = take_lock(&d)) < 0) {
 		fail_with(out, "cannot take the lock");
 		r = lock;
@@ -1366,13 +1376,6 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	if (d.job.action == TARGET_DEPLOY)
 		note_release(&d, lock);
 	if (d.job.action != TARGET_ROLLBACK) {
-		memset(&ao, 0, sizeof(ao));
-		ao.cfg = o->cfg;
-		ao.env = o->env;
-		ao.repo = o->repo;
-		ao.st = o->st;
-		ao.commit = &o->commit;
-		ao.user = o->user;
 		if (artifact_open(&d.art, &ao) < 0 ||
 		    artifact_manifest(&d.next, &d.art) < 0) {
 			fail_with(out, "artifact");

@@ -258,6 +258,8 @@ bool receive_verify(struct gate *g)
 		report_info("%zu of %zu refs rejected: nothing was updated",
 			    nr_failed, g->push.nr);
 	free(failed);
+	/* builds were kept: bound the store (this push's are fresh) */
+	artifact_gc_protected(&g->st, &g->cfg);
 	return ok;
 }
 
@@ -404,11 +406,48 @@ size_t receive_pending(struct gate *g, const struct config_env *env,
 	return failed;
 }
 
+/*
+ * Claim the artifact of every deploy this push makes, before the first
+ * one starts: the later deploys wait for the earlier ones, and another
+ * push's prune must not drop what pre-receive built for them meanwhile.
+ * A claim that fails costs nothing: the deploy claims it again.
+ */
+static struct artifact *claim_all(struct gate *g)
+{
+	struct artifact *claims = xcalloc(g->push.nr ? g->push.nr : 1,
+					  sizeof(*claims));
+	size_t i;
+
+	for (i = 0; i < g->push.nr; i++) {
+		const struct push_update *u = &g->push.updates[i];
+		struct receive_plan plan;
+		struct artifact_opts ao;
+		struct repo_oid id;
+
+		claims[i].hold = -1;
+		receive_plan(&plan, &g->cfg, &g->push, u);
+		if (plan.when != RECEIVE_NOW ||
+		    repo_oid_from_hex(&id, u->new_hex) < 0)
+			continue;
+		memset(&ao, 0, sizeof(ao));
+		ao.cfg = &g->cfg;
+		ao.env = plan.env;
+		ao.repo = g->repo;
+		ao.st = &g->st;
+		ao.commit = &id;
+		if (artifact_claim(&claims[i], &ao) < 0)
+			error_clear();
+	}
+	error_clear();
+	return claims;
+}
+
 size_t receive_deploy(struct gate *g)
 {
 	size_t i, nr_failed = 0;
 	bool *done = xcalloc(g->cfg.nr_envs ? g->cfg.nr_envs : 1,
 			     sizeof(*done));
+	struct artifact *claims = claim_all(g);
 
 	for (i = 0; i < g->push.nr; i++) {
 		const struct push_update *u = &g->push.updates[i];
@@ -445,6 +484,9 @@ size_t receive_deploy(struct gate *g)
 		if (!done[i])
 			nr_failed += deploy_pending(g, &g->cfg.envs[i],
 						    g->push.user, true, false);
+	for (i = 0; i < g->push.nr; i++)
+		artifact_release(&claims[i]);
+	free(claims);
 	free(done);
 	return nr_failed;
 }

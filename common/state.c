@@ -433,6 +433,13 @@ int state_artifact_path(struct state *st, struct buf *out, const char *key)
 	return buf_addf(out, "/%s", key);
 }
 
+/* Mark an artifact used now: artifacts_keep drops the least recent. */
+static void mark_used(const char *path)
+{
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		error_clear();	/* only the order of dropping */
+}
+
 int state_artifact_store(struct state *st, const char *key, const char *dir)
 {
 	struct buf path = BUF_INIT;
@@ -440,12 +447,16 @@ int state_artifact_store(struct state *st, const char *key, const char *dir)
 
 	if ((r = state_artifact_path(st, &path, key)) < 0)
 		goto out;
-	if (rename(dir, path.ptr) == 0)
-		goto out;
-	if (errno == EEXIST || errno == ENOTEMPTY)
-		r = fsutil_remove_tree(dir);	/* another build won */
-	else
-		r = error_set_errno(ERR_SYS, "cannot keep the artifact");
+	if (rename(dir, path.ptr) < 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			r = fsutil_remove_tree(dir);	/* another build won */
+		else
+			r = error_set_errno(ERR_SYS,
+					    "cannot keep the artifact");
+	}
+	/* kept now: what waits for its deploy is not dropped (artifact.h) */
+	if (!r)
+		mark_used(path.ptr);
 out:
 	buf_release(&path);
 	return r;
@@ -500,7 +511,8 @@ out:
 	return r;
 }
 
-int state_artifact_hold(struct state *st, const char *key, bool *found)
+int state_artifact_hold(struct state *st, const char *key, unsigned flags,
+			bool *found)
 {
 	struct buf path = BUF_INIT;
 	struct stat sb;
@@ -511,9 +523,8 @@ int state_artifact_hold(struct state *st, const char *key, bool *found)
 		return fd;
 	state_artifact_path(st, &path, key);
 	*found = !lstat(path.ptr, &sb) && S_ISDIR(sb.st_mode);
-	if (*found && utimensat(AT_FDCWD, path.ptr, NULL,
-				AT_SYMLINK_NOFOLLOW) < 0)
-		error_clear();	/* only the order of dropping */
+	if (*found && !(flags & STATE_HOLD_PEEK))
+		mark_used(path.ptr);
 	buf_release(&path);
 	return fd;
 }
@@ -586,6 +597,39 @@ int state_artifact_drop(struct state *st, const char *key, bool *dropped)
 	return r;
 }
 
+/*
+ * The lock file `name` (KEY.lock) of an artifact that does not exist:
+ * removed if nobody holds it. Unlinked while locked, as a drop does, so
+ * that a holder that opened it meanwhile takes a new one.
+ */
+static void sweep_lock(struct state *st, const char *name)
+{
+	char key[CACHE_KEY_LEN + 1];
+	struct buf path = BUF_INIT;
+	struct stat sb;
+	int fd;
+
+	if (strlen(name) != CACHE_KEY_LEN + 5 ||
+	    strcmp(name + CACHE_KEY_LEN, ".lock"))
+		return;
+	memcpy(key, name, CACHE_KEY_LEN);
+	key[CACHE_KEY_LEN] = '\0';
+	if (check_key(key) < 0 ||
+	    state_artifact_path(st, &path, key) < 0 ||
+	    !lstat(path.ptr, &sb) || errno != ENOENT)
+		goto out;
+	if ((fd = artifact_lock(st, key, LOCK_EX | LOCK_NB)) < 0)
+		goto out;	/* held: a deploy is building it */
+	if (lstat(path.ptr, &sb) < 0 && errno == ENOENT &&
+	    buf_addstr(&path, ".lock") == 0)
+		unlink(path.ptr);
+	flock(fd, LOCK_UN);
+	close(fd);
+out:
+	error_clear();
+	buf_release(&path);
+}
+
 void state_artifact_sweep(struct state *st)
 {
 	struct buf path = BUF_INIT;
@@ -598,8 +642,10 @@ void state_artifact_sweep(struct state *st)
 	while ((de = readdir(dir))) {
 		size_t base = path.len;
 
-		if (strncmp(de->d_name, ".drop-", 6))
+		if (strncmp(de->d_name, ".drop-", 6)) {
+			sweep_lock(st, de->d_name);
 			continue;
+		}
 		buf_addf(&path, "/%s", de->d_name);
 		if (!buf_error(&path))
 			fsutil_remove_tree(path.ptr);

@@ -13,11 +13,19 @@
  * with `build`, from the artifact built for it (SPEC §10): kept in the
  * store under the digest of the tree and the `build` command, so that
  * every environment that deploys the commit gets the same bytes, built
- * once. A deploy holds its artifact (a shared lock) while it reads it;
- * without one it builds, and says so. artifact_write() walks the entries
- * into a sink: the `artifact` directory, the `config` overlay over it,
- * and REVISION; artifact_manifest() describes them.
+ * once. A deploy claims its artifact (a shared lock, artifact_claim())
+ * before it waits for its environment's lock, and holds it until it is
+ * done reading; without one it builds, and says so. artifact_write()
+ * walks the entries into a sink: the `artifact` directory, the `config`
+ * overlay over it, and REVISION; artifact_manifest() describes them.
  */
+
+/*
+ * Seconds after it was kept or last used during which no artifact is
+ * dropped, whatever artifacts_keep says: pre-receive's build waits
+ * there until post-receive claims it for its deploy.
+ */
+#define ARTIFACT_FRESH (60 * 60)
 
 struct sink;
 
@@ -31,6 +39,7 @@ struct artifact {
 	char *dir;		/* the kept artifact, or NULL: the tree */
 	int hold;		/* its shared lock, or -1 */
 	uint64_t max_entries;	/* [verify] max_entries */
+	bool claimed;		/* artifact_claim() was called */
 };
 
 struct artifact_opts {
@@ -41,16 +50,27 @@ struct artifact_opts {
 	const struct repo_oid *commit;
 	const char *user;	/* for PUSHGATE_USER of a build */
 	/*
-	 * A dry run: a kept artifact is used as it is (not held, not
-	 * touched) and none is built: ERR_NOTFOUND when there is none.
+	 * A dry run: a kept artifact is held while read but not marked
+	 * used, and none is built: ERR_NOTFOUND when there is none.
 	 */
 	bool dry_run;
 };
 
 /*
+ * With `build`: hold the artifact `commit` deploys from, kept or not
+ * (a build will store it under the same claim), so that no prune drops
+ * it from now until artifact_release(); without `build`, only set `a`
+ * up. Nothing is built. A deploy calls it before it waits for its
+ * environment's lock; a claim that fails is tried again by
+ * artifact_open(). On error `a` is left released.
+ */
+int artifact_claim(struct artifact *a, const struct artifact_opts *opts);
+
+/*
  * Choose the source of `commit`'s release for opts->env: the tree, or
- * with `build` the kept artifact (held), built now if there is none.
- * Errors say why (the build failed, timed out, could not start).
+ * with `build` the kept artifact (held: claimed first if it was not),
+ * built now if there is none. Errors say why (the build failed, timed
+ * out, could not start).
  */
 int artifact_open(struct artifact *a, const struct artifact_opts *opts);
 
@@ -78,7 +98,9 @@ void artifact_release(struct artifact *a);
 /*
  * Bound the store to [core] artifacts_keep: the least recently used
  * artifacts go first, never one in `protect` (the keys of the releases
- * live or previous anywhere) nor one a deploy holds.
+ * live or previous anywhere), one a deploy claimed or reads, nor one
+ * kept or used less than ARTIFACT_FRESH seconds ago. Lock files of
+ * artifacts that are gone go too.
  */
 void artifact_gc(struct state *st, const struct config *cfg,
 		 const struct strvec *protect);

@@ -123,16 +123,26 @@ int state_artifact_path(struct state *st, struct buf *out, const char *key);
 /*
  * Move the finished checkout `dir` into the store as KEY. If the store
  * has KEY already (another build won), `dir` is removed and that one is
- * kept. `dir` must be on the state directory's file system.
+ * kept. Either way KEY is marked used now. `dir` must be on the state
+ * directory's file system.
  */
 int state_artifact_store(struct state *st, const char *key, const char *dir);
 
+enum state_hold_flags {
+	/* do not mark the artifact used (a dry run only looks) */
+	STATE_HOLD_PEEK = 1 << 0
+};
+
 /*
- * Hold KEY for reading: a shared lock, taken before checking that the
- * artifact exists (*found). Returns the lock fd, for state_unlock().
- * Marks the artifact used now (what artifacts_keep drops last).
+ * Hold KEY for reading, or claim it before it is built: a shared lock,
+ * taken before checking that the artifact exists (*found), which
+ * state_artifact_drop() never breaks. Returns the lock fd, for
+ * state_unlock(); a child forked meanwhile shares the hold. Marks the
+ * artifact used now (what artifacts_keep drops last) unless `flags`
+ * has STATE_HOLD_PEEK.
  */
-int state_artifact_hold(struct state *st, const char *key, bool *found);
+int state_artifact_hold(struct state *st, const char *key, unsigned flags,
+			bool *found);
 
 /*
  * Where the manifest of release ID of environment ENV is kept:
@@ -173,7 +183,11 @@ int state_artifact_list(struct state *st, state_artifact_fn fn,
  */
 int state_artifact_drop(struct state *st, const char *key, bool *dropped);
 
-/* Remove what drops that were stopped halfway left behind. */
+/*
+ * Remove what drops that were stopped halfway left behind, and the lock
+ * files of artifacts that do not exist (a build that failed or was
+ * killed) which nobody holds.
+ */
 void state_artifact_sweep(struct state *st);
 
 /*

@@ -429,7 +429,7 @@ static void test_state__artifacts(void **state)
 	FILE *fp;
 
 	(void)state;
-	fd = state_artifact_hold(&st, KEY, &found);
+	fd = state_artifact_hold(&st, KEY, 0, &found);
 	assert_true(fd >= 0);
 	assert_false(found);
 	/* stored while held (a deploy building it) */
@@ -458,7 +458,7 @@ static void test_state__artifacts(void **state)
 	assert_ok(state_artifact_drop(&st, KEY, &dropped));
 	assert_true(dropped);
 	assert_false(fsutil_exists(path.ptr));
-	fd = state_artifact_hold(&st, KEY, &found);
+	fd = state_artifact_hold(&st, KEY, 0, &found);
 	assert_true(fd >= 0);
 	assert_false(found);
 	state_unlock(fd);
@@ -466,6 +466,88 @@ static void test_state__artifacts(void **state)
 	assert_ok(state_artifact_list(&st, count_keys, &n));
 	assert_int_equal(n, 0);
 	assert_int_equal(state_artifact_path(&st, &path, "../x"), ERR_INVALID);
+	buf_release(&path);
+}
+
+static int64_t used_of(const char *key)
+{
+	struct buf path = BUF_INIT;
+	struct stat sb;
+
+	assert_ok(state_artifact_path(&st, &path, key));
+	assert_int_equal(lstat(path.ptr, &sb), 0);
+	buf_release(&path);
+	return (int64_t)sb.st_mtime;
+}
+
+static void set_used(const char *key, time_t when)
+{
+	struct buf path = BUF_INIT;
+	struct timespec t[2] = { { when, 0 }, { when, 0 } };
+
+	assert_ok(state_artifact_path(&st, &path, key));
+	assert_int_equal(utimensat(AT_FDCWD, path.ptr, t,
+				   AT_SYMLINK_NOFOLLOW), 0);
+	buf_release(&path);
+}
+
+/*
+ * Keeping and holding mark an artifact used, a peek does not; the lock
+ * file of an artifact that never came (a build that failed) goes with
+ * the next sweep, unless somebody holds it.
+ */
+static void test_state__artifact_use_and_locks(void **state)
+{
+	char dir[PATH_MAX], lock[PATH_MAX + 64];
+	struct buf path = BUF_INIT;
+	bool found;
+	int fd, fd2;
+
+	(void)state;
+	make_checkout(dir, sizeof(dir), "x");
+	assert_ok(state_artifact_store(&st, KEY, dir));
+	assert_true(used_of(KEY) > time(NULL) - 60);
+	set_used(KEY, 1000000000);
+	fd = state_artifact_hold(&st, KEY, STATE_HOLD_PEEK, &found);
+	assert_true(fd >= 0);
+	assert_true(found);
+	assert_int_equal(used_of(KEY), 1000000000);
+	state_unlock(fd);
+	fd = state_artifact_hold(&st, KEY, 0, &found);
+	assert_true(fd >= 0);
+	assert_true(used_of(KEY) > time(NULL) - 60);
+	state_unlock(fd);
+	/* another build of a kept key marks it used too */
+	set_used(KEY, 1000000000);
+	make_checkout(dir, sizeof(dir), "y");
+	assert_ok(state_artifact_store(&st, KEY, dir));
+	assert_true(used_of(KEY) > time(NULL) - 60);
+
+	/* a claim for a build that never came leaves a lock file */
+	fd = state_artifact_hold(&st, OTHER_KEY, 0, &found);
+	assert_true(fd >= 0);
+	assert_false(found);
+	assert_ok(state_artifact_path(&st, &path, OTHER_KEY));
+	snprintf(lock, sizeof(lock), "%s.lock", path.ptr);
+	assert_true(fsutil_exists(lock));
+	/* still claimed: kept */
+	state_artifact_sweep(&st);
+	assert_true(fsutil_exists(lock));
+	/* a second holder shares the claim */
+	fd2 = state_artifact_hold(&st, OTHER_KEY, 0, &found);
+	assert_true(fd2 >= 0);
+	state_unlock(fd);
+	state_artifact_sweep(&st);
+	assert_true(fsutil_exists(lock));
+	state_unlock(fd2);
+	state_artifact_sweep(&st);
+	assert_false(fsutil_exists(lock));
+	/* the kept artifact's own lock file stays */
+	buf_reset(&path);
+	assert_ok(state_artifact_path(&st, &path, KEY));
+	snprintf(lock, sizeof(lock), "%s.lock", path.ptr);
+	assert_true(fsutil_exists(lock));
+	assert_true(fsutil_exists(path.ptr));
 	buf_release(&path);
 }
 
@@ -485,6 +567,7 @@ int main(void)
 		T(test_state__lock_holder),
 		T(test_state__lock_left_by_a_dead_holder),
 		T(test_state__artifacts),
+		T(test_state__artifact_use_and_locks),
 #undef T
 	};
 
