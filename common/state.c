@@ -198,9 +198,83 @@ bool state_cache_has(struct state *st, const char *key)
 		goto out;
 	}
 	found = !lstat(path.ptr, &sb) && S_ISREG(sb.st_mode);
+	/* used now: the cache keeps what is used most recently */
+	if (found && utimensat(AT_FDCWD, path.ptr, NULL,
+			       AT_SYMLINK_NOFOLLOW) < 0)
+		error_clear();
 out:
 	buf_release(&path);
 	return found;
+}
+
+struct cache_entry {
+	char key[CACHE_KEY_LEN + 1];
+	int64_t used;
+};
+
+static int cache_newest_first(const void *a, const void *b)
+{
+	const struct cache_entry *x = a, *y = b;
+
+	if (x->used != y->used)
+		return x->used > y->used ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* Seconds after which a temporary file nobody renamed is left over. */
+#define STALE_TMP 3600
+
+void state_cache_prune(struct state *st, size_t keep, int64_t max_age)
+{
+	struct cache_entry *v = NULL;
+	struct buf dir = BUF_INIT;
+	int64_t now = (int64_t)time(NULL);
+	size_t nr = 0, alloc = 0, i;
+	struct dirent *de;
+	DIR *d;
+
+	if (subdir_path(st, &dir, "cache") < 0 || !(d = opendir(dir.ptr))) {
+		error_clear();
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		struct stat sb;
+		int64_t age;
+
+		if (fstatat(dirfd(d), de->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+			continue;
+		age = now - (int64_t)sb.st_mtime;
+		if (de->d_name[0] == '.') {
+			if (age > STALE_TMP)
+				unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
+		if (strlen(de->d_name) != CACHE_KEY_LEN ||
+		    check_key(de->d_name) < 0) {
+			error_clear();
+			continue;
+		}
+		if (age > max_age) {
+			unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
+		if (nr == alloc) {
+			alloc = alloc ? 2 * alloc : 64;
+			v = xreallocarray(v, alloc, sizeof(*v));
+		}
+		memcpy(v[nr].key, de->d_name, CACHE_KEY_LEN + 1);
+		v[nr++].used = (int64_t)sb.st_mtime;
+	}
+	if (nr > keep) {
+		qsort(v, nr, sizeof(*v), cache_newest_first);
+		for (i = keep; i < nr; i++)
+			unlinkat(dirfd(d), v[i].key, 0);
+	}
+	closedir(d);
+out:
+	free(v);
+	buf_release(&dir);
 }
 
 int state_cache_add(struct state *st, const char *key)
@@ -216,6 +290,8 @@ int state_cache_add(struct state *st, const char *key)
 		goto out;
 	r = fsutil_write_file_atomic(path.ptr, content, sizeof(content) - 1,
 				     0600);
+	if (!r)
+		state_cache_prune(st, STATE_CACHE_KEEP, STATE_CACHE_MAX_AGE);
 out:
 	buf_release(&path);
 	return r;
@@ -295,7 +371,7 @@ int state_lock(struct state *st, const char *name,
 	for (;;) {
 		int64_t left;
 
-		if (!flock(fd, LOCK_EX | LOCK_NB))
+		if (!flock(fd, (o->shared ? LOCK_SH : LOCK_EX) | LOCK_NB))
 			break;
 		if (errno == EINTR)
 			continue;

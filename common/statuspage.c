@@ -1165,7 +1165,7 @@ int statuspage_render(struct buf *html, struct buf *json,
 	ho.h = html;
 	ho.j = j;
 	ho.nr = 0;
-	if ((r = history_newest(st, NULL, STATUSPAGE_HISTORY, hist_row,
+	if ((r = history_newest(NULL, st, NULL, STATUSPAGE_HISTORY, hist_row,
 				&ho)) < 0)
 		goto out;
 	if (j) {

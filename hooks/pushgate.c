@@ -476,18 +476,24 @@ static int print_record(const struct history_record *rec, void *payload)
 static int cmd_history(struct cli *c)
 {
 	struct buf header = BUF_INIT;
+	size_t damaged;
 	int r;
 
 	history_format_header(&header);
 	if (!c->json)
 		report_out("%s", header.ptr);
 	buf_release(&header);
-	r = history_newest(&c->g.st, c->env ? c->env->name : NULL,
+	r = history_newest(&damaged, &c->g.st, c->env ? c->env->name : NULL,
 			   c->n ? (size_t)c->n : HISTORY_DEFAULT, print_record,
 			   c->json ? c : NULL);
 	if (r < 0)
 		report_error("cannot read the history: %s",
 			     report_str(error_last()));
+	else if (damaged)
+		report_warn("skipped %zu damaged line%s of the history (longer"
+			    " than %d bytes, holding a NUL byte, or cut short)",
+			    damaged, damaged == 1 ? "" : "s",
+			    HISTORY_MAX_LINE);
 	return r < 0 ? 1 : 0;
 }
 

@@ -15,14 +15,35 @@
  * release was sent: full, incremental or mixed; records written before
  * that field existed lack it). Tabs and
  * control characters in a field become spaces; fields are clipped to
- * HISTORY_FIELD_MAX bytes. Records are appended with one write each, so
- * concurrent writers never interleave; readers skip lines that do not
- * parse (or that a newer pushgate wrote with a word this one does not
- * know).
+ * HISTORY_FIELD_MAX bytes. Records are appended with one write each,
+ * under the lock locks/history.lock, so concurrent writers never
+ * interleave; a record torn by a crash costs only its own line. Readers
+ * skip lines that do not parse (or that a newer pushgate wrote with a
+ * word this one does not know), and count as damaged those longer than
+ * HISTORY_MAX_LINE, holding a NUL, or cut short.
+ *
+ * Bounded: once an append would make `history` larger than
+ * HISTORY_ROTATE_SIZE, the file becomes history.1 (replacing the one
+ * before) and a new `history` starts with a copy of what the state of
+ * each environment rests on: its newest record and its newest
+ * HISTORY_CARRY_OK successful deploys and rollbacks (the live and
+ * previous releases, rollback targets, `requires`), marked as carried
+ * ("~" before the line) and together at most HISTORY_CARRY_MAX bytes.
+ * Readers read history.1, then `history`, skipping the carried copies
+ * of records history.1 holds; so the two files, at most twice
+ * HISTORY_ROTATE_SIZE, read as one history in order. Readers hold the
+ * lock shared, so that none sees a rotation halfway.
  */
 
 #define HISTORY_FIELD_MAX 1000
 #define HISTORY_MAX_LINE 8192
+#define HISTORY_ROTATE_SIZE (1024 * 1024)
+#define HISTORY_CARRY_OK 10
+#define HISTORY_CARRY_MAX (256 * 1024)
+/* Environments whose records a rotation carries over, at most. */
+#define HISTORY_CARRY_ENVS 256
+/* Seconds to wait for the history's lock; then go on without it. */
+#define HISTORY_LOCK_TIMEOUT 30
 
 enum history_action {
 	HISTORY_DEPLOY = 0,
@@ -74,11 +95,14 @@ int history_read(struct state *st, history_fn fn, void *payload);
 
 /*
  * The newest `max` records of `env` (NULL: of every environment), notes
- * included, newest first, to `fn` (a non-zero return stops). Holds `max` records
- * in memory, whatever the length of the history.
+ * included, newest first, to `fn` (a non-zero return stops), once the
+ * history has been read (the lock is not held while `fn` runs). Holds
+ * `max` records in memory, whatever the length of the history.
+ * *damaged_out (if not NULL) gets the number of damaged lines skipped
+ * (see above), for a warning.
  */
-int history_newest(struct state *st, const char *env, size_t max,
-		   history_fn fn, void *payload);
+int history_newest(size_t *damaged_out, struct state *st, const char *env,
+		   size_t max, history_fn fn, void *payload);
 
 /* The header of the table history_format() lines make. */
 void history_format_header(struct buf *out);

@@ -39,10 +39,23 @@ void state_tmp_sweep(struct state *st, int64_t older_than);
 
 /*
  * The test-result cache: `key` is a 40-hex digest of the tree and the
- * commands. state_cache_has() is true if that key passed before.
+ * commands. state_cache_has() is true if that key passed before, and
+ * marks it used. state_cache_add() records a pass, then bounds the
+ * cache: see state_cache_prune().
  */
 bool state_cache_has(struct state *st, const char *key);
 int state_cache_add(struct state *st, const char *key);
+
+/* What state_cache_add() keeps: results, and seconds since last use. */
+#define STATE_CACHE_KEEP 1000
+#define STATE_CACHE_MAX_AGE (90 * 24 * 3600)
+
+/*
+ * Drop the results not used for `max_age` seconds, then the least
+ * recently used beyond `keep`, and temporary files older than an hour
+ * (a writer killed outright).
+ */
+void state_cache_prune(struct state *st, size_t keep, int64_t max_age);
 
 /* Longest holder line kept in a lock file. */
 #define STATE_HOLDER_MAX 512
@@ -66,13 +79,15 @@ struct state_lock_opts {
 	 * caller frees it.
 	 */
 	char **left_out;
+	bool shared;		/* a reader's lock: others may share it */
 };
 
-#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL, NULL, NULL }
+#define STATE_LOCK_OPTS_INIT { 0, NULL, NULL, NULL, NULL, NULL, false }
 
 /*
- * Take the exclusive lock `name` (a file under pushgate/locks/), waiting
- * up to opts->timeout seconds. Once taken, opts->holder (clipped to
+ * Take the exclusive (or, with opts->shared, the shared) lock `name` (a
+ * file under pushgate/locks/), waiting up to opts->timeout seconds.
+ * Once taken, opts->holder (clipped to
  * STATE_HOLDER_MAX bytes) is written into the lock file for
  * state_lock_holder(); on_wait gets the current holder's line (NULL if
  * it left none) when the lock is busy. Returns the lock fd (>= 0),

@@ -185,9 +185,9 @@ static void check_newest(const char *env, size_t max)
 
 	memset(&all, 0, sizeof(all));
 	memset(&newest, 0, sizeof(newest));
-	FUZZ_CHECK(!history_newest(&st, env, (size_t)-1, count_newest,
+	FUZZ_CHECK(!history_newest(NULL, &st, env, (size_t)-1, count_newest,
 				   &all));
-	FUZZ_CHECK(!history_newest(&st, env, max, count_newest, &newest));
+	FUZZ_CHECK(!history_newest(NULL, &st, env, max, count_newest, &newest));
 	nr = all.lines.nr < max ? all.lines.nr : max;
 	FUZZ_CHECK(newest.lines.nr == nr);
 	for (i = 0; i < nr; i++)

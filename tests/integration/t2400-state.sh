@@ -193,4 +193,255 @@ test_expect_success 'a build waiting for its deploy is kept an hour, then the st
 	test_grep ! . "$OUT/stale"
 '
 
+# --- the history -----------------------------------------------------------
+
+# pad_history REPO: fill $TMP/REPO.git's history with another
+# environment's records (about 1 KB each, as a year of deploys would
+# leave) up to 16 bytes short of 1 MiB, where the next record rotates it.
+pad_history()
+{
+	pad_history_f_=$TMP/$1.git/pushgate/history
+	pad_history_left_=$((1048576 - 16 - $(stat -c %s "$pad_history_f_")))
+	awk -v left="$pad_history_left_" 'BEGIN {
+		for (i = 0; left > 0; i++) {
+			n = left >= 1200 ? 1000 : left
+			r = sprintf("%*s", n - 122, ""); gsub(/ /, "x", r)
+			printf "2026-01-01T00:00:00Z\tother\tdeploy\t%040d\t20260101T000000Z-%012d\tbot\tok\t1.0\t%s\tfull\n", i, i, r
+			left -= n
+		}
+	}' >>"$pad_history_f_" &&
+	test "$(stat -c %s "$pad_history_f_")" = $((1048576 - 16))
+}
+
+test_expect_success 'the history is rotated past 1 MiB; history, status and rollback read across it' '
+	setup_repo hist <<-EOF &&
+	[environment "staging"]
+	branch = main
+	path = $DEPLOY/hist
+	EOF
+	setup_clone hist &&
+	cd hist-work &&
+	h=$TMP/hist.git/pushgate &&
+	for v in h1 h2
+	do
+		commit_file app "$v" "$v" &&
+		push origin main &&
+		deployed staging HEAD || return 1
+	done &&
+	h2=$(git rev-parse HEAD) &&
+	pad_history hist &&
+	test ! -e "$h/history.1" &&
+	commit_file app h3 h3 &&
+	push origin main &&
+	deployed staging HEAD &&
+	h3=$(git rev-parse HEAD) &&
+	test -f "$h/history.1" &&
+	test "$(wc -l <"$h/history")" -lt 20 &&
+	pg -C "$TMP/hist.git" history staging &&
+	test "$(grep -c " staging " "$TMP/pg.out")" = 3 &&
+	: a second rotation drops the padding, never what staging rests on &&
+	pad_history hist &&
+	commit_file app h4 h4 &&
+	push origin main &&
+	deployed staging HEAD &&
+	test "$(stat -c %s "$h/history")" -le 1048576 &&
+	test "$(stat -c %s "$h/history.1")" -le 1048576 &&
+	ls "$h" | grep "^history" >"$OUT/files" &&
+	printf "history\nhistory.1\n" >"$OUT/files.expected" &&
+	test_cmp "$OUT/files.expected" "$OUT/files" &&
+	pg -C "$TMP/hist.git" history -n 100000 &&
+	test "$(grep -c " other " "$TMP/pg.out")" -lt 1100 &&
+	pg -C "$TMP/hist.git" history staging &&
+	test "$(grep -c " staging " "$TMP/pg.out")" = 4 &&
+	pg -C "$TMP/hist.git" status staging &&
+	test_grep "$(short HEAD)" "$TMP/pg.out" &&
+	pg -C "$TMP/hist.git" rollback staging &&
+	test "$(cat "$DEPLOY/hist/current/app")" = h3 &&
+	pg -C "$TMP/hist.git" rollback staging "$h2" &&
+	test "$(cat "$DEPLOY/hist/current/app")" = h2
+'
+
+test_expect_success 'a damaged line of the history is skipped with a warning' '
+	h=$TMP/hist.git/pushgate &&
+	printf "2026-01-01T00:00:00Z\tstaging\0junk\n" >>"$h/history" &&
+	head -c 9000 /dev/zero | tr "\0" x >>"$h/history" &&
+	echo >>"$h/history" &&
+	pg -C "$TMP/hist.git" history staging &&
+	test_grep "skipped 2 damaged lines of the history" "$TMP/pg.err" &&
+	test "$(grep -c " staging " "$TMP/pg.out")" = 6 &&
+	pg_no_crash &&
+	cd hist-work &&
+	commit_file app h5 h5 &&
+	push origin main &&
+	deployed staging HEAD &&
+	last_record hist &&
+	test "$(field 4)" = "$(git rev-parse HEAD)"
+'
+
+# --- a deploy killed halfway ----------------------------------------------
+
+# kill_mid_upload VERSION [ARGS...]: in $TMP/kill-work, commit app
+# VERSION and run `pushgate deploy staging ARGS` of $TMP/kill.git; kill
+# it (SIGKILL) once its upload has started, then let the host go on with
+# whatever it was sent. Then: `current` is untouched and whole, a new
+# release, if the host made one, is marked FAILED ("incomplete: ..."),
+# the environment's lock is free, status shows no deploy running, and
+# the next deploy goes ahead, keeps the killed one's log, and leaves no
+# temporary file in the repository or on the host.
+kill_mid_upload()
+{
+	kmu_version_=$1
+	shift
+	kmu_d_=$DEPLOY/kill
+	kmu_lock_=$TMP/kill.git/pushgate/locks/env-staging.lock
+	kmu_live_=$(live_id "$kmu_d_") &&
+	kmu_rev_=$(git rev-parse HEAD) &&
+	list_releases "$kmu_d_" >"$OUT/good" &&
+	commit_file app "$kmu_version_" "$kmu_version_" &&
+	push origin main &&
+	rm -f "$OUT/uploading" "$OUT/ran" &&
+	mkfifo "$OUT/gate" &&
+	pg_bg k -C "$TMP/kill.git" deploy staging "$@" &&
+	test_wait_for 120 test -f "$OUT/uploading" &&
+	kill -KILL "$(cat "$OUT/k.pid")" &&
+	{ wait "$(cat "$OUT/k.pid")" || :; } &&
+	cat "$OUT/k.err" &&
+	echo go >"$OUT/gate" &&
+	test_wait_for 120 test -f "$OUT/ran" &&
+	test_wait_for 60 lock_free "$kmu_lock_" &&
+	test "$(live_id "$kmu_d_")" = "$kmu_live_" &&
+	check_release "$kmu_d_" "$kmu_live_" "$kmu_rev_" &&
+	cmp "$kmu_d_/current/big" big &&
+	list_releases "$kmu_d_" >"$OUT/releases" &&
+	cat "$OUT/releases" &&
+	while read -r kmu_r_
+	do
+		case "$kmu_r_" in
+		.incoming-* | .seal-*) continue ;;
+		esac
+		! grep -q -x -F "$kmu_r_" "$OUT/good" || continue
+		cat "$kmu_d_/releases/$kmu_r_/FAILED" &&
+		test_grep "^incomplete: " "$kmu_d_/releases/$kmu_r_/FAILED" ||
+			return 1
+	done <"$OUT/releases" &&
+	pg -C "$TMP/kill.git" status staging &&
+	test_grep ! "deploying" "$TMP/pg.out" &&
+	find "$TMP/kill.git/pushgate/logs/staging" -name ".writing.*" \
+		-exec touch -d "2 minutes ago" {} + &&
+	pg -C "$TMP/kill.git" deploy staging &&
+	test_grep "^pushgate: deployed $(short HEAD) to .staging." \
+		"$TMP/pg.err" &&
+	check_release "$kmu_d_" "$(live_id "$kmu_d_")" HEAD &&
+	test "$(cat "$kmu_d_/current/app")" = "$kmu_version_" &&
+	cmp "$kmu_d_/current/big" big &&
+	test ! -e "$kmu_d_/current/FAILED" &&
+	ls -A "$TMP/kill.git/pushgate/logs/staging" >"$OUT/logs" &&
+	cat "$OUT/logs" &&
+	test_grep ! "^\.writing" "$OUT/logs" &&
+	test_grep "\.unfinished\.-\.-\.log\$" "$OUT/logs" &&
+	test -z "$(ls -A "$TMP/kill.git/pushgate/tmp")" &&
+	find "$kmu_d_" "$kmu_d_/releases" -mindepth 1 -maxdepth 1 \
+		-name ".*" >"$OUT/dots" &&
+	test_grep ! . "$OUT/dots" &&
+	lock_free "$kmu_lock_"
+}
+
+test_expect_success 'setup: a manual environment on the SSH host, one release live' '
+	setup_repo kill <<-EOF &&
+	[environment "staging"]
+	branch = main
+	mode = manual
+	hosts = $SSHD_USER@127.0.0.1:$SSHD_PORT1
+	path = $DEPLOY/kill
+	identity = $SSHD_KEY
+	known_hosts = $SSHD_KNOWN_HOSTS
+	EOF
+	setup_clone kill &&
+	cd kill-work &&
+	head -c 24000000 /dev/zero >big &&
+	git add big &&
+	commit_file app v1 v1 &&
+	push origin main &&
+	pg -C "$TMP/kill.git" deploy staging &&
+	live_id "$DEPLOY/kill"
+'
+
+test_expect_success 'a full upload killed halfway: marked release, no lock, no temporary file' '
+	cd kill-work &&
+	kill_mid_upload v2 --full
+'
+
+test_expect_success 'an incremental release killed halfway: the same' '
+	cd kill-work &&
+	kill_mid_upload v3 &&
+	test_grep "sent 1 changed entry" "$TMP/pg.err"
+'
+
+test_expect_success 'a new release holds FAILED until the switch that makes it live' '
+	setup_repo mark <<-EOF &&
+	[environment "staging"]
+	branch = main
+	path = $DEPLOY/mark
+	before = test ! -e FAILED || cat FAILED >>"$OUT/before-saw"
+	EOF
+	setup_clone mark &&
+	cd mark-work &&
+	commit_file app m1 m1 &&
+	push origin main &&
+	deployed staging HEAD &&
+	test_grep "^incomplete: " "$OUT/before-saw" &&
+	test ! -e "$DEPLOY/mark/current/FAILED" &&
+	commit_file app m2 m2 &&
+	push origin main &&
+	deployed staging HEAD &&
+	test_grep "sent 1 changed entry" "$TMP/push.err" &&
+	test "$(grep -c "^incomplete: " "$OUT/before-saw")" = 2 &&
+	test ! -e "$DEPLOY/mark/current/FAILED" &&
+	pg -C "$TMP/mark.git" rollback staging &&
+	test "$(grep -c "^incomplete: " "$OUT/before-saw")" = 2 &&
+	test ! -e "$DEPLOY/mark/current/FAILED" &&
+	test "$(cat "$DEPLOY/mark/current/app")" = m1
+'
+
+test_expect_success 'a local deploy killed in `before`: the uploaded release stays marked' '
+	mkfifo "$OUT/before-gate" &&
+	write_hooks_ini mark <<-EOF &&
+	[environment "staging"]
+	branch = main
+	mode = manual
+	path = $DEPLOY/mark
+	before = : >"$OUT/in-before"; read -r _ <"$OUT/before-gate"; : >"$OUT/before-done"
+	EOF
+	cd mark-work &&
+	live=$(live_id "$DEPLOY/mark") &&
+	list_releases "$DEPLOY/mark" >"$OUT/good" &&
+	commit_file app m3 m3 &&
+	push origin main &&
+	pg_bg b -C "$TMP/mark.git" deploy staging &&
+	test_wait_for 120 test -f "$OUT/in-before" &&
+	kill -KILL "$(cat "$OUT/b.pid")" &&
+	{ wait "$(cat "$OUT/b.pid")" || :; } &&
+	test_wait_for 60 lock_free "$TMP/mark.git/pushgate/locks/env-staging.lock" &&
+	echo go >"$OUT/before-gate" &&
+	test_wait_for 60 test -f "$OUT/before-done" &&
+	test "$(live_id "$DEPLOY/mark")" = "$live" &&
+	list_releases "$DEPLOY/mark" >"$OUT/all" &&
+	grep -v -x -F -f "$OUT/good" "$OUT/all" >"$OUT/new" &&
+	test "$(wc -l <"$OUT/new")" = 1 &&
+	new=$(cat "$OUT/new") &&
+	test "$(cat "$DEPLOY/mark/releases/$new/app")" = m3 &&
+	test_grep "^incomplete: " "$DEPLOY/mark/releases/$new/FAILED" &&
+	: a rollback never picks it, the next deploy makes its own &&
+	test_must_fail pg -C "$TMP/mark.git" rollback staging "$new" &&
+	write_hooks_ini mark <<-EOF &&
+	[environment "staging"]
+	branch = main
+	mode = manual
+	path = $DEPLOY/mark
+	EOF
+	pg -C "$TMP/mark.git" deploy staging &&
+	test "$(cat "$DEPLOY/mark/current/app")" = m3 &&
+	test "$(live_id "$DEPLOY/mark")" != "$new"
+'
+
 test_done

@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -173,23 +174,23 @@ static void test_history__newest(void **state)
 		add(i % 3 ? "staging" : "prod", HISTORY_DEPLOY, A40, id, "u",
 		    HISTORY_OK, "");
 	}
-	assert_ok(history_newest(&st, "staging", 3, newest, &s));
+	assert_ok(history_newest(NULL, &st, "staging", 3, newest, &s));
 	assert_int_equal(s.lines.nr, 3);
 	assert_string_equal(s.lines.v[0], "staging R29");
 	assert_string_equal(s.lines.v[1], "staging R28");
 	assert_string_equal(s.lines.v[2], "staging R26");
 	strvec_clear(&s.lines);
-	assert_ok(history_newest(&st, NULL, 2, newest, &s));
+	assert_ok(history_newest(NULL, &st, NULL, 2, newest, &s));
 	assert_int_equal(s.lines.nr, 2);
 	assert_string_equal(s.lines.v[0], "staging R29");
 	assert_string_equal(s.lines.v[1], "staging R28");
 	strvec_clear(&s.lines);
 	/* more asked than there are */
-	assert_ok(history_newest(&st, "prod", 100, newest, &s));
+	assert_ok(history_newest(NULL, &st, "prod", 100, newest, &s));
 	assert_int_equal(s.lines.nr, 10);
 	assert_string_equal(s.lines.v[9], "prod R00");
 	strvec_clear(&s.lines);
-	assert_ok(history_newest(&st, "nowhere", 5, newest, &s));
+	assert_ok(history_newest(NULL, &st, "nowhere", 5, newest, &s));
 	assert_int_equal(s.lines.nr, 0);
 }
 
@@ -251,6 +252,156 @@ static void test_history__torn_records(void **state)
 	strvec_clear(&s.lines);
 }
 
+/* How many records of `env` are read, and are their releases in order? */
+struct order {
+	const char *env;
+	size_t nr;
+	char last[64];
+	bool sorted;
+};
+
+static int check_order(const struct history_record *r, void *payload)
+{
+	struct order *o = payload;
+
+	if (strcmp(r->env, o->env))
+		return 0;
+	if (o->nr && strcmp(o->last, r->release) >= 0)
+		o->sorted = false;
+	snprintf(o->last, sizeof(o->last), "%s", r->release);
+	o->nr++;
+	return 0;
+}
+
+static off_t size_of(const char *name)
+{
+	char path[300];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", st.dir, name);
+	if (stat(path, &sb) < 0)
+		return -1;
+	return sb.st_size;
+}
+
+/* A staging deploy of about 1 KB (a long reason), release S<n>. */
+static void add_big(unsigned n)
+{
+	char id[16], reason[901];
+
+	snprintf(id, sizeof(id), "S%06u", n);
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	add("staging", HISTORY_DEPLOY, A40, id, "u", HISTORY_OK, reason);
+}
+
+/*
+ * The history is bounded: past HISTORY_ROTATE_SIZE it moves to
+ * history.1, and what an environment's state rests on is carried over,
+ * so that an environment deployed once long ago keeps its live release.
+ */
+static void test_history__rotation(void **state)
+{
+	struct order o = { "staging", 0, "", true };
+	struct history_last l;
+	unsigned n = 0, after_first;
+	off_t first;
+
+	(void)state;
+	add("prod", HISTORY_DEPLOY, B40, "P1", "alice", HISTORY_OK, "");
+	add("prod", HISTORY_DEPLOY, A40, "P2", "bob", HISTORY_FAILED,
+	    "boom");
+	while (size_of("history.1") < 0) {
+		add_big(n++);
+		assert_true(n < 10000);
+	}
+	after_first = n;
+	/* everything is still there, once, in order */
+	assert_ok(history_read(&st, check_order, &o));
+	assert_int_equal(o.nr, n);
+	assert_true(o.sorted);
+	assert_true(size_of("history.1") <= HISTORY_ROTATE_SIZE);
+	assert_true(size_of("history") < HISTORY_ROTATE_SIZE / 2);
+	/* a second rotation drops the oldest records, not prod's state */
+	first = size_of("history.1");
+	while (size_of("history.1") == first || n < 2 * after_first) {
+		add_big(n++);
+		assert_true(n < 10000);
+	}
+	assert_true(size_of("history.1") <= HISTORY_ROTATE_SIZE);
+	assert_true(size_of("history") <= HISTORY_ROTATE_SIZE);
+	memset(&o, 0, sizeof(o));
+	o.env = "staging";
+	o.sorted = true;
+	assert_ok(history_read(&st, check_order, &o));
+	assert_true(o.sorted);
+	assert_true(o.nr < n);
+	assert_true(o.nr > after_first / 2);
+	assert_ok(history_last(&st, "prod", &l));
+	assert_non_null(l.ok.commit);
+	assert_string_equal(l.ok.release, "P1");
+	assert_string_equal(l.any.release, "P2");
+	assert_string_equal(l.any.reason, "boom");
+	history_last_release(&l);
+	assert_ok(history_last(&st, "staging", &l));
+	snprintf(o.last, sizeof(o.last), "S%06u", n - 1);
+	assert_string_equal(l.ok.release, o.last);
+	history_last_release(&l);
+	/* without history.1, what was carried over stands in for it */
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/history.1", st.dir);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_ok(history_last(&st, "prod", &l));
+	assert_string_equal(l.ok.release, "P1");
+	assert_string_equal(l.any.release, "P2");
+	history_last_release(&l);
+	memset(&o, 0, sizeof(o));
+	o.env = "prod";
+	o.sorted = true;
+	assert_ok(history_read(&st, check_order, &o));
+	assert_int_equal(o.nr, 2);
+}
+
+static int ignore(const struct history_record *r, void *payload)
+{
+	(void)r;
+	(void)payload;
+	return 0;
+}
+
+/* Damaged lines are skipped and counted, for a warning. */
+static void test_history__damaged_lines_counted(void **state)
+{
+	char *long_line = malloc(HISTORY_MAX_LINE + 100);
+	size_t damaged = 99;
+	char path[300];
+	int fd;
+
+	(void)state;
+	assert_ok(history_newest(&damaged, &st, NULL, 10, ignore, NULL));
+	assert_int_equal(damaged, 0);
+	memset(long_line, 'x', HISTORY_MAX_LINE + 98);
+	long_line[HISTORY_MAX_LINE + 98] = '\n';
+	long_line[HISTORY_MAX_LINE + 99] = '\0';
+	add("staging", HISTORY_DEPLOY, A40, "R1", "alice", HISTORY_OK, "");
+	append_raw(long_line);
+	snprintf(path, sizeof(path), "%s/history", st.dir);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_ok(fsutil_write_all(fd, "2026\0junk\n", 10));
+	close(fd);
+	append_raw("not a record, skipped without a word\n");
+	add("staging", HISTORY_DEPLOY, A40, "R2", "alice", HISTORY_OK, "");
+	/* cut short at the end of the file */
+	append_raw("2026-11-26T05:15:00Z\tstaging\tdeploy\t" A40 "\tR");
+	assert_ok(history_newest(&damaged, &st, NULL, 10, ignore, NULL));
+	assert_int_equal(damaged, 3);
+	free(long_line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +412,8 @@ int main(void)
 		T(test_history__last),
 		T(test_history__newest),
 		T(test_history__hookenv),
+		T(test_history__rotation),
+		T(test_history__damaged_lines_counted),
 #undef T
 	};
 

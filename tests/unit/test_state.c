@@ -169,6 +169,67 @@ static void test_state__cache(void **state)
 	assert_int_equal(sb.st_mode & 07777, 0600);
 }
 
+/* A cache key made of `n`, and its file's path. */
+static void nth_key(char key[41], char *path, size_t size, unsigned n)
+{
+	snprintf(key, 41, "%040x", n);
+	snprintf(path, size, "%s/cache/%s", st.dir, key);
+}
+
+static void set_mtime(const char *path, time_t when)
+{
+	struct timespec t[2] = { { when, 0 }, { when, 0 } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW),
+			 0);
+}
+
+/*
+ * The cache is bounded: results unused for the maximum age go, then the
+ * least recently used beyond the count; a hit counts as a use; stale
+ * temporary files go too.
+ */
+static void test_state__cache_prune(void **state)
+{
+	char key[41], path[PATH_MAX], tmp[PATH_MAX];
+	time_t now = time(NULL);
+	unsigned i;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		nth_key(key, path, sizeof(path), i);
+		assert_ok(state_cache_add(&st, key));
+		/* key i used i minutes after the first */
+		set_mtime(path, now - 3600 + 60 * (time_t)i);
+	}
+	/* a hit makes key 0 the most recently used */
+	nth_key(key, path, sizeof(path), 0);
+	assert_true(state_cache_has(&st, key));
+	/* key 9 is older than the maximum age */
+	nth_key(key, path, sizeof(path), 9);
+	set_mtime(path, now - 7200);
+	snprintf(tmp, sizeof(tmp), "%s/cache/.%s.tmp-abcdef", st.dir, key);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	set_mtime(tmp, now - 7200);
+	state_cache_prune(&st, 4, 5400);
+	/* kept: 0 (hit), then 8, 7, 6 */
+	for (i = 0; i < 10; i++) {
+		nth_key(key, path, sizeof(path), i);
+		assert_int_equal(fsutil_exists(path),
+				 i == 0 || (i >= 6 && i <= 8));
+	}
+	assert_false(fsutil_exists(tmp));
+	/* adding prunes with the default bounds: nothing more goes */
+	nth_key(key, path, sizeof(path), 100);
+	assert_ok(state_cache_add(&st, key));
+	assert_true(state_cache_has(&st, key));
+	nth_key(key, path, sizeof(path), 8);
+	assert_true(fsutil_exists(path));
+}
+
 static void test_state__cache_bad_keys(void **state)
 {
 	static const char *const bad[] = {
@@ -560,6 +621,7 @@ int main(void)
 		T(test_state__mkdtemp),
 		T(test_state__mkdtemp_bad_labels),
 		T(test_state__cache),
+		T(test_state__cache_prune),
 		T(test_state__cache_bad_keys),
 		T(test_state__lock),
 		T(test_state__lock_bad_names),
