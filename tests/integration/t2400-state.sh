@@ -67,13 +67,15 @@ test_expect_success 'setup: an SSH host whose upload waits for the test' '
 	# --extract ...) says so in $T/uploading and waits until the test
 	# writes a line into it; the deploy cannot finish reading its
 	# release meanwhile (larger than what the pipes and the channel
-	# buffer). The fifo is used once.
+	# buffer). The fifo is used once; a test that failed without
+	# opening it leaves no process waiting for long.
 	case $SSH_ORIGINAL_COMMAND in
 	*"tar --extract"*)
 		if test -p "$T/gate"
 		then
 			: >"$T/uploading"
-			read -r _ <"$T/gate"
+			timeout 300 sh -c "read -r _ <\"\$1\"" sh "$T/gate" ||
+				exit 1
 			rm -f "$T/gate"
 		fi
 		;;
@@ -410,7 +412,7 @@ test_expect_success 'a local deploy killed in `before`: the uploaded release sta
 	branch = main
 	mode = manual
 	path = $DEPLOY/mark
-	before = : >"$OUT/in-before"; read -r _ <"$OUT/before-gate"; : >"$OUT/before-done"
+	before = : >"$OUT/in-before"; timeout 300 sh -c "read -r _ <$OUT/before-gate"; : >"$OUT/before-done"
 	EOF
 	cd mark-work &&
 	live=$(live_id "$DEPLOY/mark") &&
