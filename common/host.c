@@ -73,6 +73,12 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 						 error_last(), env->name);
 			return r;
 		}
+		/*
+		 * One remote shell for every command on this host, started
+		 * now: its login shell's start-up overlaps what comes first
+		 * (an upload, over a channel of its own).
+		 */
+		ssh_shell_start(h->ssh);
 	}
 	*out = h;
 	return 0;
