@@ -623,6 +623,18 @@ int host_upload(struct host *h, const struct host_upload *up,
 	return upload_ssh(h, up, stats, output_out);
 }
 
+void host_describe(struct buf *out, const struct config_env *env,
+		   size_t index)
+{
+	if (env->hosts[index].local)
+		return;
+	buf_addf(out, "remote shell: one login shell runs the commands "
+		 "below, each as /bin/sh -c COMMAND under timeout -k 5 %u;"
+		 " the upload has a channel of its own",
+		 env->command_timeout ? env->command_timeout +
+		 SSH_SHELL_KILL_MARGIN : 0);
+}
+
 void host_free(struct host *h)
 {
 	if (!h)

@@ -140,6 +140,14 @@ int host_upload(struct host *h, const struct host_upload *up,
 		struct host_upload_stats *stats, char **output_out);
 
 /*
+ * For a dry run: how host `index` of `env` would run a deploy's commands,
+ * as one line into `out` (nothing for a local host, whose commands run
+ * here, each by /bin/sh -c); check buf_error(out). Connects to nothing.
+ */
+void host_describe(struct buf *out, const struct config_env *env,
+		   size_t index);
+
+/*
  * The one remote command of an SSH host's upload (up->before, then an
  * extraction of the tar stream into up->dir, then up->after), as
  * host_upload() runs it; check buf_error(cmd).

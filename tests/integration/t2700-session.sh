@@ -172,6 +172,15 @@ test_expect_success 'an incremental deploy and pushgate status: one shell each' 
 	test "$(sessions)" = shell
 '
 
+test_expect_success 'the dry run says how the host runs the commands, and connects nothing' '
+	: >"$SESSIONS" &&
+	pg -C "$TMP/one.git" deploy --dry-run --force staging &&
+	test_grep "^\[$H1\] remote shell: one login shell runs the commands below, each as /bin/sh -c COMMAND under timeout -k 5 601; the upload has a channel of its own" \
+		"$TMP/pg.out" &&
+	test_grep "^\[$H1\] switch: " "$TMP/pg.out" &&
+	test "$(nr_sessions)" = 0
+'
+
 test_expect_success 'stdout and stderr of a command keep their order' '
 	env_ini one "before = echo line-one; echo line-two >&2; echo line-three; echo line-four >&2" &&
 	cd one-work &&
