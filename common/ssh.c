@@ -29,6 +29,12 @@
 #define NONCE_HEX (EXITMARK_PREFIX_LEN - 2)
 /* Seconds the persistent shell's channel may take to open. */
 #define SHELL_OPEN_TIMEOUT 10
+/*
+ * Seconds a new shell may take to start its driver (the login shell's
+ * start-up files: a tenth of a second where they are slow) before its
+ * commands take exec channels instead.
+ */
+#define SHELL_READY_TIMEOUT 10
 
 struct ssh {
 	struct sshconn *conn;
@@ -733,13 +739,17 @@ out:
  * its loop it prints a ready marker: what comes before that is the
  * login shell's own (a greeting from .bashrc) and is dropped.
  *
+ * A command is sent once the ready marker came, so that a login shell
+ * whose start-up files read stdin never takes one.
+ *
  * The shell is given up (its channel closed) when a command timed out,
  * or left a process holding its output open for SSH_DRAIN_TIME past its
  * exit (output_held): the driver waits for that output, and the next
- * command starts a new shell. A shell that ends before its ready marker
- * never ran a command: that one takes an exec channel of its own, as
- * every later one does (ssh->shell_off), and so do the commands after a
- * shell that died any other way.
+ * command starts a new shell. A shell that ends before its ready marker,
+ * or is not ready within SHELL_READY_TIMEOUT, never ran a command: that
+ * one takes an exec channel of its own, as every later one does
+ * (ssh->shell_off), and so do the commands after a shell that died any
+ * other way.
  */
 
 /* The driver of a new shell, printing `ready` first. */
@@ -878,6 +888,41 @@ void ssh_shell_start(struct ssh *s)
 }
 
 /*
+ * Wait until the shell is ready (its driver runs), at most
+ * SHELL_READY_TIMEOUT and not past the command's deadline: 0 when it is,
+ * or when it ended before (*gone), a quiet ERR_TIMEOUT when it did not
+ * get there in time (a login shell that waits for its stdin, which is
+ * ours), or the connection's failure. Nothing is sent meanwhile, so
+ * that a login shell that reads its stdin never takes a command.
+ */
+static int shell_wait_ready(struct ssh *s, struct ssh_channel *ch,
+			    bool *gone)
+{
+	struct sshconn_deadline cmd_dl = ch->dl;
+	bool progress;
+	int r;
+
+	ch->dl = sshconn_deadline(SHELL_READY_TIMEOUT, false);
+	if (cmd_dl.at && cmd_dl.at < ch->dl.at)
+		ch->dl.at = cmd_dl.at;
+	ch->dl.quiet = true;
+	for (;;) {
+		progress = false;
+		r = channel_drain(ch, &progress);
+		if (ch->shell->ready.found || r < 0)
+			break;
+		if (libssh2_channel_eof(ch->ch)) {
+			*gone = true;
+			break;
+		}
+		if (!progress && (r = sshconn_wait(s->conn, &ch->dl)) < 0)
+			break;
+	}
+	ch->dl = cmd_dl;
+	return r;
+}
+
+/*
  * ssh_run() through the shell. *not_run is set when the shell ended
  * before it could run the command (nothing else is set then): the
  * caller runs it over an exec channel instead.
@@ -905,7 +950,17 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 	ch->ring_start = 0;
 	ch->ring_len = 0;
 	st->busy = true;
-	/* what came meanwhile: the greeting, the ready marker, or the end */
+	if (!st->ready.found) {
+		r = shell_wait_ready(s, ch, &gone);
+		if (r < 0 && r != ERR_TIMEOUT)
+			goto out;
+		/* not there in time: as if it had ended */
+		gone = gone || r == ERR_TIMEOUT;
+		r = 0;
+		if (gone)
+			goto out;
+	}
+	/* what came meanwhile: the end of a shell that was ready? */
 	progress = false;
 	if ((r = channel_drain(ch, &progress)) < 0)
 		goto out;

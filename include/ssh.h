@@ -166,9 +166,10 @@ void ssh_result_release(struct ssh_result *result);
  * A command that timed out, or left a process holding its output open
  * (output_held), closes the shell; the next command starts a new one.
  * A shell that cannot be opened, or ends before it runs anything (a
- * login shell that is not a POSIX shell), leaves ssh_run() to exec
- * channels, one per command, for good; a command it never read runs
- * over one of those instead. So does every command after a shell that
+ * login shell that is not a POSIX shell), or does not get to run
+ * anything within 10 s (start-up files that read stdin), leaves
+ * ssh_run() to exec channels, one per command, for good; a command it
+ * never read runs over one of those instead. So does every command after a shell that
  * ended any other way (that command fails with ERR_GENERIC "the remote
  * shell on 'HOST:PORT' ended while running a command"). Uploads
  * (ssh_channel_open()) keep channels of their own.

@@ -9,9 +9,10 @@
 # that logs what the session is (an upload, the persistent shell, or a
 # command over an exec channel of its own) into $TMP/sessions, greets
 # like a chatty .bashrc on stdout and stderr, and can play a login shell
-# that cannot run the shell's driver ($TMP/no-shell). Its PATH starts
-# with $TMP/fakebin, whose timeout(1) ignores the limit of a hook while
-# $TMP/stuck exists (a command stuck past its own timeout).
+# that cannot run the shell's driver ($TMP/no-shell) or whose start-up
+# reads its stdin ($TMP/slurp). Its PATH starts with $TMP/fakebin,
+# whose timeout(1) ignores the limit of a hook while $TMP/stuck exists
+# (a command stuck past its own timeout).
 # (shellcheck: test bodies are single-quoted and eval'ed by lib.sh.)
 
 # shellcheck source=tests/integration/lib.sh
@@ -103,6 +104,8 @@ test_expect_success 'start an OpenSSH server that logs its sessions' '
 		echo "\$\$" >"$TMP/shell.pid"
 		# a login shell that cannot run the driver
 		test ! -e "$TMP/no-shell" || exit 1
+		# start-up files that read stdin (until it ends)
+		test ! -e "$TMP/slurp" || cat >/dev/null
 	fi
 	PATH=$TMP/fakebin:\$PATH
 	export PATH
@@ -289,6 +292,22 @@ test_expect_success 'a login shell that cannot run the shell: one exec channel p
 	sessions &&
 	test "$(nr_sessions shell)" = 1 &&
 	test "$(nr_sessions exec)" -ge 3
+'
+
+test_expect_success 'a login shell reading its stdin gets no command: exec channels after 10 s' '
+	env_ini one "before = echo before ran" &&
+	cd one-work &&
+	commit_file index.html "<h1>slurp</h1>" "slurp" &&
+	: >"$TMP/slurp" &&
+	: >"$SESSIONS" &&
+	push origin main &&
+	rm -f "$TMP/slurp" &&
+	deployed staging HEAD &&
+	test "$(cat "$DEPLOY/one/current/index.html")" = "<h1>slurp</h1>" &&
+	test_grep "before ran" "$TMP/push.err" &&
+	sessions &&
+	test "$(nr_sessions shell)" = 1 &&
+	test "$(nr_sessions exec)" -ge 2
 '
 
 test_expect_success 'a shell that dies between commands: the next ones take exec channels' '
