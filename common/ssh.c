@@ -757,15 +757,24 @@ static void shell_driver(struct buf *b, const struct exitmark *ready)
 {
 	unsigned start = (unsigned char)ready->prefix[0];
 
-	buf_addf(b, "exec 2>/dev/null; if command -v timeout >/dev/null; "
-		 "then pg_run() { timeout -k 5 \"$@\"; }; "
-		 "else pg_run() { shift; \"$@\"; }; fi; "
-		 "printf '\\%03o%%s 0\\n' %.*s; "
-		 "while read -r pg_e pg_c pg_s && IFS= read -r pg_l; do "
-		 "pg_l=$(printf %%b \"$pg_l\"); "
-		 "{ pg_run \"$pg_s\" /bin/sh -c \"$pg_l\" 2>&1; "
-		 "printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$?\"; } </dev/null | "
-		 "{ cat; printf '\\%03o%%s 0\\n' \"$pg_c\"; }; done",
+	/*
+	 * The command's stderr goes into stdout in its own process (the
+	 * subshell's exec), so that the shell's notice of a command killed
+	 * by a signal ("Terminated") stays out of its output. `command` and
+	 * `exec` pass by functions of the same names that start-up files
+	 * may define; `set +e` keeps a failing command from ending the loop
+	 * before its marker.
+	 */
+	buf_addf(b, "exec 2>/dev/null; set +e; pg_t=; "
+		 "command -v timeout >/dev/null && pg_t=1; "
+		 "command printf '\\%03o%%s 0\\n' %.*s; "
+		 "while IFS=' ' read -r pg_e pg_c pg_s && IFS= read -r pg_l; "
+		 "do pg_l=$(command printf %%b \"$pg_l\"); "
+		 "{ (exec 2>&1; test -z \"$pg_t\" || exec timeout -k 5 "
+		 "\"$pg_s\" /bin/sh -c \"$pg_l\"; exec /bin/sh -c \"$pg_l\"); "
+		 "command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$?\"; } "
+		 "</dev/null | { command cat; "
+		 "command printf '\\%03o%%s 0\\n' \"$pg_c\"; }; done",
 		 start, NONCE_HEX, ready->prefix + 1, start, start);
 }
 
@@ -998,6 +1007,7 @@ out:
 		/* it exited; without the closed marker, it left a process */
 		result->status = st->exit.status;
 		result->output_held = !st->closed.found && !gone;
+		exitmark_flush(&st->closed, shell_after_exit, ch);
 		r = 0;
 	} else {
 		/* no marker: what the filter held back was output */

@@ -91,11 +91,11 @@ test_expect_success 'start an OpenSSH server that logs its sessions' '
 	cat >"$TMP/login.sh" <<-EOF &&
 	#!/bin/sh
 	# What this session is: the persistent shell runs its driver (which
-	# defines pg_run), an upload runs tar --extract, the rest is one
-	# command over an exec channel of its own.
+	# reads requests into pg_l), an upload runs tar --extract, the rest
+	# is one command over an exec channel of its own.
 	case \$SSH_ORIGINAL_COMMAND in
 	*"tar --extract"*) kind=upload ;;
-	*pg_run*) kind=shell ;;
+	*"read -r pg_l"*) kind=shell ;;
 	*) kind=exec ;;
 	esac
 	echo "\$kind" >>"$SESSIONS"
