@@ -73,12 +73,6 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 						 error_last(), env->name);
 			return r;
 		}
-		/*
-		 * One remote shell for every command on this host, started
-		 * now: its login shell's start-up overlaps what comes first
-		 * (an upload, over a channel of its own).
-		 */
-		ssh_shell_start(h->ssh);
 	}
 	*out = h;
 	return 0;
@@ -173,6 +167,8 @@ static int run_ssh(struct host *h, struct host_result *res, const char *cmd,
 	so.timeout = timeout;
 	so.on_output = fn;
 	so.payload = payload;
+	/* one remote shell for every command (started here at the latest) */
+	ssh_shell_start(h->ssh);
 	r = ssh_run(&sr, h->ssh, &so);
 	res->status = sr.status;
 	res->output_held = sr.output_held;
@@ -339,7 +335,6 @@ static int read_full(int fd, void *p, size_t len)
 	return 0;
 }
 
-/* Copy the tar stream from `fd` into a new channel running `cmd`. */
 /* Progress of one upload: when it started, when it last reported. */
 struct progress {
 	const struct host_upload *up;
@@ -366,6 +361,18 @@ static void progress_add(struct progress *p, size_t n)
 	p->up->progress(p->sent, now - p->start, p->up->progress_payload);
 }
 
+/*
+ * The upload's channel is open: start the remote shell of the commands
+ * that follow (the switch) now, so that its login shell starts while
+ * the upload's does and the release streams, and the switch then costs
+ * a round trip. Opened only now, it does not delay the upload.
+ */
+static void start_shell(struct host *h)
+{
+	ssh_shell_start(h->ssh);
+}
+
+/* Copy the tar stream from `fd` into a new channel running `cmd`. */
 static int pump(struct host *h, const char *cmd, int fd,
 		const struct host_upload *up, char **output_out)
 {
@@ -376,6 +383,7 @@ static int pump(struct host *h, const char *cmd, int fd,
 
 	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
 		return r;
+	start_shell(h);
 	progress_init(&pr, up);
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	for (;;) {
@@ -495,6 +503,7 @@ static int pump_spool(struct host *h, const char *cmd,
 
 	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
 		return r;
+	start_shell(h);
 	progress_init(&pr, up);
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	while (off < spool->size) {
