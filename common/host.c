@@ -362,14 +362,15 @@ static void progress_add(struct progress *p, size_t n)
 }
 
 /*
- * The upload's channel is open: start the remote shell of the commands
- * that follow (the switch) now, so that its login shell starts while
- * the upload's does and the release streams, and the switch then costs
- * a round trip. Opened only now, it does not delay the upload.
+ * Start the remote shell of the commands after an upload (the switch)
+ * while the release streams, so that the switch then costs a round trip
+ * instead of a login shell: once `sent` bytes have gone past
+ * HOST_SHELL_AFTER, or when the stream has ended (`done`).
  */
-static void start_shell(struct host *h)
+static void start_shell(struct host *h, uint64_t sent, bool done)
 {
-	ssh_shell_start(h->ssh);
+	if (done || sent >= HOST_SHELL_AFTER)
+		ssh_shell_start(h->ssh);
 }
 
 /* Copy the tar stream from `fd` into a new channel running `cmd`. */
@@ -383,7 +384,6 @@ static int pump(struct host *h, const char *cmd, int fd,
 
 	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
 		return r;
-	start_shell(h);
 	progress_init(&pr, up);
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	for (;;) {
@@ -398,7 +398,10 @@ static int pump(struct host *h, const char *cmd, int fd,
 		if (!n || (r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
 		progress_add(&pr, (size_t)n);
+		start_shell(h, pr.sent, false);
 	}
+	if (!r)
+		start_shell(h, pr.sent, true);
 	/*
 	 * Always collect the status: a remote side that stopped reading
 	 * (a failed `before`, a full disk) says why, which explains a failed
@@ -503,7 +506,6 @@ static int pump_spool(struct host *h, const char *cmd,
 
 	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
 		return r;
-	start_shell(h);
 	progress_init(&pr, up);
 	chunk = xmalloc(HOST_PUMP_CHUNK);
 	while (off < spool->size) {
@@ -521,7 +523,10 @@ static int pump_spool(struct host *h, const char *cmd,
 			break;
 		off += (uint64_t)n;
 		progress_add(&pr, (size_t)n);
+		start_shell(h, pr.sent, false);
 	}
+	if (!r)
+		start_shell(h, pr.sent, true);
 	rc = ssh_channel_close(ch, &status, &output);
 	if (!rc && status != 0)
 		rc = remote_failed(status, output);

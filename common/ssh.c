@@ -887,7 +887,8 @@ static void shell_close(struct ssh *s)
 void ssh_shell_start(struct ssh *s)
 {
 	s->shell_wanted = true;
-	if (s->shell || s->shell_off)
+	/* a packet half sent (an upload's) goes first: later, then */
+	if (s->shell || s->shell_off || sshconn_outbound_pending(s->conn))
 		return;
 	if (shell_open(s) < 0) {
 		/* exec channels, as without a shell */

@@ -138,12 +138,16 @@ test_expect_success 'a first deploy with maintenance and hooks: one upload and o
 		"after = echo after ran" \
 		"healthcheck = test -f index.html" &&
 	cd one-work &&
+	: the shell starts in the middle of an upload past 4 MB &&
+	head -c 6000000 /dev/urandom >big.bin &&
+	git add big.bin &&
 	commit_file index.html "<h1>one</h1>" "first" &&
 	: >"$SESSIONS" &&
 	push origin main &&
 	deployed staging HEAD &&
 	id=$(live_id "$DEPLOY/one") &&
 	check_release "$DEPLOY/one" "$id" HEAD &&
+	cmp big.bin "$DEPLOY/one/current/big.bin" &&
 	test ! -e "$DEPLOY/one/maintenance" &&
 	test_grep "before ran in $DEPLOY/one/releases/$id" "$TMP/push.err" &&
 	test_grep "after ran" "$TMP/push.err" &&

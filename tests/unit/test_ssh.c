@@ -1238,6 +1238,39 @@ static void test_ssh__server_down(void **state)
 	ssh_free(NULL);
 }
 
+/*
+ * The persistent shell started in the middle of a stream into another
+ * channel (as an upload starts it): the stream arrives whole, and the
+ * shell then runs commands.
+ */
+static void test_ssh__shell_during_stream(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	char *out = NULL;
+	char expect[32];
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s, "wc -c", 60));
+	assert_ok(stream(ch, 5 * 1024 * 1024 + 3));
+	ssh_shell_start(s);
+	assert_ok(stream(ch, 5 * 1024 * 1024 + 4));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	snprintf(expect, sizeof(expect), "%d\n", 10 * 1024 * 1024 + 7);
+	assert_string_equal(out, expect);
+	free(out);
+	assert_ok(run(s, &status, &out, "echo from the shell; exit 4", 10,
+		      NULL, NULL));
+	assert_int_equal(status, 4);
+	assert_string_equal(out, "from the shell\n");
+	free(out);
+	ssh_free(s);
+}
+
 /* The tests above again, through the persistent shell (use_shell). */
 static void test_ssh__shell_run_echo(void **state)
 {
@@ -1315,6 +1348,7 @@ int main(void)
 			test_ssh__shell_timeout_counts_from_start, shell_on,
 			shell_off),
 		cmocka_unit_test(test_ssh__shell_order_and_many),
+		cmocka_unit_test(test_ssh__shell_during_stream),
 		cmocka_unit_test(test_ssh__unknown_host_key),
 		cmocka_unit_test(test_ssh__changed_host_key),
 		cmocka_unit_test(test_ssh__fetch_and_trust),
