@@ -1496,10 +1496,17 @@ static void plan_targets(struct deploy *d)
 			   report_line(env->before_once));
 	release_describe(env, &d->job,
 			 d->prev_release[0] ? d->prev_release : NULL, &lines);
-	for (i = 0; i < env->nr_hosts; i++)
+	for (i = 0; i < env->nr_hosts; i++) {
+		struct buf how = BUF_INIT;
+
+		host_describe(&how, env, i);
+		if (how.len && !buf_error(&how))
+			report_out("[%s] %s", env->hosts[i].label, how.ptr);
+		buf_release(&how);
 		for (j = 0; j < lines.nr; j++)
 			report_out("[%s] %s", env->hosts[i].label,
 				   report_line(lines.v[j]));
+	}
 	if (env->after_once)
 		report_out("[%s] after_once, once after the last batch: %s",
 			   env->hosts[env->primary_index].label,

@@ -167,6 +167,8 @@ static int run_ssh(struct host *h, struct host_result *res, const char *cmd,
 	so.timeout = timeout;
 	so.on_output = fn;
 	so.payload = payload;
+	/* one remote shell for every command (started here at the latest) */
+	ssh_shell_start(h->ssh);
 	r = ssh_run(&sr, h->ssh, &so);
 	res->status = sr.status;
 	res->output_held = sr.output_held;
@@ -350,7 +352,6 @@ static int read_full(int fd, void *p, size_t len)
 	return 0;
 }
 
-/* Copy the tar stream from `fd` into a new channel running `cmd`. */
 /* Progress of one upload: when it started, when it last reported. */
 struct progress {
 	const struct host_upload *up;
@@ -377,6 +378,19 @@ static void progress_add(struct progress *p, size_t n)
 	p->up->progress(p->sent, now - p->start, p->up->progress_payload);
 }
 
+/*
+ * Start the remote shell of the commands after an upload (the switch)
+ * while the release streams, so that the switch then costs a round trip
+ * instead of a login shell: once `sent` bytes have gone past
+ * HOST_SHELL_AFTER, or when the stream has ended (`done`).
+ */
+static void start_shell(struct host *h, uint64_t sent, bool done)
+{
+	if (done || sent >= HOST_SHELL_AFTER)
+		ssh_shell_start(h->ssh);
+}
+
+/* Copy the tar stream from `fd` into a new channel running `cmd`. */
 static int pump(struct host *h, const char *cmd, int fd,
 		const struct host_upload *up, char **output_out)
 {
@@ -405,7 +419,10 @@ static int pump(struct host *h, const char *cmd, int fd,
 		if (!n || (r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
 		progress_add(&pr, (size_t)n);
+		start_shell(h, pr.sent, false);
 	}
+	if (!r)
+		start_shell(h, pr.sent, true);
 	/*
 	 * Always collect the status: a remote side that stopped reading
 	 * (a failed `before`, a full disk) says why, which explains a failed
@@ -531,7 +548,10 @@ static int pump_spool(struct host *h, const char *cmd,
 			break;
 		off += (uint64_t)n;
 		progress_add(&pr, (size_t)n);
+		start_shell(h, pr.sent, false);
 	}
+	if (!r)
+		start_shell(h, pr.sent, true);
 	rc = ssh_channel_close(ch, &status, &output);
 	if (!rc && status != 0)
 		rc = remote_failed(status, output);
@@ -640,6 +660,18 @@ int host_upload(struct host *h, const struct host_upload *up,
 	if (h->local)
 		return upload_local(h, up, stats, output_out);
 	return upload_ssh(h, up, stats, output_out);
+}
+
+void host_describe(struct buf *out, const struct config_env *env,
+		   size_t index)
+{
+	if (env->hosts[index].local)
+		return;
+	buf_addf(out, "remote shell: one login shell runs the commands "
+		 "below, each as /bin/sh -c COMMAND under timeout -k 5 %u;"
+		 " the upload has a channel of its own",
+		 env->command_timeout ? env->command_timeout +
+		 SSH_SHELL_KILL_MARGIN : 0);
 }
 
 void host_free(struct host *h)

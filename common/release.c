@@ -1051,9 +1051,10 @@ static int rt_check(struct target *t)
 	buf_addstr(&cmd, " && test -w ");
 	add_path(&cmd, env->path, NULL);
 	buf_addstr(&cmd, " || { echo path is not writable; exit 3; }; "
-		   "for t in tar timeout mv readlink find xargs cp sort sha1sum;"
-		   " do command -v $t >/dev/null || { echo $t is not installed;"
-		   " exit 3; }; done; find / -maxdepth 0 -printf '' 2>/dev/null"
+		   "for t in tar timeout mv readlink find xargs cp sort sha1sum"
+		   " cat; do command -v $t >/dev/null ||"
+		   " { echo $t is not installed; exit 3; }; done;"
+		   " find / -maxdepth 0 -printf '' 2>/dev/null"
 		   " || { echo find is not GNU find; exit 3; };"
 		   " cp --remove-destination --help >/dev/null 2>&1"
 		   " || { echo cp is not GNU cp; exit 3; };"

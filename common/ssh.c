@@ -25,10 +25,31 @@
 #define PACKET_DATA 32700
 /* Bytes read from a channel in one call. */
 #define READ_CHUNK (32 * 1024)
+/* Hex digits of an exit marker's nonce. */
+#define NONCE_HEX (EXITMARK_PREFIX_LEN - 2)
+/* Seconds the persistent shell's channel may take to open. */
+#define SHELL_OPEN_TIMEOUT 10
+/*
+ * Seconds a new shell may take to start its driver (the login shell's
+ * start-up files: a tenth of a second where they are slow) before its
+ * commands take exec channels instead.
+ */
+#define SHELL_READY_TIMEOUT 10
 
 struct ssh {
 	struct sshconn *conn;
 	struct ssh_channel *channels;	/* open, for ssh_free() */
+	struct ssh_channel *shell;	/* the persistent shell, or NULL */
+	bool shell_wanted;	/* ssh_shell_start() was called */
+	bool shell_off;		/* a shell failed: exec channels only */
+};
+
+/* The persistent shell's markers (see "the persistent shell" below). */
+struct shell_state {
+	struct exitmark ready;	/* printed once, when the driver runs */
+	struct exitmark exit;	/* the command's exit and status */
+	struct exitmark closed;	/* nothing holds its output any more */
+	bool busy;		/* a command was sent */
 };
 
 struct ssh_channel {
@@ -39,6 +60,7 @@ struct ssh_channel {
 	ssh_output_fn on_output;
 	void *payload;
 	struct exitmark *mark;	/* ssh_run()'s, looked for in stdout */
+	struct shell_state *shell;	/* set for the persistent shell */
 	char *ring;		/* the last SSH_OUTPUT_CAP bytes of output */
 	size_t ring_start, ring_len;
 	int error;		/* the failure of an earlier step, or 0 */
@@ -193,30 +215,46 @@ static void mark_output(const char *data, size_t len, void *payload)
 }
 
 /*
+ * The command exited (its marker came): what is left is a drain,
+ * SSH_DRAIN_TIME at most, and not past the command's deadline; its end
+ * is no error (a quiet deadline).
+ */
+static void start_drain(struct ssh_channel *ch)
+{
+	struct sshconn_deadline drain;
+
+	drain = sshconn_deadline(SSH_DRAIN_TIME, false);
+	if (ch->dl.at && ch->dl.at < drain.at)
+		drain.at = ch->dl.at;
+	drain.quiet = true;
+	ch->dl = drain;
+}
+
+static void shell_stdout(struct ssh_channel *ch, const char *data,
+			 size_t len);
+
+/*
  * The command's stdout: through the filter of its exit marker, if it has
- * one. Once the marker is found, the command has exited, and what is
- * left is a drain: SSH_DRAIN_TIME at most, and not past the command's
- * deadline; its end is no error (a quiet deadline).
+ * one (or those of the persistent shell). Once the marker is found, the
+ * command has exited, and what is left is a drain.
  */
 static void channel_stdout(struct ssh_channel *ch, const char *data,
 			   size_t len)
 {
-	struct sshconn_deadline drain;
 	bool was_found;
 
+	if (ch->shell) {
+		shell_stdout(ch, data, len);
+		return;
+	}
 	if (!ch->mark) {
 		channel_output(ch, data, len);
 		return;
 	}
 	was_found = ch->mark->found;
 	exitmark_filter(ch->mark, data, len, mark_output, ch);
-	if (was_found || !ch->mark->found)
-		return;
-	drain = sshconn_deadline(SSH_DRAIN_TIME, false);
-	if (ch->dl.at && ch->dl.at < drain.at)
-		drain.at = ch->dl.at;
-	drain.quiet = true;
-	ch->dl = drain;
+	if (!was_found && ch->mark->found)
+		start_drain(ch);
 }
 
 static char *channel_output_detach(struct ssh_channel *ch)
@@ -254,10 +292,15 @@ static int channel_drain(struct ssh_channel *ch, bool *progress)
 						    ch->rbuf,
 						    sizeof(ch->rbuf));
 			if (n > 0) {
-				if (streams[i])
+				/*
+				 * The persistent shell's stderr is the
+				 * login shell's own (its commands' goes
+				 * into stdout): dropped.
+				 */
+				if (streams[i] && !ch->shell)
 					channel_output(ch, ch->rbuf,
 						       (size_t)n);
-				else
+				else if (!streams[i])
 					channel_stdout(ch, ch->rbuf,
 						       (size_t)n);
 				*progress = true;
@@ -402,6 +445,7 @@ static void channel_release(struct ssh_channel *ch)
 			*pp = ch->next;
 			break;
 		}
+	free(ch->shell);
 	free(ch->ring);
 	free(ch);
 }
@@ -631,17 +675,15 @@ int ssh_channel_close(struct ssh_channel *ch, int *status_out,
 	return r;
 }
 
-int ssh_run(struct ssh_result *result, struct ssh *s,
-	    const struct ssh_run_opts *opts)
+/* ssh_run() over an exec channel of its own. */
+static int run_channel(struct ssh_result *result, struct ssh *s,
+		       const struct ssh_run_opts *opts)
 {
 	struct exitmark mark;
 	struct buf cmd = BUF_INIT;
 	struct ssh_channel *ch = NULL;
 	int status = -1, r;
 
-	result->status = -1;
-	result->output = NULL;
-	result->output_held = false;
 	if ((r = exitmark_init(&mark)) < 0)
 		return r;
 	buf_init(&cmd, strlen(opts->command) + EXITMARK_WRAP_MAX);
@@ -672,6 +714,336 @@ int ssh_run(struct ssh_result *result, struct ssh *s,
 out:
 	buf_release(&cmd);
 	return r;
+}
+
+/* ---- the persistent shell ------------------------------------------- */
+
+/*
+ * Every remote shell command costs the start of the remote user's login
+ * shell, start-up files included (rbenv, nvm or pyenv init in .bashrc:
+ * a tenth of a second on some servers). So once ssh_shell_start() was
+ * called, ssh_run() sends its commands to one shell that stays: an exec
+ * channel running the driver of shell_driver(), which reads requests
+ *
+ *	EXIT-NONCE SP CLOSED-NONCE SP SECONDS LF
+ *	COMMAND LF	(backslashes doubled, newlines as \n: printf %b)
+ *
+ * from its stdin, byte by byte as a shell's `read` does on a pipe, so
+ * that nothing of the next request is taken. It runs each command as
+ * `/bin/sh -c COMMAND` under timeout(1) (SECONDS; 0: none), in the
+ * environment the login shell set up, with stdin from /dev/null and
+ * stderr into stdout (one stream: the order of the lines is kept). Once
+ * the command exited it prints the exit marker with its status, and
+ * once nothing holds the command's output open any more (`cat` reached
+ * its end) the closed marker; both as exitmark.h defines them. Before
+ * its loop it prints a ready marker: what comes before that is the
+ * login shell's own (a greeting from .bashrc) and is dropped.
+ *
+ * A command is sent once the ready marker came, so that a login shell
+ * whose start-up files read stdin never takes one.
+ *
+ * The shell is given up (its channel closed) when a command timed out,
+ * or left a process holding its output open for SSH_DRAIN_TIME past its
+ * exit (output_held): the driver waits for that output, and the next
+ * command starts a new shell. A shell that ends before its ready marker,
+ * or is not ready within SHELL_READY_TIMEOUT, never ran a command: that
+ * one takes an exec channel of its own, as every later one does
+ * (ssh->shell_off), and so do the commands after a shell that died any
+ * other way.
+ */
+
+/* The driver of a new shell, printing `ready` first. */
+static void shell_driver(struct buf *b, const struct exitmark *ready)
+{
+	unsigned start = (unsigned char)ready->prefix[0];
+
+	/*
+	 * The command's stderr goes into stdout in its own process (the
+	 * subshell's exec), so that the shell's notice of a command killed
+	 * by a signal ("Terminated") stays out of its output. `command` and
+	 * `exec` pass by functions of the same names that start-up files
+	 * may define; `set +e` keeps a failing command from ending the loop
+	 * before its marker.
+	 */
+	buf_addf(b, "exec 2>/dev/null; set +e; pg_t=; "
+		 "command -v timeout >/dev/null && pg_t=1; "
+		 "command printf '\\%03o%%s 0\\n' %.*s; "
+		 "while IFS=' ' read -r pg_e pg_c pg_s && IFS= read -r pg_l; "
+		 "do pg_l=$(command printf %%b \"$pg_l\"); "
+		 "{ (exec 2>&1; test -z \"$pg_t\" || exec timeout -k 5 "
+		 "\"$pg_s\" /bin/sh -c \"$pg_l\"; exec /bin/sh -c \"$pg_l\"); "
+		 "command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$?\"; } "
+		 "</dev/null | { command cat; "
+		 "command printf '\\%03o%%s 0\\n' \"$pg_c\"; }; done",
+		 start, NONCE_HEX, ready->prefix + 1, start, start);
+}
+
+/* One request of shell_driver(): the markers, the time limit, `cmd`. */
+static void shell_request(struct buf *b, const struct shell_state *st,
+			  const char *cmd, unsigned timeout)
+{
+	const char *p;
+
+	buf_addf(b, "%.*s %.*s %u\n", NONCE_HEX, st->exit.prefix + 1,
+		 NONCE_HEX, st->closed.prefix + 1,
+		 timeout ? timeout + SSH_SHELL_KILL_MARGIN : 0);
+	for (p = cmd; *p; p++)
+		if (*p == '\\')
+			buf_addstr(b, "\\\\");
+		else if (*p == '\n')
+			buf_addstr(b, "\\n");
+		else
+			buf_addch(b, *p);
+	buf_addch(b, '\n');
+}
+
+/* An exitmark_fn: the command's output after its exit (a drain). */
+static void shell_after_exit(const char *data, size_t len, void *payload)
+{
+	struct ssh_channel *ch = payload;
+
+	/* nothing comes after the closed marker */
+	if (!ch->shell->closed.found)
+		channel_output(ch, data, len);
+}
+
+/* An exitmark_fn: the command's output, from the exit filter. */
+static void shell_output(const char *data, size_t len, void *payload)
+{
+	struct ssh_channel *ch = payload;
+	struct shell_state *st = ch->shell;
+
+	if (!st->exit.found)
+		channel_output(ch, data, len);
+	else if (!st->closed.found)
+		exitmark_filter(&st->closed, data, len, shell_after_exit, ch);
+}
+
+/* An exitmark_fn: the driver's output, from the ready filter. */
+static void shell_after_ready(const char *data, size_t len, void *payload)
+{
+	struct ssh_channel *ch = payload;
+	struct shell_state *st = ch->shell;
+	bool was_found;
+
+	/* the login shell's greeting, or (never) output nobody asked for */
+	if (!st->ready.found || !st->busy)
+		return;
+	was_found = st->exit.found;
+	if (was_found) {
+		shell_output(data, len, ch);
+		return;
+	}
+	exitmark_filter(&st->exit, data, len, shell_output, ch);
+	if (st->exit.found)
+		start_drain(ch);
+}
+
+static void shell_stdout(struct ssh_channel *ch, const char *data,
+			 size_t len)
+{
+	struct shell_state *st = ch->shell;
+
+	if (st->ready.found)
+		shell_after_ready(data, len, ch);
+	else
+		exitmark_filter(&st->ready, data, len, shell_after_ready, ch);
+}
+
+/* Start a shell: open its channel, without waiting for it to run. */
+static int shell_open(struct ssh *s)
+{
+	struct shell_state *st = xcalloc(1, sizeof(*st));
+	struct buf driver = BUF_INIT;
+	struct ssh_channel *ch = NULL;
+	int r;
+
+	if ((r = exitmark_init(&st->ready)) < 0)
+		goto out;
+	shell_driver(&driver, &st->ready);
+	if ((r = buf_error(&driver)) < 0 ||
+	    (r = channel_open(&ch, s, driver.ptr, SHELL_OPEN_TIMEOUT, NULL,
+			      NULL)) < 0)
+		goto out;
+	ch->shell = st;
+	st = NULL;
+	s->shell = ch;
+out:
+	free(st);
+	buf_release(&driver);
+	return r;
+}
+
+/* Give the shell up: close its channel without waiting for it. */
+static void shell_close(struct ssh *s)
+{
+	if (!s->shell)
+		return;
+	channel_abort(s->shell);
+	channel_release(s->shell);
+	s->shell = NULL;
+}
+
+void ssh_shell_start(struct ssh *s)
+{
+	s->shell_wanted = true;
+	/* a packet half sent (an upload's) goes first: later, then */
+	if (s->shell || s->shell_off || sshconn_outbound_pending(s->conn))
+		return;
+	if (shell_open(s) < 0) {
+		/* exec channels, as without a shell */
+		s->shell_off = true;
+		error_clear();
+	}
+}
+
+/*
+ * Wait until the shell is ready (its driver runs), at most
+ * SHELL_READY_TIMEOUT and not past the command's deadline: 0 when it is,
+ * or when it ended before (*gone), a quiet ERR_TIMEOUT when it did not
+ * get there in time (a login shell that waits for its stdin, which is
+ * ours), or the connection's failure. Nothing is sent meanwhile, so
+ * that a login shell that reads its stdin never takes a command.
+ */
+static int shell_wait_ready(struct ssh *s, struct ssh_channel *ch,
+			    bool *gone)
+{
+	struct sshconn_deadline cmd_dl = ch->dl;
+	bool progress;
+	int r;
+
+	ch->dl = sshconn_deadline(SHELL_READY_TIMEOUT, false);
+	if (cmd_dl.at && cmd_dl.at < ch->dl.at)
+		ch->dl.at = cmd_dl.at;
+	ch->dl.quiet = true;
+	for (;;) {
+		progress = false;
+		r = channel_drain(ch, &progress);
+		if (ch->shell->ready.found || r < 0)
+			break;
+		if (libssh2_channel_eof(ch->ch)) {
+			*gone = true;
+			break;
+		}
+		if (!progress && (r = sshconn_wait(s->conn, &ch->dl)) < 0)
+			break;
+	}
+	ch->dl = cmd_dl;
+	return r;
+}
+
+/*
+ * ssh_run() through the shell. *not_run is set when the shell ended
+ * before it could run the command (nothing else is set then): the
+ * caller runs it over an exec channel instead.
+ */
+static int shell_run(struct ssh_result *result, struct ssh *s,
+		     const struct ssh_run_opts *opts, bool *not_run)
+{
+	struct ssh_channel *ch = s->shell;
+	struct shell_state *st = ch->shell;
+	struct buf req = BUF_INIT;
+	bool progress, sent = false, gone = false;
+	int r;
+
+	*not_run = false;
+	if ((r = exitmark_init(&st->exit)) < 0 ||
+	    (r = exitmark_init(&st->closed)) < 0)
+		return r;
+	buf_init(&req, 2 * strlen(opts->command) + 128);
+	shell_request(&req, st, opts->command, opts->timeout);
+	if ((r = buf_error(&req)) < 0)
+		goto out;
+	ch->dl = sshconn_deadline(opts->timeout, true);
+	ch->on_output = opts->on_output;
+	ch->payload = opts->payload;
+	ch->ring_start = 0;
+	ch->ring_len = 0;
+	st->busy = true;
+	if (!st->ready.found) {
+		r = shell_wait_ready(s, ch, &gone);
+		if (r < 0 && r != ERR_TIMEOUT)
+			goto out;
+		/* not there in time: as if it had ended */
+		gone = gone || r == ERR_TIMEOUT;
+		r = 0;
+		if (gone)
+			goto out;
+	}
+	/* what came meanwhile: the end of a shell that was ready? */
+	progress = false;
+	if ((r = channel_drain(ch, &progress)) < 0)
+		goto out;
+	if (libssh2_channel_eof(ch->ch)) {
+		gone = true;
+		goto out;
+	}
+	r = channel_send(ch, req.ptr, req.len);
+	sent = !ch->remote_closed;
+	if (r < 0)
+		goto out;
+	for (;;) {
+		progress = false;
+		r = channel_drain(ch, &progress);
+		if (st->closed.found || r < 0)
+			break;
+		if (libssh2_channel_eof(ch->ch)) {
+			gone = true;
+			break;
+		}
+		if (!progress && (r = sshconn_wait(s->conn, &ch->dl)) < 0)
+			break;
+	}
+out:
+	st->busy = false;
+	if (gone && (!sent || !st->ready.found)) {
+		/* it never read the command: an exec channel runs it */
+		*not_run = true;
+		s->shell_off = true;
+		shell_close(s);
+		buf_release(&req);
+		return 0;
+	}
+	if (st->exit.found && (!r || r == ERR_TIMEOUT)) {
+		/* it exited; without the closed marker, it left a process */
+		result->status = st->exit.status;
+		result->output_held = !st->closed.found && !gone;
+		exitmark_flush(&st->closed, shell_after_exit, ch);
+		r = 0;
+	} else {
+		/* no marker: what the filter held back was output */
+		exitmark_flush(&st->exit, shell_output, ch);
+		if (!r && gone)
+			r = error_set(ERR_GENERIC, "the remote shell on '%s' "
+				      "ended while running a command",
+				      sshconn_label(s->conn));
+	}
+	result->output = channel_output_detach(ch);
+	if (gone)
+		s->shell_off = true;
+	if (!st->closed.found)
+		shell_close(s);
+	buf_release(&req);
+	return r;
+}
+
+int ssh_run(struct ssh_result *result, struct ssh *s,
+	    const struct ssh_run_opts *opts)
+{
+	bool not_run = false;
+	int r;
+
+	result->status = -1;
+	result->output = NULL;
+	result->output_held = false;
+	if (s->shell_wanted)
+		ssh_shell_start(s);	/* again, after one was given up */
+	if (s->shell) {
+		r = shell_run(result, s, opts, &not_run);
+		if (!not_run)
+			return r;
+	}
+	return run_channel(result, s, opts);
 }
 
 void ssh_result_release(struct ssh_result *result)

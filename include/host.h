@@ -23,6 +23,15 @@ struct sink;
 /* Bytes moved per write when pumping an upload into a channel. */
 #define HOST_PUMP_CHUNK (256 * 1024)
 
+/*
+ * Bytes an SSH upload sends before the remote shell of the commands after
+ * it (ssh_shell_start()) starts: past the SSH window (2 MB with OpenSSH),
+ * so that the upload's own login shell has started by then. Two login
+ * shells starting at once slow each other down: start-up files take
+ * locks (`pyenv rehash` waits a tenth of a second for another's).
+ */
+#define HOST_SHELL_AFTER (4 * 1024 * 1024)
+
 /* Bytes of command output kept by host_run(). */
 #define HOST_OUTPUT_CAP (64 * 1024)
 
@@ -144,6 +153,14 @@ struct host_upload {
  */
 int host_upload(struct host *h, const struct host_upload *up,
 		struct host_upload_stats *stats, char **output_out);
+
+/*
+ * For a dry run: how host `index` of `env` would run a deploy's commands,
+ * as one line into `out` (nothing for a local host, whose commands run
+ * here, each by /bin/sh -c); check buf_error(out). Connects to nothing.
+ */
+void host_describe(struct buf *out, const struct config_env *env,
+		   size_t index);
 
 /*
  * The one remote command of an SSH host's upload (up->before, then an

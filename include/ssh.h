@@ -129,21 +129,55 @@ struct ssh_result {
 
 /*
  * Run opts->command and wait until it exits, up to opts->timeout
- * seconds. The command runs in a subshell followed by a marker with a
- * random nonce and the subshell's status (see exitmark.h), which tells that
- * the command itself exited even while a process it started (`server
- * &`) keeps its output open; the marker never shows in the output. The
- * output is then read for at most SSH_DRAIN_TIME more. Without a marker
- * (the shell was killed), the status is the one the channel reports.
+ * seconds. The command is followed by a marker with a random nonce and
+ * its status (see exitmark.h), which tells that the command itself
+ * exited even while a process it started (`server &`) keeps its output
+ * open; the marker never shows in the output. The output is then read
+ * for at most SSH_DRAIN_TIME more (output_held if it stays open).
+ *
+ * Without ssh_shell_start(), the command runs over an exec channel of its
+ * own, in a subshell of the login shell; without a marker (the shell was
+ * killed), the status is the one the channel reports. After it, the
+ * command goes to the persistent shell instead (see there).
+ *
  * Returns 0 when the command ran (whatever its status), ERR_TIMEOUT
- * "remote command timed out after N s" (the channel is closed), and
- * ERR_SYS / ERR_GENERIC when it could not run or the connection failed.
+ * "remote command timed out after N s" (the channel, or the persistent
+ * shell, is closed), and ERR_SYS / ERR_GENERIC when it could not run or
+ * the connection failed.
  */
 int ssh_run(struct ssh_result *result, struct ssh *s,
 	    const struct ssh_run_opts *opts);
 
 /* Free the output; the result is left as SSH_RESULT_INIT. */
 void ssh_result_release(struct ssh_result *result);
+
+/*
+ * Start the persistent shell of `s`, without waiting for it: from then
+ * on ssh_run() sends its commands to one remote login shell that stays
+ * (a "control session"), so that the login shell and its start-up files
+ * (rbenv, nvm or pyenv init in .bashrc) start once for all of them, and
+ * its start overlaps whatever comes before the first command (an
+ * upload). It runs each command as `/bin/sh -c COMMAND` in the
+ * environment the login shell set up, with stdin from /dev/null and
+ * stderr merged into stdout in order, and under `timeout -k 5` (GNU
+ * coreutils, when the host has it) SSH_SHELL_KILL_MARGIN seconds past
+ * opts->timeout: a command given up on is stopped on the host too.
+ *
+ * A command that timed out, or left a process holding its output open
+ * (output_held), closes the shell; the next command starts a new one.
+ * A shell that cannot be opened, or ends before it runs anything (a
+ * login shell that is not a POSIX shell), or does not get to run
+ * anything within 10 s (start-up files that read stdin), leaves
+ * ssh_run() to exec channels, one per command, for good; a command it
+ * never read runs over one of those instead. So does every command after a shell that
+ * ended any other way (that command fails with ERR_GENERIC "the remote
+ * shell on 'HOST:PORT' ended while running a command"). Uploads
+ * (ssh_channel_open()) keep channels of their own.
+ */
+void ssh_shell_start(struct ssh *s);
+
+/* Seconds a persistent shell's command may run past opts->timeout. */
+#define SSH_SHELL_KILL_MARGIN 1
 
 /*
  * Streaming: open an exec channel for `command`, write its stdin with

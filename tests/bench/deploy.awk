@@ -101,9 +101,11 @@ END {
 	    " one more\n", sec(s)
 	printf "              command on an open connection %s s (the" \
 	    " user's shell starts\n", sec(c)
-	printf "              once per remote command: pushgate runs" \
-	    " several per deploy,\n"
-	printf "              the baseline and the floor one)\n"
+	printf "              once per remote command: pushgate starts" \
+	    " two per host, one for\n"
+	printf "              the upload and one for every other command," \
+	    " started during the\n"
+	printf "              upload; the baseline and the floor one)\n"
 
 	printf "\nmemory of the pushgate deploy, MB (each process's own"
 	printf " peak, sampled every 10 ms;\n"

@@ -126,9 +126,10 @@ END {
 	printf "              pushgate reports it (0.1 s resolution)\n"
 	printf "  (upload):   the slowest host's upload, as pushgate reports"
 	printf " it; the rest is\n"
-	printf "              connecting, the remote commands (each starts"
-	printf " the user's shell on\n"
-	printf "              every host), switch, prune and history\n"
+	printf "              connecting, the switch and prune (through"
+	printf " one remote shell per\n"
+	printf "              host, started during the upload) and"
+	printf " history\n"
 	printf "  baseline:   %d x git archive REV | ssh HOST 'mkdir -p DIR" \
 	    " && tar -x -C DIR',\n", hosts
 	printf "              all at once, until the last one ends\n"

@@ -172,6 +172,36 @@ static struct ssh_opts opts_for(int server)
 	return opts;
 }
 
+/*
+ * Set while a test runs a second time with the persistent shell
+ * (ssh_shell_start()): connect_to() starts it.
+ */
+static bool use_shell;
+
+static int shell_on(void **state)
+{
+	(void)state;
+	use_shell = true;
+	return 0;
+}
+
+static int shell_off(void **state)
+{
+	(void)state;
+	use_shell = false;
+	return 0;
+}
+
+/* ssh_connect(), then the persistent shell if use_shell. */
+static int connect_to(struct ssh **s, const struct ssh_opts *opts)
+{
+	int r = ssh_connect(s, opts);
+
+	if (!r && use_shell)
+		ssh_shell_start(*s);
+	return r;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -259,7 +289,7 @@ static void test_ssh__run_echo(void **state)
 	int status = -2;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	assert_ok(ssh_fetch_hostkey(&hk, &opts));
 	assert_true(hk.known);
 	assert_false(hk.changed);
@@ -303,7 +333,7 @@ static void test_ssh__exit_status(void **state)
 	int status = -2;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	assert_ok(run(s, &status, NULL, "exit 3", 10, NULL, NULL));
 	assert_int_equal(status, 3);
 	assert_ok(run(s, &status, NULL, "false", 10, NULL, NULL));
@@ -324,7 +354,7 @@ static void test_ssh__stderr_captured(void **state)
 	int status = -2;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	assert_ok(run(s, &status, &out, "echo to-err >&2; exit 4", 10,
 		      NULL, NULL));
 	assert_int_equal(status, 4);
@@ -450,7 +480,7 @@ static void test_ssh__compress(void **state)
 	ssh_free(s);
 
 	opts.compress = true;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	assert_string_equal(ssh_compression(s), "zlib@openssh.com");
 	assert_ok(run(s, &status, &out, "echo hi", 10, NULL, NULL));
 	assert_int_equal(status, 0);
@@ -568,7 +598,7 @@ static void test_ssh__command_timeout(void **state)
 	double t;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	t = now();
 	r = run(s, &status, &out, "echo started; sleep 30", 1, NULL,
 		NULL);
@@ -603,6 +633,59 @@ static void test_ssh__command_timeout(void **state)
 	assert_int_equal(status, 0);
 	assert_string_equal(out, "ok\n");
 	free(out);
+
+	/*
+	 * The persistent shell runs its commands under timeout(1), a
+	 * second past ours: the host stops what we gave up on.
+	 */
+	if (use_shell) {
+		char cmd[PATH_MAX + 64];
+		long pid;
+
+		snprintf(cmd, sizeof(cmd), "echo $$ >'%s'; exec sleep 30",
+			 at("stuck.pid"));
+		r = run(s, &status, NULL, cmd, 1, NULL, NULL);
+		assert_int_equal(r, ERR_TIMEOUT);
+		pid = strtol(slurp(at("stuck.pid")), NULL, 10);
+		assert_true(pid > 1);
+		t = now();
+		while (kill((pid_t)pid, 0) == 0 && now() - t < 15.0)
+			usleep(100000);
+		assert_int_not_equal(kill((pid_t)pid, 0), 0);
+		assert_true(now() - t < 10.0);
+	}
+	ssh_free(s);
+}
+
+/*
+ * The persistent shell: stderr merged into stdout in order, and many
+ * commands in a row, each with its own output and status, none taking
+ * any of the next one's request.
+ */
+static void test_ssh__shell_order_and_many(void **state)
+{
+	struct ssh_opts opts = opts_for(1);
+	struct ssh *s = NULL;
+	char *out = NULL, cmd[128], expect[64];
+	int status = -2, i;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	ssh_shell_start(s);
+	assert_ok(run(s, &status, &out, "echo 1; echo 2 >&2; echo 3; "
+		      "echo 4 >&2; printf 5 >&2; exit 6", 10, NULL, NULL));
+	assert_int_equal(status, 6);
+	assert_string_equal(out, "1\n2\n3\n4\n5");
+	free(out);
+	for (i = 0; i < 100; i++) {
+		snprintf(cmd, sizeof(cmd), "printf '%%s\\n' 'line\\%d'\n"
+			 "echo \"$PWD\" >/dev/null; exit %d", i, i % 7);
+		assert_ok(run(s, &status, &out, cmd, 10, NULL, NULL));
+		snprintf(expect, sizeof(expect), "line\\%d\n", i);
+		assert_string_equal(out, expect);
+		assert_int_equal(status, i % 7);
+		free(out);
+	}
 	ssh_free(s);
 }
 
@@ -630,7 +713,7 @@ static void test_ssh__background_holds_output(void **state)
 	int status = -2;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	for (i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "%s & echo $! >'%s'; echo done; "
 			 "exit 5", holders[i], at("bg.pid"));
@@ -701,28 +784,36 @@ static void test_ssh__marker_hidden(void **state)
 		const char *command;
 		const char *output;
 		int status;
+		bool exec_only;
 	} cases[] = {
-		{ "printf x", "x", 0 },
-		{ "echo hi; exit 3", "hi\n", 3 },
-		{ "printf 'a\\n\\n'", "a\n\n", 0 },
-		{ "", "", 0 },
+		{ "printf x", "x", 0, false },
+		{ "echo hi; exit 3", "hi\n", 3, false },
+		{ "printf 'a\\n\\n'", "a\n\n", 0, false },
+		{ "", "", 0, false },
 		/* output ending in what could start a marker */
-		{ "printf 'x\\037'", "x\037", 0 },
-		{ "printf '\\0370'", "\0370", 0 },
+		{ "printf 'x\\037'", "x\037", 0, false },
+		{ "printf '\\0370'", "\0370", 0, false },
 		/* a marker with the wrong nonce, and near misses */
 		{ "printf '\\037%s 0\\n' 0123456789abcdef0123456789abcdef",
-		  "\0370123456789abcdef0123456789abcdef 0\n", 0 },
+		  "\0370123456789abcdef0123456789abcdef 0\n", 0, false },
 		{ "printf '\\037%s 7\\nafter\\n' "
 		  "0123456789abcdef0123456789abcdef; exit 1",
-		  "\0370123456789abcdef0123456789abcdef 7\nafter\n", 1 },
+		  "\0370123456789abcdef0123456789abcdef 7\nafter\n", 1,
+		  false },
 		/* command lines as pushgate builds them */
-		{ "exec echo replaced", "replaced\n", 0 },
-		{ "cd / && pwd; echo b # a comment", "/\nb\n", 0 },
-		{ "echo one\necho two\n", "one\ntwo\n", 0 },
-		{ "cat <<EOF\nhere\nEOF", "here\n", 0 },
-		{ "cat", "", 0 },
+		{ "exec echo replaced", "replaced\n", 0, false },
+		{ "cd / && pwd; echo b # a comment", "/\nb\n", 0, false },
+		{ "echo one\necho two\n", "one\ntwo\n", 0, false },
+		{ "cat <<EOF\nhere\nEOF", "here\n", 0, false },
+		{ "cat", "", 0, false },
 		/* no notice of the shell's ("Terminated") either */
-		{ "sh -c 'kill -TERM $$'", "", 128 + SIGTERM },
+		{ "kill -TERM $$", "", 128 + SIGTERM, false },
+		/*
+		 * (the persistent shell's /bin/sh, when it is dash, forks
+		 * even for the last command and tells of its death, as any
+		 * shell running more than one command does)
+		 */
+		{ "sh -c 'kill -TERM $$'", "", 128 + SIGTERM, true },
 	};
 	static const size_t sizes[] = {
 		1, 16383, 16384, 16385, 16384 - EXITMARK_PREFIX_LEN, 65553,
@@ -735,8 +826,10 @@ static void test_ssh__marker_hidden(void **state)
 	int status;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (use_shell && cases[i].exec_only)
+			continue;
 		memset(&c, 0, sizeof(c));
 		status = -2;
 		assert_ok(run(s, &status, &out, cases[i].command, 10,
@@ -797,7 +890,7 @@ static void test_ssh__timeout_counts_from_start(void **state)
 	double t;
 
 	(void)state;
-	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(connect_to(&s, &opts));
 	t = now();
 	r = run(s, &status, &out, "while :; do echo tick; sleep 0.2; done", 2,
 		NULL, NULL);
@@ -1145,6 +1238,80 @@ static void test_ssh__server_down(void **state)
 	ssh_free(NULL);
 }
 
+/*
+ * The persistent shell started in the middle of a stream into another
+ * channel (as an upload starts it): the stream arrives whole, and the
+ * shell then runs commands.
+ */
+static void test_ssh__shell_during_stream(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	char *out = NULL;
+	char expect[32];
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s, "wc -c", 60));
+	assert_ok(stream(ch, 5 * 1024 * 1024 + 3));
+	ssh_shell_start(s);
+	assert_ok(stream(ch, 5 * 1024 * 1024 + 4));
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	snprintf(expect, sizeof(expect), "%d\n", 10 * 1024 * 1024 + 7);
+	assert_string_equal(out, expect);
+	free(out);
+	assert_ok(run(s, &status, &out, "echo from the shell; exit 4", 10,
+		      NULL, NULL));
+	assert_int_equal(status, 4);
+	assert_string_equal(out, "from the shell\n");
+	free(out);
+	ssh_free(s);
+}
+
+/* The tests above again, through the persistent shell (use_shell). */
+static void test_ssh__shell_run_echo(void **state)
+{
+	test_ssh__run_echo(state);
+}
+
+static void test_ssh__shell_exit_status(void **state)
+{
+	test_ssh__exit_status(state);
+}
+
+static void test_ssh__shell_stderr_captured(void **state)
+{
+	test_ssh__stderr_captured(state);
+}
+
+static void test_ssh__shell_compress(void **state)
+{
+	test_ssh__compress(state);
+}
+
+static void test_ssh__shell_command_timeout(void **state)
+{
+	test_ssh__command_timeout(state);
+}
+
+static void test_ssh__shell_background_holds_output(void **state)
+{
+	test_ssh__background_holds_output(state);
+}
+
+static void test_ssh__shell_marker_hidden(void **state)
+{
+	test_ssh__marker_hidden(state);
+}
+
+static void test_ssh__shell_timeout_counts_from_start(void **state)
+{
+	test_ssh__timeout_counts_from_start(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1161,6 +1328,27 @@ int main(void)
 		cmocka_unit_test(test_ssh__background_holds_output),
 		cmocka_unit_test(test_ssh__marker_hidden),
 		cmocka_unit_test(test_ssh__timeout_counts_from_start),
+		/* the same, through the persistent shell */
+		cmocka_unit_test_setup_teardown(test_ssh__shell_run_echo,
+						shell_on, shell_off),
+		cmocka_unit_test_setup_teardown(test_ssh__shell_exit_status,
+						shell_on, shell_off),
+		cmocka_unit_test_setup_teardown(
+			test_ssh__shell_stderr_captured, shell_on, shell_off),
+		cmocka_unit_test_setup_teardown(test_ssh__shell_compress,
+						shell_on, shell_off),
+		cmocka_unit_test_setup_teardown(
+			test_ssh__shell_command_timeout, shell_on, shell_off),
+		cmocka_unit_test_setup_teardown(
+			test_ssh__shell_background_holds_output, shell_on,
+			shell_off),
+		cmocka_unit_test_setup_teardown(test_ssh__shell_marker_hidden,
+						shell_on, shell_off),
+		cmocka_unit_test_setup_teardown(
+			test_ssh__shell_timeout_counts_from_start, shell_on,
+			shell_off),
+		cmocka_unit_test(test_ssh__shell_order_and_many),
+		cmocka_unit_test(test_ssh__shell_during_stream),
 		cmocka_unit_test(test_ssh__unknown_host_key),
 		cmocka_unit_test(test_ssh__changed_host_key),
 		cmocka_unit_test(test_ssh__fetch_and_trust),
