@@ -846,13 +846,11 @@ static void shell_after_ready(const char *data, size_t len, void *payload)
 {
 	struct ssh_channel *ch = payload;
 	struct shell_state *st = ch->shell;
-	bool was_found;
 
 	/* the login shell's greeting, or (never) output nobody asked for */
 	if (!st->ready.found || !st->busy)
 		return;
-	was_found = st->exit.found;
-	if (was_found) {
+	if (st->exit.found) {
 		shell_output(data, len, ch);
 		return;
 	}
