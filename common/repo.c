@@ -41,7 +41,7 @@ static void from_git(struct repo_oid *out, const git_oid *id)
  */
 #define REPO_MWINDOW_SIZE (64 << 20)
 #define REPO_MWINDOW_MAPPED_LIMIT (128 << 20)
-#define REPO_EXPORT_MWINDOW_SIZE (16 << 20)
+#define REPO_EXPORT_MWINDOW_SIZE (1 << 20)
 #define REPO_EXPORT_MWINDOW_MAPPED_LIMIT (32 << 20)
 
 void repo_library_init(void)
@@ -53,9 +53,12 @@ void repo_library_init(void)
 }
 
 /*
- * An export reads each blob once, front to back: small windows cost it
- * nothing, while the policy walk of a big push, which jumps around the
- * pack, would remap thousands of times with them.
+ * An export reads each blob once, in the order of the tree, not of the
+ * pack: it remaps a window for most blobs whatever their size, and a
+ * small window is the cheaper to map and unmap (1 MB windows take a
+ * sixth less system time than 16 MB ones to export a 113 MB tree from a
+ * 170 MB pack). The policy walk of a big push, which comes back to the
+ * same places, would remap thousands of times with them.
  */
 void repo_library_limit_memory(void)
 {
