@@ -485,19 +485,58 @@ out:
 	return r;
 }
 
+/* The cache key of "the tree of `commit` is within `max` entries". */
+static int size_key(char out[REPO_OID_HEXSZ + 1], const struct repo_oid *commit,
+		    uint64_t max)
+{
+	char hex[REPO_OID_HEXSZ + 1];
+	char text[64 + REPO_OID_HEXSZ];
+	int n;
+
+	repo_oid_to_hex(hex, commit);
+	n = snprintf(text, sizeof(text), "pushgate-size-v1\n%s\n%llu\n", hex,
+		     (unsigned long long)max);
+	return repo_hash_hex(out, text, (size_t)n);
+}
+
+int policy_tree_too_large(bool *too_large, struct state *st, bool remember,
+			  struct repo *repo, struct gittree_sizes *sizes,
+			  const struct repo_oid *commit)
+{
+	char key[REPO_OID_HEXSZ + 1];
+	bool keyed;
+	uint64_t n;
+	int r;
+
+	*too_large = false;
+	keyed = st && !size_key(key, commit, gittree_sizes_max(sizes));
+	if (!keyed)
+		error_clear();
+	else if (state_cache_has(st, key))
+		return 0;
+	if ((r = gittree_count(repo, &n, commit, NULL, sizes)) < 0)
+		return r;
+	*too_large = n > gittree_sizes_max(sizes);
+	/* without the cache the next check only counts again */
+	if (!*too_large && keyed && remember && state_cache_add(st, key) < 0)
+		error_clear();
+	return 0;
+}
+
 /* The pushed commit's tree must hold at most max_entries entries. */
 static int check_tree_size(struct verdict *v, const struct policy_opts *o,
 			   const struct repo_oid *tip)
 {
 	struct gittree_sizes *own = NULL, *sizes = o->sizes;
 	char hex[REPO_OID_HEXSZ + 1];
-	uint64_t n;
+	bool too_large;
 	int r;
 
 	if (!sizes)
 		sizes = own = gittree_sizes_new(o->cfg->max_entries);
-	if ((r = gittree_count(o->repo, &n, tip, NULL, sizes)) == 0 &&
-	    n > gittree_sizes_max(sizes)) {
+	r = policy_tree_too_large(&too_large, o->st, false, o->repo, sizes,
+				  tip);
+	if (!r && too_large) {
 		repo_oid_to_hex(hex, tip);
 		reject_too_large(v, o->cfg, hex, "is the pushed commit");
 	}

@@ -111,6 +111,7 @@ static bool check_rules(struct gate *g, bool *failed, double deadline)
 	po.cfg = &g->cfg;
 	po.repo = g->repo;
 	po.deadline = deadline;
+	po.st = &g->st;
 	/* a tree shared by the updates is counted once */
 	po.sizes = gittree_sizes_new(g->cfg.max_entries);
 	for (i = 0; i < g->push.nr; i++) {
@@ -500,13 +501,14 @@ static int refuse_too_large(struct gate *g, const struct config_env *env,
 			    const struct repo_oid *commit)
 {
 	struct gittree_sizes *sizes = gittree_sizes_new(g->cfg.max_entries);
-	uint64_t n;
+	bool too_large;
 	int r;
 
-	if ((r = gittree_count(g->repo, &n, commit, NULL, sizes)) < 0) {
+	if ((r = policy_tree_too_large(&too_large, &g->st, true, g->repo,
+				       sizes, commit)) < 0) {
 		report_error("cannot deploy to '%s': %s", env->name,
 			     report_str(error_last()));
-	} else if (n > gittree_sizes_max(sizes)) {
+	} else if (too_large) {
 		report_error("cannot deploy to '%s': " GITTREE_TOO_LARGE,
 			     env->name, (unsigned long long)
 			     gittree_sizes_max(sizes));

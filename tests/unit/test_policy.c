@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "gittree.h"
 #include "policy.h"
 #include "push.h"
 #include "repo.h"
+#include "state.h"
 #include "timeutil.h"
 
 #define Z40 "0000000000000000000000000000000000000000"
@@ -466,6 +468,72 @@ static void test_policy__commit_too_large(void **state)
 	verdict_release(&v);
 }
 
+/* How many entries the state's cache holds. */
+static int cache_entries(void)
+{
+	char cmd[400];
+	FILE *fp;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s/pushgate/cache' 2>/dev/null | "
+		 "wc -l", fixture);
+	fp = popen(cmd, "r");
+	assert_non_null(fp);
+	assert_int_equal(fscanf(fp, "%d", &n), 1);
+	pclose(fp);
+	return n;
+}
+
+/*
+ * A deploy remembers a tree found within max_entries (pre-receive only
+ * reads), keyed by the commit and the limit; what is remembered is not
+ * counted again: a planted entry makes the bomb pass a limit it fails.
+ */
+static void test_policy__size_remembered(void **state)
+{
+	struct gittree_sizes *sizes;
+	struct repo_oid bomb;
+	struct state st;
+	char key[REPO_OID_HEXSZ + 1], text[128];
+	bool too_large = true;
+
+	(void)state;
+	assert_int_equal(repo_oid_from_hex(&bomb, id_of("bomb")), 0);
+	assert_int_equal(state_open(&st, fixture), 0);
+	sizes = gittree_sizes_new(16384);
+	assert_int_equal(policy_tree_too_large(&too_large, &st, false, repo,
+					       sizes, &bomb), 0);
+	assert_false(too_large);
+	assert_int_equal(cache_entries(), 0);
+	assert_int_equal(policy_tree_too_large(&too_large, &st, true, repo,
+					       sizes, &bomb), 0);
+	assert_false(too_large);
+	assert_int_equal(cache_entries(), 1);
+	gittree_sizes_free(sizes);
+
+	/* one entry less: counted, too large, not remembered */
+	sizes = gittree_sizes_new(16383);
+	assert_int_equal(policy_tree_too_large(&too_large, &st, true, repo,
+					       sizes, &bomb), 0);
+	assert_true(too_large);
+	assert_int_equal(cache_entries(), 1);
+
+	/* the cache is believed: an entry for this limit, planted */
+	snprintf(text, sizeof(text), "pushgate-size-v1\n%s\n16383\n",
+		 id_of("bomb"));
+	assert_int_equal(repo_hash_hex(key, text, strlen(text)), 0);
+	assert_int_equal(state_cache_add(&st, key), 0);
+	assert_int_equal(policy_tree_too_large(&too_large, &st, false, repo,
+					       sizes, &bomb), 0);
+	assert_false(too_large);
+	/* without a state nothing is read */
+	assert_int_equal(policy_tree_too_large(&too_large, NULL, true, repo,
+					       sizes, &bomb), 0);
+	assert_true(too_large);
+	gittree_sizes_free(sizes);
+	state_release(&st);
+}
+
 /* Past the push's deadline the check gives up, naming push_timeout. */
 static void test_policy__deadline(void **state)
 {
@@ -517,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_policy__copies_judged_once),
 		cmocka_unit_test(test_policy__tree_too_large),
 		cmocka_unit_test(test_policy__commit_too_large),
+		cmocka_unit_test(test_policy__size_remembered),
 		cmocka_unit_test(test_policy__deadline),
 	};
 
