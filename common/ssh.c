@@ -664,12 +664,7 @@ fail:
 
 int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
 {
-	int r;
-
-	sshconn_streaming(ch->s->conn, true);
-	r = channel_write(ch, data, len);
-	sshconn_streaming(ch->s->conn, false);
-	return r;
+	return channel_write(ch, data, len);
 }
 
 int ssh_channel_close(struct ssh_channel *ch, int *status_out,

@@ -129,12 +129,6 @@ int sshconn_wait(struct sshconn *c, const struct sshconn_deadline *dl);
 bool sshconn_outbound_pending(const struct sshconn *c);
 
 /*
- * Whether a stream of data is going out (an upload): the acknowledgements
- * then ride on the data, and the receive side need not hurry them.
- */
-void sshconn_streaming(struct sshconn *c, bool on);
-
-/*
  * Turn the libssh2 failure `rc` of `what` into ours: ERR_SYS "lost the
  * connection to 'HOST:PORT' (...)", else ERR_GENERIC "WHAT 'HOST:PORT'
  * failed: libssh2's message". A failure of the transport marks the
