@@ -434,6 +434,28 @@ static void strvec_json(struct json *j, const char *key,
 	json_array_end(j);
 }
 
+/*
+ * A deploy that holds the environment's lock ("busy"), or died holding it
+ * ("stopped"): null without one.
+ */
+static void holder_json(struct json *j, const char *key,
+			const struct deploy_holder *d)
+{
+	if (!d) {
+		json_null(j, key);
+		return;
+	}
+	json_object_begin(j, key);
+	json_str(j, "action", history_action_name(d->action));
+	json_opt(j, "commit", d->commit);
+	json_opt(j, "user", d->user);
+	if (d->since)
+		json_time(j, "since", d->since);
+	else
+		json_null(j, "since");
+	json_object_end(j);
+}
+
 static void hosts_json(struct json *j, const struct penv *pe)
 {
 	const struct config_env *env = pe->s.env;
@@ -509,19 +531,8 @@ static void penv_json(struct json *j, const char *key, const struct penv *pe,
 		statuspage_record_json(j, "last", &pe->s.last.any);
 	else
 		json_null(j, "last");
-	if (pe->s.busy) {
-		json_object_begin(j, "busy");
-		json_str(j, "action", history_action_name(pe->s.holder.action));
-		json_opt(j, "commit", pe->s.holder.commit);
-		json_opt(j, "user", pe->s.holder.user);
-		if (pe->s.holder.since)
-			json_time(j, "since", pe->s.holder.since);
-		else
-			json_null(j, "since");
-		json_object_end(j);
-	} else {
-		json_null(j, "busy");
-	}
+	holder_json(j, "busy", pe->s.busy ? &pe->s.holder : NULL);
+	holder_json(j, "stopped", pe->s.left ? &pe->s.left_by : NULL);
 	hosts_json(j, pe);
 	json_object_begin(j, "waiting");
 	json_int(j, "total", (int64_t)pe->s.total_waiting);
@@ -893,6 +904,16 @@ static void card(struct buf *h, const struct penv *pe, int64_t now)
 			 pe->s.holder.commit[0] ? pe->s.holder.commit : "?");
 		esc(h, pe->s.holder.user[0] ? pe->s.holder.user : "unknown");
 		buf_addstr(h, "</dd>\n");
+	}
+	if (pe->s.left) {
+		dt(h, "Stopped");
+		buf_addf(h, "<span class=\"warn\">%s <code>%.12s</code> by ",
+			 history_action_name(pe->s.left_by.action),
+			 pe->s.left_by.commit[0] ? pe->s.left_by.commit : "?");
+		esc(h, pe->s.left_by.user[0] ? pe->s.left_by.user :
+		    "unknown");
+		buf_addstr(h, " did not finish: its process died (the next "
+			   "deploy records it)</span></dd>\n");
 	}
 	card_hosts(h, pe);
 	card_waiting(h, pe);

@@ -274,8 +274,8 @@ no_success()
 # killed REPO GOOD REV [ACTION]: what a deploy (or ACTION) of REV to
 # REPO's "staging", killed outright, must leave once what it left
 # running is done: every host back on GOOD, complete, GOOD still the
-# last success, no success of REV, and `pushgate status` saying that the
-# deploy did not finish.
+# last success, no success of REV, and `pushgate status` (its text, its
+# JSON and the page) saying that the deploy did not finish.
 killed()
 {
 	settle "$1" &&
@@ -287,7 +287,16 @@ killed()
 	no_success "$1" "$3" "${4:-deploy}" &&
 	test_expect_code 0 pg -C "$TMP/$1.git" status staging &&
 	test_grep "^  stopped:  ${4:-deploy} $(cd "$TMP/$1-work" && short "$3") (by [a-z]*, since [-0-9: Z]*) did not finish: its process died" \
-		"$TMP/pg.out"
+		"$TMP/pg.out" &&
+	test_expect_code 0 pg -C "$TMP/$1.git" status --json staging &&
+	jq -e --arg a "${4:-deploy}" \
+		--arg c "$(git -C "$TMP/$1-work" rev-parse "$3")" \
+		'.stopped.action == $a and .stopped.commit == $c
+		and (.stopped.since | test("^[0-9-]+T[0-9:]+Z$"))
+		and .busy == null' "$TMP/pg.out" >/dev/null &&
+	pg -C "$TMP/$1.git" page &&
+	test_grep "Stopped.*${4:-deploy} <code>$(cd "$TMP/$1-work" && short "$3")</code> by [a-z]* did not finish: its process died" \
+		"$TMP/$1.git/pushgate/status.html"
 }
 
 # recorded_killed REPO REV [ACTION]: the deploy (or rollback) run after
