@@ -4,9 +4,10 @@
 #       -f deploy.awk results.txt
 #
 # Input lines, TREE tip or big (or - for the ssh probes):
-#   TREE pg REP pushgate US EXIT MAXRSS_KB         (treemem)
-#   TREE pg REP pushgate.proc DEPTH PID COMM HWM_KB ANON_KB FILE_KB
+#   TREE pg REP pushgate US EXIT MAXRSS_KB         (timeit)
 #   TREE pg REP upload SECONDS 0 0 ENTRIES          (pushgate's own line)
+#   TREE mem REP pushgate US EXIT MAXRSS_KB        (treemem: not timed)
+#   TREE mem REP pushgate.proc DEPTH PID COMM HWM_KB ANON_KB FILE_KB
 #   TREE ssh REP baseline|floor US EXIT MAXRSS_KB   (timeit)
 #   - ssh 0 session|command US EXIT MAXRSS_KB       (timeit)
 #   TREE bytes 0 BYTES                              (git archive's output)
@@ -42,7 +43,8 @@ function big(kb, k) { if (kb + 0 > mem[k] + 0) mem[k] = kb }
 $2 == "bytes" { bytes[$1] = $4; next }
 $4 == "upload" { add($1 SUBSEP "upload", $5); entries[$1] = $8; next }
 $4 == "pushgate" {
-	add($1 SUBSEP "pg", $5 / 1e6)
+	if ($2 == "pg")
+		add($1 SUBSEP "pg", $5 / 1e6)
 	big($7, $1 SUBSEP "maxrss")
 	if ($6 != 0)
 		failed[$1] = 1
@@ -108,9 +110,9 @@ END {
 	printf "              upload; the baseline and the floor one)\n"
 
 	printf "\nmemory of the pushgate deploy, MB (each process's own"
-	printf " peak, sampled every 10 ms;\n"
-	printf "anon = private memory, file = mapped files such as the"
-	printf " Git pack, shared with the page cache)\n\n"
+	printf " peak, sampled every 10 ms in\n"
+	printf "untimed runs; anon = private memory, file = mapped files"
+	printf " such as the Git pack, shared\nwith the page cache)\n\n"
 	fmt = "%-13s %8s %8s %8s %12s %12s\n"
 	printf fmt, "tree", "max RSS", "parent", "worker", "worker anon",
 	    "worker file"

@@ -29,9 +29,10 @@
 # median kept:
 #   pushgate  `pushgate -C REPO deploy --force --full bench REV` (the whole
 #             command: lock, connect, the remote commands, upload, switch,
-#             prune, history), after `rm -rf TARGET/pg/releases` so every
-#             run uploads everything; its own "uploaded ... in S s"
-#             line is kept as the upload column
+#             prune, history) under timeit, as the baseline, after
+#             `rm -rf TARGET/pg/releases` so every run uploads everything;
+#             its own "uploaded ... in S s" line is kept as the upload
+#             column
 #   baseline  git -C REPO archive REV | ssh ... 'mkdir -p DIR && tar -x
 #             -C DIR' with the OpenSSH client, into a fresh DIR
 #   floor     cat FILE | ssh ... 'cat >/dev/null', FILE holding exactly
@@ -40,10 +41,12 @@
 # The OpenSSH client runs with -F /dev/null, the same key and
 # known_hosts, and its default cipher (named in the output).
 #
-# Memory: the pushgate deploy runs under treemem, which reports wait4's
-# ru_maxrss (the peak of the process and its waited-for worker: exact)
-# and, sampled from /proc every 10 ms, each process's own peak and how
-# much of it was anonymous memory versus mapped files (the Git pack).
+# Memory: after each timed run, the same deploy again, untimed, under
+# treemem, which reports wait4's ru_maxrss (the peak of the process and
+# its waited-for worker: exact) and, sampled from /proc every 10 ms, each
+# process's own peak and how much of it was anonymous memory versus
+# mapped files (the Git pack). Not timed: the sampling costs CPU, which
+# the baseline would not pay.
 #
 # Also measured, to read the figures: one OpenSSH session running `true`,
 # and one more command over an open connection (ControlMaster), i.e. what
@@ -290,7 +293,7 @@ for t in $trees; do
 		say "deploy of the $t tree ($((bytes / 1048576)) MB), run $rep/$reps"
 		rm -rf "$target/pg/releases"
 		: >"$dep/t.out"
-		if ! "$treemem" "$dep/t.out" pushgate "$build/pushgate" \
+		if ! "$timeit" "$dep/t.out" pushgate "$build/pushgate" \
 			-C "$repo" deploy --force --full bench "$rev" >"$log" 2>&1; then
 			cat "$log" >&2
 			die "pushgate deploy of $t failed"
@@ -298,6 +301,15 @@ for t in $trees; do
 		sed -n 's/.*uploaded \([0-9]*\) entries, .* in \([0-9.]*\) s$/upload \2 0 0 \1/p' \
 			"$log" >>"$dep/t.out"
 		record "$t" pg "$rep" "$dep/t.out"
+
+		rm -rf "$target/pg/releases"
+		: >"$dep/t.out"
+		if ! "$treemem" "$dep/t.out" pushgate "$build/pushgate" \
+			-C "$repo" deploy --force --full bench "$rev" >"$log" 2>&1; then
+			cat "$log" >&2
+			die "pushgate deploy of $t (memory) failed"
+		fi
+		record "$t" mem "$rep" "$dep/t.out"
 
 		rm -rf "$target/base"
 		: >"$dep/t.out"
