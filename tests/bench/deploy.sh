@@ -259,6 +259,18 @@ record() {
 		>>"$results"
 }
 
+# pg_deploy TOOL REV: a full deploy of REV under TOOL (timeit or treemem),
+# whose figures go to t.out and output to the log
+pg_deploy() {
+	rm -rf "$target/pg/releases"
+	: >"$dep/t.out"
+	if ! "$1" "$dep/t.out" pushgate "$build/pushgate" -C "$repo" \
+		deploy --force --full bench "$2" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "pushgate deploy of $2 under ${1##*/} failed"
+	fi
+}
+
 # the cost of an OpenSSH session, and of one more remote command
 : >"$dep/t.out"
 rep=1
@@ -291,24 +303,11 @@ for t in $trees; do
 	rep=1
 	while test "$rep" -le "$reps"; do
 		say "deploy of the $t tree ($((bytes / 1048576)) MB), run $rep/$reps"
-		rm -rf "$target/pg/releases"
-		: >"$dep/t.out"
-		if ! "$timeit" "$dep/t.out" pushgate "$build/pushgate" \
-			-C "$repo" deploy --force --full bench "$rev" >"$log" 2>&1; then
-			cat "$log" >&2
-			die "pushgate deploy of $t failed"
-		fi
+		pg_deploy "$timeit" "$rev"
 		sed -n 's/.*uploaded \([0-9]*\) entries, .* in \([0-9.]*\) s$/upload \2 0 0 \1/p' \
 			"$log" >>"$dep/t.out"
 		record "$t" pg "$rep" "$dep/t.out"
-
-		rm -rf "$target/pg/releases"
-		: >"$dep/t.out"
-		if ! "$treemem" "$dep/t.out" pushgate "$build/pushgate" \
-			-C "$repo" deploy --force --full bench "$rev" >"$log" 2>&1; then
-			cat "$log" >&2
-			die "pushgate deploy of $t (memory) failed"
-		fi
+		pg_deploy "$treemem" "$rev"
 		record "$t" mem "$rep" "$dep/t.out"
 
 		rm -rf "$target/base"
