@@ -600,6 +600,12 @@ static int upload_ssh(struct host *h, const struct host_upload *up,
 		r = error_set_errno(ERR_SYS, "cannot create a pipe");
 		goto out_cmd;
 	}
+	/*
+	 * Room for four of the pump's reads: the export runs ahead instead
+	 * of waking the pump every 64 KB (5% of a first deploy's time on two
+	 * CPUs). Without it (a lower pipe-max-size), the default pipe does.
+	 */
+	fcntl(data[1], F_SETPIPE_SZ, 4 * HOST_PUMP_CHUNK);
 	if (pipe2(done, O_CLOEXEC) < 0) {
 		r = error_set_errno(ERR_SYS, "cannot create a pipe");
 		close(data[0]);
