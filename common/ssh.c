@@ -622,8 +622,9 @@ int ssh_channel_open(struct ssh_channel **out, struct ssh *s,
 	return channel_open(out, s, command, timeout, NULL, NULL);
 }
 
-static int channel_write(struct ssh_channel *ch, const char *p, size_t len)
+int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
 {
+	const char *p = data;
 	size_t n;
 	int r;
 
@@ -660,11 +661,6 @@ static int channel_write(struct ssh_channel *ch, const char *p, size_t len)
 fail:
 	channel_fail(ch, r);
 	return r;
-}
-
-int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
-{
-	return channel_write(ch, data, len);
 }
 
 int ssh_channel_close(struct ssh_channel *ch, int *status_out,

@@ -720,6 +720,15 @@ static void dt(struct buf *h, const char *name)
 	buf_addf(h, "<dt>%s</dt><dd>", name);
 }
 
+/* "WHAT <code>COMMIT</code> by USER" of a deploy holding the lock. */
+static void holder_html(struct buf *h, const char *what,
+			const struct deploy_holder *d)
+{
+	buf_addf(h, "%s <code>%.12s</code> by ", what,
+		 d->commit[0] ? d->commit : "?");
+	esc(h, d->user[0] ? d->user : "unknown");
+}
+
 static void card_live(struct buf *h, const struct penv *pe, int64_t now)
 {
 	const struct history_record *ok = &pe->s.last.ok;
@@ -898,20 +907,15 @@ static void card(struct buf *h, const struct penv *pe, int64_t now)
 	card_live(h, pe, now);
 	if (pe->s.busy) {
 		dt(h, "Now");
-		buf_addf(h, "%s <code>%.12s</code> by ",
-			 pe->s.holder.action == HISTORY_ROLLBACK ?
-			 "rolling back to" : "deploying",
-			 pe->s.holder.commit[0] ? pe->s.holder.commit : "?");
-		esc(h, pe->s.holder.user[0] ? pe->s.holder.user : "unknown");
+		holder_html(h, pe->s.holder.action == HISTORY_ROLLBACK ?
+			    "rolling back to" : "deploying", &pe->s.holder);
 		buf_addstr(h, "</dd>\n");
 	}
 	if (pe->s.left) {
 		dt(h, "Stopped");
-		buf_addf(h, "<span class=\"warn\">%s <code>%.12s</code> by ",
-			 history_action_name(pe->s.left_by.action),
-			 pe->s.left_by.commit[0] ? pe->s.left_by.commit : "?");
-		esc(h, pe->s.left_by.user[0] ? pe->s.left_by.user :
-		    "unknown");
+		buf_addstr(h, "<span class=\"warn\">");
+		holder_html(h, history_action_name(pe->s.left_by.action),
+			    &pe->s.left_by);
 		buf_addstr(h, " did not finish: its process died (the next "
 			   "deploy records it)</span></dd>\n");
 	}

@@ -57,7 +57,7 @@ struct policy_opts {
  * st's cache (when st is not NULL) says the commit was found within that
  * limit before. With `remember`, a commit found within it is added to
  * the cache: a deploy does, so that the next deploys of the commit (a
- * promotion, a redeploy, a rollback) do not count again (40 ms for a
+ * promotion, a redeploy) do not count again (40 ms for a
  * 5,000-entry tree spread over a 170 MB pack, before anything else can
  * start); pre-receive does not, as the write would cost every push a
  * file system sync.
