@@ -19,6 +19,16 @@
 #include "sink.h"
 #include "testrun.h"
 
+/* Release `a` after failure `r`, keeping r's message; returns r. */
+static int release_failed(struct artifact *a, int r)
+{
+	struct error_saved saved;
+
+	error_save(&saved);
+	artifact_release(a);
+	return error_restore(&saved, r);
+}
+
 int artifact_claim(struct artifact *a, const struct artifact_opts *o)
 {
 	struct buf path = BUF_INIT;
@@ -54,14 +64,7 @@ int artifact_claim(struct artifact *a, const struct artifact_opts *o)
 	}
 out:
 	buf_release(&path);
-	if (r < 0) {
-		struct error_saved saved;
-
-		error_save(&saved);
-		artifact_release(a);
-		error_restore(&saved, r);
-	}
-	return r;
+	return r < 0 ? release_failed(a, r) : r;
 }
 
 int artifact_open(struct artifact *a, const struct artifact_opts *o)
@@ -103,14 +106,7 @@ int artifact_open(struct artifact *a, const struct artifact_opts *o)
 out:
 	buf_release(&ref);
 	buf_release(&path);
-	if (r < 0) {
-		struct error_saved saved;
-
-		error_save(&saved);
-		artifact_release(a);
-		error_restore(&saved, r);
-	}
-	return r;
+	return r < 0 ? release_failed(a, r) : r;
 }
 
 /*

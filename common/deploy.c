@@ -1286,6 +1286,19 @@ static void notify_left(struct deploy *d)
  * record. `release` is the existing release to switch to (rollback) or
  * NULL.
  */
+/* The artifact of the deploy `o` asks for. */
+static void artifact_opts_of(struct artifact_opts *ao,
+			     const struct deploy_opts *o)
+{
+	memset(ao, 0, sizeof(*ao));
+	ao->cfg = o->cfg;
+	ao->env = o->env;
+	ao->repo = o->repo;
+	ao->st = o->st;
+	ao->commit = &o->commit;
+	ao->user = o->user;
+}
+
 static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		      const char *release)
 {
@@ -1335,13 +1348,7 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 			    out->commit, release ? ", release " : "",
 			    release ? release : "", out->env, out->nr_hosts,
 			    out->nr_hosts == 1 ? "" : "s");
-	memset(&ao, 0, sizeof(ao));
-	ao.cfg = o->cfg;
-	ao.env = o->env;
-	ao.repo = o->repo;
-	ao.st = o->st;
-	ao.commit = &o->commit;
-	ao.user = o->user;
+	artifact_opts_of(&ao, o);
 	/* claimed while waiting: no other push's prune drops it meanwhile */
 	if (!release && artifact_claim(&d.art, &ao) < 0)
 		error_clear();	/* artifact_open() says why */
@@ -1585,13 +1592,7 @@ int deploy_dry_run(const struct deploy_opts *o, const char *release)
 			   report_line(why.ptr));
 	}
 	if (!release) {
-		memset(&ao, 0, sizeof(ao));
-		ao.cfg = o->cfg;
-		ao.env = o->env;
-		ao.repo = o->repo;
-		ao.st = o->st;
-		ao.commit = &o->commit;
-		ao.user = o->user;
+		artifact_opts_of(&ao, o);
 		ao.dry_run = true;
 		if (artifact_open(&d.art, &ao) < 0 ||
 		    artifact_manifest(&d.next, &d.art) < 0) {
