@@ -386,7 +386,12 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 		progress = false;
 		if ((r = channel_drain(ch, &progress)) < 0)
 			return r;
-		if (progress)
+		/*
+		 * The read may have taken in the adjustment itself: then
+		 * the socket has nothing more to say (the server waits for
+		 * data), and waiting on it would last until the deadline.
+		 */
+		if (progress || libssh2_channel_window_write_ex(ch->ch, NULL))
 			continue;
 		if (libssh2_channel_eof(ch->ch)) {
 			/*
