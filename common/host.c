@@ -514,24 +514,24 @@ void host_spool_release(struct host_spool *s)
 	s->fd = -1;
 }
 
-/* Send the spool into a new channel running `cmd`. */
-static int pump_spool(struct host *h, const char *cmd,
-		      const struct host_upload *up, char **output_out)
-{
-	const struct host_spool *spool = up->spool;
-	struct ssh_channel *ch = NULL;
-	char *chunk = NULL, *output = NULL;
+struct spool_feed {
+	const struct host_upload *up;
 	struct progress pr;
-	uint64_t off = 0;
-	int status = -1, r, rc;
+};
 
-	if ((r = ssh_channel_open(&ch, h->ssh, cmd, up->timeout)) < 0)
-		return r;
-	progress_init(&pr, up);
-	chunk = xmalloc(HOST_PUMP_CHUNK);
+/* An ssh_stdin feed: the whole spool, in chunks. */
+static int feed_spool(struct ssh_channel *ch, void *payload)
+{
+	struct spool_feed *f = payload;
+	const struct host_spool *spool = f->up->spool;
+	char *chunk = xmalloc(HOST_PUMP_CHUNK);
+	uint64_t off = 0;
+	int r = 0;
+
 	while (off < spool->size) {
-		ssize_t n = pread(spool->fd, chunk, HOST_PUMP_CHUNK,
-				  (off_t)off);
+		size_t want = spool->size - off < HOST_PUMP_CHUNK ?
+			      (size_t)(spool->size - off) : HOST_PUMP_CHUNK;
+		ssize_t n = pread(spool->fd, chunk, want, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -540,28 +540,48 @@ static int pump_spool(struct host *h, const char *cmd,
 					    " release");
 			break;
 		}
-		if (up->cancelled && up->cancelled()) {
+		if (f->up->cancelled && f->up->cancelled()) {
 			r = error_set(ERR_GENERIC, "the upload was given up");
 			break;
 		}
 		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
 			break;
 		off += (uint64_t)n;
-		progress_add(&pr, (size_t)n);
-		start_shell(h, pr.sent, false);
+		progress_add(&f->pr, (size_t)n);
 	}
-	if (!r)
-		start_shell(h, pr.sent, true);
-	rc = ssh_channel_close(ch, &status, &output);
-	if (!rc && status != 0)
-		rc = remote_failed(status, output);
-	if (rc < 0)
-		r = rc;
-	if (output_out)
-		*output_out = output;
-	else
-		free(output);
 	free(chunk);
+	return r;
+}
+
+/*
+ * Send the spool to `cmd` through the host's persistent shell, which
+ * then runs the commands after the upload too: one login shell per host
+ * instead of two (see ssh_run_stdin()).
+ */
+static int pump_spool(struct host *h, const char *cmd,
+		      const struct host_upload *up, char **output_out)
+{
+	struct ssh_run_opts opts = SSH_RUN_OPTS_INIT;
+	struct ssh_result res = SSH_RESULT_INIT;
+	struct spool_feed f;
+	struct ssh_stdin in;
+	int r;
+
+	f.up = up;
+	progress_init(&f.pr, up);
+	in.size = up->spool->size;
+	in.feed = feed_spool;
+	in.payload = &f;
+	opts.command = cmd;
+	opts.timeout = up->timeout;
+	r = ssh_run_stdin(&res, h->ssh, &opts, &in);
+	if (!r && res.status != 0)
+		r = remote_failed(res.status, res.output);
+	if (output_out) {
+		*output_out = res.output;
+		res.output = NULL;
+	}
+	ssh_result_release(&res);
 	return r;
 }
 
@@ -675,7 +695,8 @@ void host_describe(struct buf *out, const struct config_env *env,
 		return;
 	buf_addf(out, "remote shell: one login shell runs the commands "
 		 "below, each as /bin/sh -c COMMAND under timeout -k 5 %u;"
-		 " the upload has a channel of its own",
+		 " the upload too when it is encoded once for several "
+		 "hosts, else it has a channel of its own",
 		 env->command_timeout ? env->command_timeout +
 		 SSH_SHELL_KILL_MARGIN : 0);
 }

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct ssh_channel {
 	bool remote_closed;	/* the command is gone: drop further input */
 	size_t wlen;		/* bytes waiting in wbuf */
 	size_t undrained;	/* bytes sent since the output was last read */
+	uint64_t stdin_left;	/* ssh_run_stdin(): bytes still to come */
 	char errmsg[ERROR_MSG_MAX];
 	char wbuf[PACKET_DATA];
 	char rbuf[READ_CHUNK];
@@ -325,6 +327,15 @@ static int channel_drain(struct ssh_channel *ch, bool *progress)
 }
 
 /*
+ * A command of the persistent shell that reads stdin (ssh_run_stdin())
+ * failed before it was sent all of it: the rest would only be drained.
+ */
+static bool shell_failed_early(const struct ssh_channel *ch)
+{
+	return ch->shell && ch->shell->exit.found && ch->shell->exit.status;
+}
+
+/*
  * Send `len` bytes of stdin, reading the command's output meanwhile so
  * that it never blocks on a full pipe (and so stops reading its input):
  * whenever the window is full, and every SEND_DRAIN_EVERY bytes. Not
@@ -341,7 +352,7 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 	ssize_t n;
 	int r;
 
-	while (len && !ch->remote_closed) {
+	while (len && !ch->remote_closed && !shell_failed_early(ch)) {
 		if (sshconn_deadline_passed(&ch->dl))
 			return sshconn_timed_out(s->conn, &ch->dl);
 		n = libssh2_channel_write_ex(ch->ch, 0, data, len);
@@ -635,7 +646,13 @@ int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
 
 	if (ch->error)
 		return error_set(ch->error, "%s", ch->errmsg);
-	if (ch->remote_closed)
+	if (ch->shell) {
+		if (len > ch->stdin_left)
+			return error_set(ERR_GENERIC, "more input than the "
+					 "command was announced");
+		ch->stdin_left -= len;
+	}
+	if (ch->remote_closed || shell_failed_early(ch))
 		return 0;
 	/*
 	 * Whole packets (libssh2 cuts at PACKET_DATA) go straight out; a
@@ -693,9 +710,10 @@ int ssh_channel_close(struct ssh_channel *ch, int *status_out,
 	return r;
 }
 
-/* ssh_run() over an exec channel of its own. */
+/* ssh_run() over an exec channel of its own, with stdin from `in`. */
 static int run_channel(struct ssh_result *result, struct ssh *s,
-		       const struct ssh_run_opts *opts)
+		       const struct ssh_run_opts *opts,
+		       const struct ssh_stdin *in)
 {
 	struct exitmark mark;
 	struct buf cmd = BUF_INIT;
@@ -710,7 +728,9 @@ static int run_channel(struct ssh_result *result, struct ssh *s,
 			      opts->payload)) < 0)
 		goto out;
 	ch->mark = &mark;
-	r = channel_finish(ch, &status);
+	r = in ? in->feed(ch, in->payload) : 0;
+	if (!r)
+		r = channel_finish(ch, &status);
 	if (r < 0)
 		channel_abort(ch);
 	if (mark.found && (!r || r == ERR_TIMEOUT)) {
@@ -781,30 +801,42 @@ static void shell_driver(struct buf *b, const struct exitmark *ready)
 	 * by a signal ("Terminated") stays out of its output. `command` and
 	 * `exec` pass by functions of the same names that start-up files
 	 * may define; `set +e` keeps a failing command from ending the loop
-	 * before its marker.
+	 * before its marker. A request that does not start with the ready
+	 * nonce ends the shell: nothing but a request of ours runs.
 	 */
 	buf_addf(b, "exec 2>/dev/null; set +e; pg_t=; "
 		 "command -v timeout >/dev/null && pg_t=1; "
-		 "command printf '\\%03o%%s 0\\n' %.*s; "
-		 "while IFS=' ' read -r pg_e pg_c pg_s && IFS= read -r pg_l; "
-		 "do pg_l=$(command printf %%b \"$pg_l\"); "
-		 "{ (exec 2>&1; test -z \"$pg_t\" || exec timeout -k 5 "
+		 "pg_r() { (exec 2>&1; test -z \"$pg_t\" || exec timeout -k 5 "
 		 "\"$pg_s\" /bin/sh -c \"$pg_l\"; exec /bin/sh -c \"$pg_l\"); "
-		 "command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$?\"; } "
-		 "</dev/null | { command cat; "
+		 "command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$?\"; }; "
+		 "command printf '\\%03o%%s 0\\n' %.*s; "
+		 "while IFS=' ' read -r pg_k pg_e pg_c pg_s pg_n && "
+		 "test \"$pg_k\" = %.*s && IFS= read -r pg_l; "
+		 "do pg_l=$(command printf %%b \"$pg_l\"); "
+		 "if test \"$pg_n\" = 0; then pg_r </dev/null; "
+		 "else command dd bs=1M count=\"$pg_n\" "
+		 "iflag=fullblock,count_bytes | { pg_r; command cat >/dev/null; "
+		 "}; fi | { command cat; "
 		 "command printf '\\%03o%%s 0\\n' \"$pg_c\"; }; done",
-		 start, NONCE_HEX, ready->prefix + 1, start, start);
+		 start, start, NONCE_HEX, ready->prefix + 1, NONCE_HEX,
+		 ready->prefix + 1, start);
 }
 
-/* One request of shell_driver(): the markers, the time limit, `cmd`. */
+/*
+ * One request of shell_driver(): the shell's key (its ready nonce), the
+ * markers, the time limit, the bytes of stdin that follow (0: none, the
+ * command reads /dev/null), `cmd`.
+ */
 static void shell_request(struct buf *b, const struct shell_state *st,
-			  const char *cmd, unsigned timeout)
+			  const char *cmd, unsigned timeout, uint64_t size)
 {
 	const char *p;
 
-	buf_addf(b, "%.*s %.*s %u\n", NONCE_HEX, st->exit.prefix + 1,
+	buf_addf(b, "%.*s %.*s %.*s %u %llu\n", NONCE_HEX,
+		 st->ready.prefix + 1, NONCE_HEX, st->exit.prefix + 1,
 		 NONCE_HEX, st->closed.prefix + 1,
-		 timeout ? timeout + SSH_SHELL_KILL_MARGIN : 0);
+		 timeout ? timeout + SSH_SHELL_KILL_MARGIN : 0,
+		 (unsigned long long)size);
 	for (p = cmd; *p; p++)
 		if (*p == '\\')
 			buf_addstr(b, "\\\\");
@@ -954,12 +986,13 @@ static int shell_wait_ready(struct ssh *s, struct ssh_channel *ch,
  * caller runs it over an exec channel instead.
  */
 static int shell_run(struct ssh_result *result, struct ssh *s,
-		     const struct ssh_run_opts *opts, bool *not_run)
+		     const struct ssh_run_opts *opts,
+		     const struct ssh_stdin *in, bool *not_run)
 {
 	struct ssh_channel *ch = s->shell;
 	struct shell_state *st = ch->shell;
 	struct buf req = BUF_INIT;
-	bool progress, sent = false, gone = false;
+	bool progress, sent = false, gone = false, short_in = false;
 	int r;
 
 	*not_run = false;
@@ -967,7 +1000,8 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 	    (r = exitmark_init(&st->closed)) < 0)
 		return r;
 	buf_init(&req, 2 * strlen(opts->command) + 128);
-	shell_request(&req, st, opts->command, opts->timeout);
+	shell_request(&req, st, opts->command, opts->timeout,
+		      in ? in->size : 0);
 	if ((r = buf_error(&req)) < 0)
 		goto out;
 	ch->dl = sshconn_deadline(opts->timeout, true);
@@ -998,7 +1032,31 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 	sent = !ch->remote_closed;
 	if (r < 0)
 		goto out;
+	if (in) {
+		/*
+		 * The driver reads exactly in->size bytes after the request
+		 * (dd): all of them, or the shell is closed after the command
+		 * (it would wait for the rest).
+		 */
+		ch->stdin_left = in->size;
+		ch->wlen = 0;
+		r = in->feed(ch, in->payload);
+		if (!r && ch->wlen)
+			r = channel_send(ch, ch->wbuf, ch->wlen);
+		ch->wlen = 0;
+		short_in = ch->stdin_left || shell_failed_early(ch) ||
+			   ch->remote_closed;
+		if (r < 0 || (short_in && !st->exit.found)) {
+			if (!r)
+				r = error_set(ERR_GENERIC, "the upload to '%s' "
+					      "ended early",
+					      sshconn_label(s->conn));
+			goto out;
+		}
+	}
 	for (;;) {
+		if (short_in)
+			break;	/* the exit marker came: no closed marker */
 		progress = false;
 		r = channel_drain(ch, &progress);
 		if (st->closed.found || r < 0)
@@ -1023,7 +1081,7 @@ out:
 	if (st->exit.found && (!r || r == ERR_TIMEOUT)) {
 		/* it exited; without the closed marker, it left a process */
 		result->status = st->exit.status;
-		result->output_held = !st->closed.found && !gone;
+		result->output_held = !st->closed.found && !gone && !short_in;
 		exitmark_flush(&st->closed, shell_after_exit, ch);
 		r = 0;
 	} else {
@@ -1055,11 +1113,29 @@ int ssh_run(struct ssh_result *result, struct ssh *s,
 	if (s->shell_wanted)
 		ssh_shell_start(s);	/* again, after one was given up */
 	if (s->shell) {
-		r = shell_run(result, s, opts, &not_run);
+		r = shell_run(result, s, opts, NULL, &not_run);
 		if (!not_run)
 			return r;
 	}
-	return run_channel(result, s, opts);
+	return run_channel(result, s, opts, NULL);
+}
+
+int ssh_run_stdin(struct ssh_result *result, struct ssh *s,
+		  const struct ssh_run_opts *opts, const struct ssh_stdin *in)
+{
+	bool not_run = false;
+	int r;
+
+	result->status = -1;
+	result->output = NULL;
+	result->output_held = false;
+	ssh_shell_start(s);
+	if (s->shell) {
+		r = shell_run(result, s, opts, in, &not_run);
+		if (!not_run)
+			return r;
+	}
+	return run_channel(result, s, opts, in);
 }
 
 void ssh_result_release(struct ssh_result *result)

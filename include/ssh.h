@@ -148,6 +148,31 @@ struct ssh_result {
 int ssh_run(struct ssh_result *result, struct ssh *s,
 	    const struct ssh_run_opts *opts);
 
+/*
+ * Stdin of known size for ssh_run_stdin(): feed() writes exactly `size`
+ * bytes with ssh_channel_write() to the channel it is given, and returns
+ * 0, or an error (the command is then given up).
+ */
+struct ssh_stdin {
+	unsigned long long size;
+	int (*feed)(struct ssh_channel *ch, void *payload);
+	void *payload;
+};
+
+/*
+ * ssh_run() with `in` for stdin, through the persistent shell (started
+ * now if it was not): its login shell then serves the upload and the
+ * commands after it, one start-up instead of two. The driver hands the
+ * command exactly in->size bytes of its own stdin (dd), and drains what
+ * the command left unread, so that the next request is read where it
+ * begins. A command that fails before it was sent everything (a status
+ * other than 0) is sent no more; the shell is closed then, as after any
+ * upload that did not send all of its bytes. Without a shell, over an
+ * exec channel of its own, as ssh_run() does.
+ */
+int ssh_run_stdin(struct ssh_result *result, struct ssh *s,
+		  const struct ssh_run_opts *opts, const struct ssh_stdin *in);
+
 /* Free the output; the result is left as SSH_RESULT_INIT. */
 void ssh_result_release(struct ssh_result *result);
 
@@ -171,8 +196,9 @@ void ssh_result_release(struct ssh_result *result);
  * ssh_run() to exec channels, one per command, for good; a command it
  * never read runs over one of those instead. So does every command after a shell that
  * ended any other way (that command fails with ERR_GENERIC "the remote
- * shell on 'HOST:PORT' ended while running a command"). Uploads
- * (ssh_channel_open()) keep channels of their own.
+ * shell on 'HOST:PORT' ended while running a command"). Streamed
+ * uploads (ssh_channel_open()) keep channels of their own; uploads of
+ * known size can go through the shell (ssh_run_stdin()).
  */
 void ssh_shell_start(struct ssh *s);
 

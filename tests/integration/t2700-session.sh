@@ -182,7 +182,7 @@ test_expect_success 'an incremental deploy and pushgate status: one shell each' 
 test_expect_success 'the dry run says how the host runs the commands, and connects nothing' '
 	: >"$SESSIONS" &&
 	pg -C "$TMP/one.git" deploy --dry-run --force staging &&
-	test_grep "^\[$H1\] remote shell: one login shell runs the commands below, each as /bin/sh -c COMMAND under timeout -k 5 601; the upload has a channel of its own" \
+	test_grep "^\[$H1\] remote shell: one login shell runs the commands below, each as /bin/sh -c COMMAND under timeout -k 5 601; the upload too when it is encoded once for several hosts, else it has a channel of its own" \
 		"$TMP/pg.out" &&
 	test_grep "^\[$H1\] switch: " "$TMP/pg.out" &&
 	test "$(nr_sessions)" = 0

@@ -772,6 +772,113 @@ static void test_ssh__command_timeout(void **state)
  * commands in a row, each with its own output and status, none taking
  * any of the next one's request.
  */
+/* An ssh_stdin feed: `size` bytes of pattern(), through stream(). */
+static int feed_pattern(struct ssh_channel *ch, void *payload)
+{
+	const struct ssh_stdin *in = payload;
+
+	return stream(ch, (size_t)in->size);
+}
+
+/* ssh_run_stdin() of `command` with `size` bytes; the output is kept. */
+static int run_stdin(struct ssh *s, int *status, char **out,
+		     const char *command, size_t size)
+{
+	struct ssh_run_opts opts = SSH_RUN_OPTS_INIT;
+	struct ssh_result res = SSH_RESULT_INIT;
+	struct ssh_stdin in;
+	int r;
+
+	in.size = size;
+	in.feed = feed_pattern;
+	in.payload = &in;
+	opts.command = command;
+	opts.timeout = 30;
+	r = ssh_run_stdin(&res, s, &opts, &in);
+	assert_false(res.output_held);
+	*status = res.status;
+	*out = res.output;
+	res.output = NULL;
+	ssh_result_release(&res);
+	return r;
+}
+
+/*
+ * The PID of the persistent shell's driver that runs this command: the
+ * farthest ancestor whose command line is the driver's (the pipelines'
+ * subshells are copies of it).
+ */
+#define DRIVER_PID "p=$$ d=; while test \"$p\" -gt 1; do " \
+	"case \"$(tr '\\0' ' ' </proc/$p/cmdline)\" in *'pg_r()'*) d=$p;; " \
+	"esac; p=$(ps -o ppid= -p \"$p\" | tr -d ' '); done; echo \"$d\""
+
+/*
+ * Uploads of known size go through the persistent shell, one login shell
+ * for the upload and the commands after it: the command gets exactly its
+ * bytes (the next request is read where it begins), whether it reads
+ * them all, some, or none (the driver drains the rest); one that fails
+ * before it read them is sent no more, and the next command takes a new
+ * shell.
+ */
+/* run_stdin() must succeed with `status` and `output`. */
+static void check_stdin(struct ssh *s, const char *command, size_t size,
+			int status, const char *output)
+{
+	char *out = NULL;
+	int got = -2;
+
+	assert_ok(run_stdin(s, &got, &out, command, size));
+	assert_int_equal(got, status);
+	assert_string_equal(out, output);
+	free(out);
+}
+
+static void test_ssh__stdin_through_shell(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char *out = NULL, *driver = NULL, expect[64];
+	size_t sizes[] = { 0, 1, 32700, 32701, 3 * 1024 * 1024 + 17 };
+	size_t i;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(run_stdin(s, &status, &driver, "cat >/dev/null; "
+			    DRIVER_PID, 1000));
+	assert_int_equal(status, 0);
+	assert_true(atoi(driver) > 1);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(expect, sizeof(expect), "%zu\n", sizes[i]);
+		check_stdin(s, "wc -c", sizes[i], 0, expect);
+	}
+	/* the bytes themselves, in order */
+	snprintf(expect, sizeof(expect), " %02x %02x %02x %02x\n",
+		 pattern(70000), pattern(70001), pattern(70002),
+		 pattern(70003));
+	check_stdin(s, "od -An -tx1 -N4 -j70000", 100000, 0, expect);
+	/* some read, or none: the rest is drained, status and all */
+	check_stdin(s, "head -c 5 >/dev/null; echo ok", 2 * 1024 * 1024, 0,
+		    "ok\n");
+	/* all in the same shell, which still runs commands */
+	assert_ok(run(s, &status, &out, DRIVER_PID, 10, NULL, NULL));
+	assert_string_equal(out, driver);
+	free(out);
+
+	/* a failure before the command read its input: no more is sent */
+	check_stdin(s, "echo failed; exit 4", 64 * 1024 * 1024, 4,
+		    "failed\n");
+	/* and the next command has a shell of its own */
+	assert_ok(run(s, &status, &out, DRIVER_PID, 10, NULL, NULL));
+	assert_int_equal(status, 0);
+	assert_true(atoi(out) > 1);
+	assert_string_not_equal(out, driver);
+	free(out);
+	check_stdin(s, "wc -c", 12345, 0, "12345\n");
+	free(driver);
+	ssh_free(s);
+}
+
 static void test_ssh__shell_order_and_many(void **state)
 {
 	struct ssh_opts opts = opts_for(1);
@@ -1459,6 +1566,7 @@ int main(void)
 			test_ssh__shell_timeout_counts_from_start, shell_on,
 			shell_off),
 		cmocka_unit_test(test_ssh__shell_order_and_many),
+		cmocka_unit_test(test_ssh__stdin_through_shell),
 		cmocka_unit_test(test_ssh__shell_during_stream),
 		cmocka_unit_test(test_ssh__unknown_host_key),
 		cmocka_unit_test(test_ssh__changed_host_key),
