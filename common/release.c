@@ -1051,7 +1051,7 @@ static int rt_check(struct target *t)
 	buf_addstr(&cmd, " && test -w ");
 	add_path(&cmd, env->path, NULL);
 	buf_addstr(&cmd, " || { echo path is not writable; exit 3; }; "
-		   "for t in tar timeout mv readlink find xargs cp sort sha1sum"
+		   "for t in tar timeout mv readlink find xargs cp sort sha1sum dd"
 		   " cat; do command -v $t >/dev/null ||"
 		   " { echo $t is not installed; exit 3; }; done;"
 		   " find / -maxdepth 0 -printf '' 2>/dev/null"
