@@ -802,21 +802,25 @@ static void shell_driver(struct buf *b, const struct exitmark *ready)
 	 * `exec` pass by functions of the same names that start-up files
 	 * may define; `set +e` keeps a failing command from ending the loop
 	 * before its marker. A request that does not start with the ready
-	 * nonce ends the shell: nothing but a request of ours runs.
+	 * nonce ends the shell: nothing but a request of ours runs. With
+	 * stdin, the exit marker of a command that failed comes at once (no
+	 * more is sent), that of one that succeeded once the rest of its
+	 * input was drained (its output's drain time starts after that).
 	 */
 	buf_addf(b, "exec 2>/dev/null; set +e; pg_t=; "
 		 "command -v timeout >/dev/null && pg_t=1; "
 		 "pg_r() { (exec 2>&1; test -z \"$pg_t\" || exec timeout -k 5 "
-		 "\"$pg_s\" /bin/sh -c \"$pg_l\"; exec /bin/sh -c \"$pg_l\"); "
-		 "command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$?\"; }; "
+		 "\"$pg_s\" /bin/sh -c \"$pg_l\"; exec /bin/sh -c \"$pg_l\"); }; "
+		 "pg_m() { command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$1\"; }; "
 		 "command printf '\\%03o%%s 0\\n' %.*s; "
 		 "while IFS=' ' read -r pg_k pg_e pg_c pg_s pg_n && "
 		 "test \"$pg_k\" = %.*s && IFS= read -r pg_l; "
 		 "do pg_l=$(command printf %%b \"$pg_l\"); "
-		 "if test \"$pg_n\" = 0; then pg_r </dev/null; "
+		 "if test \"$pg_n\" = 0; then pg_r </dev/null; pg_m $?; "
 		 "else command dd bs=1M count=\"$pg_n\" "
-		 "iflag=fullblock,count_bytes | { pg_r; command cat >/dev/null; "
-		 "}; fi | { command cat; "
+		 "iflag=fullblock,count_bytes | { pg_r; pg_x=$?; "
+		 "test $pg_x = 0 || pg_m $pg_x; command cat >/dev/null; "
+		 "test $pg_x != 0 || pg_m 0; }; fi | { command cat; "
 		 "command printf '\\%03o%%s 0\\n' \"$pg_c\"; }; done",
 		 start, start, NONCE_HEX, ready->prefix + 1, NONCE_HEX,
 		 ready->prefix + 1, start);
