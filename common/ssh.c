@@ -348,7 +348,7 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 {
 	struct ssh *s = ch->s;
 	struct sshconn_deadline dl;
-	bool progress;
+	bool progress, full;
 	ssize_t n;
 	int r;
 
@@ -392,7 +392,12 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 				return r;
 			continue;
 		}
-		/* The window is full: read, or wait for an adjustment. */
+		/*
+		 * The window is full: read, or wait for an adjustment. (An
+		 * open window means the write waits for something else, a
+		 * key exchange: the socket then.)
+		 */
+		full = !libssh2_channel_window_write_ex(ch->ch, NULL);
 		ch->undrained = 0;
 		progress = false;
 		if ((r = channel_drain(ch, &progress)) < 0)
@@ -402,7 +407,8 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 		 * the socket has nothing more to say (the server waits for
 		 * data), and waiting on it would last until the deadline.
 		 */
-		if (progress || libssh2_channel_window_write_ex(ch->ch, NULL))
+		if (progress ||
+		    (full && libssh2_channel_window_write_ex(ch->ch, NULL)))
 			continue;
 		if (libssh2_channel_eof(ch->ch)) {
 			/*
@@ -1036,6 +1042,11 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 	sent = !ch->remote_closed;
 	if (r < 0)
 		goto out;
+	if (in && !sent) {
+		/* gone before it read the request: an exec channel, then */
+		gone = true;
+		goto out;
+	}
 	if (in) {
 		/*
 		 * The driver reads exactly in->size bytes after the request
@@ -1044,6 +1055,7 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 		 */
 		ch->stdin_left = in->size;
 		ch->wlen = 0;
+		ch->error = 0;
 		r = in->feed(ch, in->payload);
 		if (!r && ch->wlen)
 			r = channel_send(ch, ch->wbuf, ch->wlen);
