@@ -1042,12 +1042,12 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 	sent = !ch->remote_closed;
 	if (r < 0)
 		goto out;
-	if (in && !sent) {
-		/* gone before it read the request: an exec channel, then */
-		gone = true;
-		goto out;
-	}
 	if (in) {
+		if (!sent) {
+			/* gone before it read the request: an exec channel */
+			gone = true;
+			goto out;
+		}
 		/*
 		 * The driver reads exactly in->size bytes after the request
 		 * (dd): all of them, or the shell is closed after the command
@@ -1117,8 +1117,10 @@ out:
 	return r;
 }
 
-int ssh_run(struct ssh_result *result, struct ssh *s,
-	    const struct ssh_run_opts *opts)
+/* ssh_run() and ssh_run_stdin(): through the shell if there is one. */
+static int run_command(struct ssh_result *result, struct ssh *s,
+		       const struct ssh_run_opts *opts,
+		       const struct ssh_stdin *in)
 {
 	bool not_run = false;
 	int r;
@@ -1129,29 +1131,24 @@ int ssh_run(struct ssh_result *result, struct ssh *s,
 	if (s->shell_wanted)
 		ssh_shell_start(s);	/* again, after one was given up */
 	if (s->shell) {
-		r = shell_run(result, s, opts, NULL, &not_run);
-		if (!not_run)
-			return r;
-	}
-	return run_channel(result, s, opts, NULL);
-}
-
-int ssh_run_stdin(struct ssh_result *result, struct ssh *s,
-		  const struct ssh_run_opts *opts, const struct ssh_stdin *in)
-{
-	bool not_run = false;
-	int r;
-
-	result->status = -1;
-	result->output = NULL;
-	result->output_held = false;
-	ssh_shell_start(s);
-	if (s->shell) {
 		r = shell_run(result, s, opts, in, &not_run);
 		if (!not_run)
 			return r;
 	}
 	return run_channel(result, s, opts, in);
+}
+
+int ssh_run(struct ssh_result *result, struct ssh *s,
+	    const struct ssh_run_opts *opts)
+{
+	return run_command(result, s, opts, NULL);
+}
+
+int ssh_run_stdin(struct ssh_result *result, struct ssh *s,
+		  const struct ssh_run_opts *opts, const struct ssh_stdin *in)
+{
+	s->shell_wanted = true;	/* the upload starts the shell */
+	return run_command(result, s, opts, in);
 }
 
 void ssh_result_release(struct ssh_result *result)
