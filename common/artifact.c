@@ -135,6 +135,9 @@ static int write_dir(struct artifact *a, const char *sub, struct sink *sink)
 	struct buf path = BUF_INIT;
 	int r;
 
+	if (!a->dir && a->listed)
+		return gittree_export_listed(a->repo, &a->commit, sub,
+					     a->max_entries, sink);
 	if (!a->dir)
 		return gittree_export(a->repo, &a->commit, sub, a->max_entries,
 				      sink);
@@ -258,6 +261,8 @@ int artifact_manifest(struct manifest **out, struct artifact *a)
 		manifest_free(l.m);
 		return r;
 	}
+	/* within max_entries: the export need not count it again */
+	a->listed = !a->dir;
 	*out = l.m;
 	return 0;
 }

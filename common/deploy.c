@@ -1334,6 +1334,7 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	d.job.user = o->user;
 	/* a worker whose parent died stops sending (worker_abandoned()) */
 	d.job.cancelled = fleet_parent_gone;
+	d.job.spool_dir = o->st->dir;
 	if (release)
 		snprintf(out->release, sizeof(out->release), "%s", release);
 	if (o->env->kind == CONFIG_ENV_GITOPS)

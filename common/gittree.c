@@ -714,9 +714,9 @@ static int export_tree(struct export_walk *w, const git_tree *tree,
 	return r;
 }
 
-int gittree_export(struct repo *repo, const struct repo_oid *commit,
-		   const char *subdir, uint64_t max_entries,
-		   struct sink *sink)
+static int export_commit(struct repo *repo, const struct repo_oid *commit,
+			 const char *subdir, uint64_t max_entries,
+			 struct sink *sink, bool count)
 {
 	struct export_walk w;
 	git_commit *c = NULL;
@@ -732,7 +732,7 @@ int gittree_export(struct repo *repo, const struct repo_oid *commit,
 	w.max = clip_max(max_entries);
 	memcpy(g.id, commit->id, REPO_OID_RAWSZ);
 	/* nothing is written of a tree too large to write whole */
-	if ((r = check_size(repo, commit, subdir, w.max)) < 0)
+	if (count && (r = check_size(repo, commit, subdir, w.max)) < 0)
 		goto out;
 	/* a bulk reader too: see repo_bulk_read() */
 	repo_bulk_read(true);
@@ -764,6 +764,20 @@ out:
 	git_commit_free(c);
 	buf_release(&w.path);
 	return r;
+}
+
+int gittree_export(struct repo *repo, const struct repo_oid *commit,
+		   const char *subdir, uint64_t max_entries,
+		   struct sink *sink)
+{
+	return export_commit(repo, commit, subdir, max_entries, sink, true);
+}
+
+int gittree_export_listed(struct repo *repo, const struct repo_oid *commit,
+			  const char *subdir, uint64_t max_entries,
+			  struct sink *sink)
+{
+	return export_commit(repo, commit, subdir, max_entries, sink, false);
 }
 
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -294,32 +295,53 @@ struct produced {
 	char msg[ERROR_MSG_MAX];
 };
 
-struct pipe_out {
+/*
+ * Where the producer writes: a pipe to the sender (bell -1), or the
+ * growing spool (a file), with a byte written to `bell` after each write
+ * so that a sender waiting for more wakes up.
+ */
+struct stream_out {
 	int fd;
-	bool broken;
+	int bell;
+	bool broken;		/* the sender is gone */
 };
 
-static int write_pipe(const void *data, size_t len, void *payload)
+static int write_out(const void *data, size_t len, void *payload)
 {
-	struct pipe_out *po = payload;
-	int r = fsutil_write_all(po->fd, data, len);
+	struct stream_out *so = payload;
+	char tick = 1;
+	ssize_t n;
+	int r;
 
-	po->broken = r < 0;
-	return r;
+	if ((r = fsutil_write_all(so->fd, data, len)) < 0) {
+		so->broken = so->bell < 0;
+		return so->bell < 0 ? r : error_set_errno(ERR_SYS, "cannot "
+							  "write the encoded release");
+	}
+	if (so->bell < 0)
+		return 0;
+	/* non-blocking: a full pipe wakes the sender all the same */
+	do
+		n = write(so->bell, &tick, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN) {
+		so->broken = true;
+		return error_set_errno(ERR_SYS, "the upload stopped");
+	}
+	return 0;
 }
 
-static void run_producer(const struct host_upload *up, int data_fd,
+static void run_producer(const struct host_upload *up, struct stream_out *so,
 			 int done_fd)
 {
-	struct pipe_out po = { data_fd, false };
 	struct produced res;
 	struct archive ar;
 	struct sink sink;
 
-	/* a pump that stopped reading is an error here, not a signal */
+	/* a sender that stopped reading is an error here, not a signal */
 	signal(SIGPIPE, SIG_IGN);
 	memset(&res, 0, sizeof(res));
-	archive_init(&ar, write_pipe, &po, up->mtime);
+	archive_init(&ar, write_out, so, up->mtime);
 	archive_sink(&sink, &ar);
 	res.code = up->produce(&sink, up->payload);
 	if (!res.code)
@@ -328,9 +350,10 @@ static void run_producer(const struct host_upload *up, int data_fd,
 	res.bytes = sink.bytes;
 	if (res.code)
 		snprintf(res.msg, sizeof(res.msg), "%s", error_last());
-	res.broken = po.broken;
+	res.broken = so->broken;
 	archive_release(&ar);
-	close(data_fd);
+	/* the sender sees the end: EOF on the pipe, or on the bell */
+	close(so->bell >= 0 ? so->bell : so->fd);
 	fsutil_write_all(done_fd, &res, sizeof(res));
 	_exit(0);
 }
@@ -544,7 +567,8 @@ static int feed_spool(struct ssh_channel *ch, void *payload)
 			r = error_set(ERR_GENERIC, "the upload was given up");
 			break;
 		}
-		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0)
+		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0 ||
+		    ssh_channel_stopped(ch))
 			break;
 		off += (uint64_t)n;
 		progress_add(&f->pr, (size_t)n);
@@ -554,27 +578,21 @@ static int feed_spool(struct ssh_channel *ch, void *payload)
 }
 
 /*
- * Send the spool to `cmd` through the host's persistent shell, which
- * then runs the commands after the upload too: one login shell per host
- * instead of two (see ssh_run_stdin()).
+ * Run the upload command `cmd` with `in` for stdin, through the host's
+ * persistent shell, which then runs the commands after the upload too:
+ * one login shell per host instead of two (see ssh_run_stdin()).
  */
-static int pump_spool(struct host *h, const char *cmd,
-		      const struct host_upload *up, char **output_out)
+static int run_upload(struct host *h, const char *cmd,
+		      const struct host_upload *up, const struct ssh_stdin *in,
+		      char **output_out)
 {
 	struct ssh_run_opts opts = SSH_RUN_OPTS_INIT;
 	struct ssh_result res = SSH_RESULT_INIT;
-	struct spool_feed f;
-	struct ssh_stdin in;
 	int r;
 
-	f.up = up;
-	progress_init(&f.pr, up);
-	in.size = up->spool->size;
-	in.feed = feed_spool;
-	in.payload = &f;
 	opts.command = cmd;
 	opts.timeout = up->timeout;
-	r = ssh_run_stdin(&res, h->ssh, &opts, &in);
+	r = ssh_run_stdin(&res, h->ssh, &opts, in);
 	if (!r && res.status != 0)
 		r = remote_failed(res.status, res.output);
 	if (output_out) {
@@ -583,6 +601,21 @@ static int pump_spool(struct host *h, const char *cmd,
 	}
 	ssh_result_release(&res);
 	return r;
+}
+
+/* Send the spool, whole, to `cmd`. */
+static int pump_spool(struct host *h, const char *cmd,
+		      const struct host_upload *up, char **output_out)
+{
+	struct spool_feed f;
+	struct ssh_stdin in;
+
+	f.up = up;
+	progress_init(&f.pr, up);
+	in.size = up->spool->size;
+	in.feed = feed_spool;
+	in.payload = &f;
+	return run_upload(h, cmd, up, &in, output_out);
 }
 
 void host_upload_command(struct buf *cmd, const struct host_upload *up)
@@ -599,80 +632,265 @@ void host_upload_command(struct buf *cmd, const struct host_upload *up)
 		buf_addf(cmd, " && %s", up->after);
 }
 
-static int upload_ssh(struct host *h, const struct host_upload *up,
-		      struct host_upload_stats *stats, char **output_out)
-{
-	struct buf cmd = BUF_INIT;
-	struct error_saved saved;
+/* ---- the growing spool: one host's upload through its shell -------- */
+
+/*
+ * A single host's release is encoded into an unnamed file that the
+ * sender reads as it grows, in chunks of whatever is there (at least
+ * HOST_CHUNK_MIN until the end): the upload can then go through the
+ * host's persistent shell like the fleet's (one login shell per host),
+ * with few chunks, since the export runs ahead of the sender.
+ */
+struct grow_feed {
+	const struct host_upload *up;
+	struct progress pr;
+	int fd;			/* the spool */
+	int bell;		/* a byte per write of the producer; EOF: done */
+	int done_fd;		/* the producer's struct produced */
+	bool done;		/* the producer ended: the size is final */
+	bool have_res;
 	struct produced res;
-	int data[2], done[2], r;
+};
+
+/* Wait until the producer wrote more, or ended. */
+static int grow_wait(struct grow_feed *f)
+{
+	char ticks[4096];
+	ssize_t n;
+
+	do
+		n = read(f->bell, ticks, sizeof(ticks));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return error_set_errno(ERR_SYS, "cannot wait for the export");
+	if (n)
+		return 0;
+	f->done = true;
+	memset(&f->res, 0, sizeof(f->res));
+	if (read_full(f->done_fd, &f->res, sizeof(f->res)) < 0) {
+		f->res.code = ERR_GENERIC;
+		snprintf(f->res.msg, sizeof(f->res.msg), "the export process "
+			 "died");
+	}
+	f->res.msg[sizeof(f->res.msg) - 1] = '\0';
+	f->have_res = true;
+	/* a failed export sends no end: the stream is cut short */
+	if (f->res.code < 0)
+		return error_set(f->res.code, "%s", f->res.msg);
+	return 0;
+}
+
+/* Send bytes [off, end) of the spool: 1 if the command stopped reading. */
+static int send_range(struct ssh_channel *ch, struct grow_feed *f,
+		      char *buf, uint64_t off, uint64_t end)
+{
+	int r;
+
+	while (off < end) {
+		size_t want = end - off < HOST_PUMP_CHUNK ?
+			      (size_t)(end - off) : HOST_PUMP_CHUNK;
+		ssize_t n = pread(f->fd, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return error_set_errno(ERR_SYS, "cannot read the "
+					       "encoded release");
+		if (f->up->cancelled && f->up->cancelled())
+			return error_set(ERR_GENERIC, "the upload was given up");
+		if ((r = ssh_channel_write(ch, buf, (size_t)n)) < 0)
+			return r;
+		if (ssh_channel_stopped(ch))
+			return 1;	/* the rest would be dropped */
+		off += (uint64_t)n;
+		progress_add(&f->pr, (size_t)n);
+	}
+	return 0;
+}
+
+/* An ssh_stdin feed: the spool as it grows, chunk by chunk. */
+static int feed_growing(struct ssh_channel *ch, void *payload)
+{
+	struct grow_feed *f = payload;
+	char *buf = xmalloc(HOST_PUMP_CHUNK);
+	uint64_t off = 0, end;
+	struct stat st;
+	int r = 0;
+
+	progress_init(&f->pr, f->up);
+	for (;;) {
+		if (fstat(f->fd, &st) < 0) {
+			r = error_set_errno(ERR_SYS, "cannot read the encoded "
+					    "release");
+			break;
+		}
+		end = (uint64_t)st.st_size;
+		if (!f->done && end - off < HOST_CHUNK_MIN) {
+			if ((r = grow_wait(f)) < 0)
+				break;
+			continue;
+		}
+		if (end == off)
+			break;
+		if ((r = ssh_channel_chunk(ch, end - off)) < 0 ||
+		    (r = send_range(ch, f, buf, off, end)) != 0)
+			break;
+		off = end;
+	}
+	free(buf);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Start the producer writing into `so` (the caller's ends of the pipes
+ * are closed in it). Returns its pid and the read end of its report.
+ */
+static int start_producer(const struct host_upload *up, struct stream_out *so,
+			  int close_fd, pid_t *pid, int *done_out)
+{
+	int done[2];
+
+	if (pipe2(done, O_CLOEXEC) < 0)
+		return error_set_errno(ERR_SYS, "cannot create a pipe");
+	fflush(NULL);
+	if ((*pid = fork()) < 0) {
+		close(done[0]);
+		close(done[1]);
+		return error_set_errno(ERR_SYS, "cannot fork");
+	}
+	if (*pid == 0) {
+		close(close_fd);
+		close(done[0]);
+		run_producer(up, so, done[1]);
+	}
+	close(done[1]);
+	*done_out = done[0];
+	return 0;
+}
+
+/*
+ * Collect the producer (its report `res`, read now unless `have_res`):
+ * its own failure (a bad entry) explains a truncated stream best; a
+ * producer that only lost its reader explains nothing.
+ */
+static int finish_producer(pid_t pid, int done_fd, struct produced *res,
+			   bool have_res, int r,
+			   struct host_upload_stats *stats)
+{
+	struct error_saved saved;
+
+	if (!have_res) {
+		memset(res, 0, sizeof(*res));
+		if (read_full(done_fd, res, sizeof(*res)) < 0) {
+			res->code = ERR_GENERIC;
+			snprintf(res->msg, sizeof(res->msg), "the export "
+				 "process died");
+		}
+		res->msg[sizeof(res->msg) - 1] = '\0';
+	}
+	close(done_fd);
+	error_save(&saved);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	error_restore(&saved, 0);
+	if (res->code < 0 && (!res->broken || r == 0))
+		r = error_set(res->code, "%s", res->msg);
+	stats->entries = res->entries;
+	stats->bytes = res->bytes;
+	return r;
+}
+
+static int stream_spool(struct host *h, const char *cmd,
+			const struct host_upload *up,
+			struct host_upload_stats *stats, char **output_out)
+{
+	struct stream_out so = { -1, -1, false };
+	struct grow_feed f;
+	struct ssh_stdin in;
+	int bell[2], r;
 	pid_t pid;
 
-	host_upload_command(&cmd, up);
-	if ((r = buf_error(&cmd)) < 0)
-		goto out_cmd;
-	if (up->spool) {
-		r = pump_spool(h, cmd.ptr, up, output_out);
-		*stats = up->spool->stats;
-		goto out_cmd;
-	}
-	if (pipe2(data, O_CLOEXEC) < 0) {
+	memset(&f, 0, sizeof(f));
+	if ((so.fd = open_unnamed(up->spool_dir)) < 0)
+		return error_set_errno(ERR_SYS, "cannot create a file in %s",
+				       up->spool_dir);
+	if (pipe2(bell, O_CLOEXEC) < 0) {
 		r = error_set_errno(ERR_SYS, "cannot create a pipe");
-		goto out_cmd;
+		close(so.fd);
+		return r;
 	}
+	fcntl(bell[1], F_SETFL, O_NONBLOCK);
+	so.bell = bell[1];
+	r = start_producer(up, &so, bell[0], &pid, &f.done_fd);
+	close(bell[1]);
+	if (r < 0) {
+		close(bell[0]);
+		close(so.fd);
+		return r;
+	}
+	f.up = up;
+	f.fd = so.fd;
+	f.bell = bell[0];
+	in.size = SSH_STDIN_CHUNKED;
+	in.feed = feed_growing;
+	in.payload = &f;
+	r = run_upload(h, cmd, up, &in, output_out);
+	/* a producer still writing sees EPIPE on its bell and stops */
+	close(f.bell);
+	r = finish_producer(pid, f.done_fd, &f.res, f.have_res, r, stats);
+	close(so.fd);
+	return r;
+}
+
+/* The stream through a pipe, into an exec channel of its own. */
+static int stream_pipe(struct host *h, const char *cmd,
+		       const struct host_upload *up,
+		       struct host_upload_stats *stats, char **output_out)
+{
+	struct stream_out so = { -1, -1, false };
+	struct produced res;
+	int data[2], done_fd, r;
+	pid_t pid;
+
+	if (pipe2(data, O_CLOEXEC) < 0)
+		return error_set_errno(ERR_SYS, "cannot create a pipe");
 	/*
 	 * Room for four of the pump's reads: the export runs ahead instead
 	 * of waking the pump every 64 KB (5% of a first deploy's time on two
 	 * CPUs). Without it (a lower pipe-max-size), the default pipe does.
 	 */
 	fcntl(data[1], F_SETPIPE_SZ, 4 * HOST_PUMP_CHUNK);
-	if (pipe2(done, O_CLOEXEC) < 0) {
-		r = error_set_errno(ERR_SYS, "cannot create a pipe");
-		close(data[0]);
-		close(data[1]);
-		goto out_cmd;
-	}
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		r = error_set_errno(ERR_SYS, "cannot fork");
-		close(data[1]);
-		close(done[1]);
-		goto out;
-	}
-	if (pid == 0) {
-		close(data[0]);
-		close(done[0]);
-		run_producer(up, data[1], done[1]);
-	}
+	so.fd = data[1];
+	r = start_producer(up, &so, data[0], &pid, &done_fd);
 	close(data[1]);
-	close(done[1]);
-	r = pump(h, cmd.ptr, data[0], up, output_out);
+	if (r < 0) {
+		close(data[0]);
+		return r;
+	}
+	r = pump(h, cmd, data[0], up, output_out);
 	/* a producer still writing sees EOF on its reader and stops */
 	close(data[0]);
-	data[0] = -1;
-	memset(&res, 0, sizeof(res));
-	if (read_full(done[0], &res, sizeof(res)) < 0) {
-		res.code = ERR_GENERIC;
-		snprintf(res.msg, sizeof(res.msg), "the export process died");
+	return finish_producer(pid, done_fd, &res, false, r, stats);
+}
+
+static int upload_ssh(struct host *h, const struct host_upload *up,
+		      struct host_upload_stats *stats, char **output_out)
+{
+	struct buf cmd = BUF_INIT;
+	int r;
+
+	host_upload_command(&cmd, up);
+	if ((r = buf_error(&cmd)) < 0)
+		goto out;
+	if (up->spool) {
+		r = pump_spool(h, cmd.ptr, up, output_out);
+		*stats = up->spool->stats;
+	} else if (up->spool_dir) {
+		r = stream_spool(h, cmd.ptr, up, stats, output_out);
+	} else {
+		r = stream_pipe(h, cmd.ptr, up, stats, output_out);
 	}
-	res.msg[sizeof(res.msg) - 1] = '\0';
-	error_save(&saved);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	error_restore(&saved, 0);
-	/*
-	 * The export's own failure (a bad entry) explains a truncated stream
-	 * best; a producer that only lost its reader explains nothing.
-	 */
-	if (res.code < 0 && (!res.broken || r == 0))
-		r = error_set(res.code, "%s", res.msg);
-	stats->entries = res.entries;
-	stats->bytes = res.bytes;
 out:
-	if (data[0] >= 0)
-		close(data[0]);
-	close(done[0]);
-out_cmd:
 	buf_release(&cmd);
 	return r;
 }
@@ -693,10 +911,9 @@ void host_describe(struct buf *out, const struct config_env *env,
 {
 	if (env->hosts[index].local)
 		return;
-	buf_addf(out, "remote shell: one login shell runs the commands "
-		 "below, each as /bin/sh -c COMMAND under timeout -k 5 %u;"
-		 " the upload too when it is encoded once for several "
-		 "hosts, else it has a channel of its own",
+	buf_addf(out, "remote shell: one login shell runs the upload and "
+		 "the commands below, each as /bin/sh -c COMMAND under "
+		 "timeout -k 5 %u",
 		 env->command_timeout ? env->command_timeout +
 		 SSH_SHELL_KILL_MARGIN : 0);
 }

@@ -628,6 +628,7 @@ static int upload_release(struct release_target *rt,
 	up.produce = job->produce;
 	up.payload = job->produce_payload;
 	up.spool = job->spool;
+	up.spool_dir = job->spool_dir;
 	up.progress = show_progress;
 	up.progress_payload = rt;
 	up.cancelled = job->cancelled;

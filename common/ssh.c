@@ -73,6 +73,7 @@ struct ssh_channel {
 	size_t wlen;		/* bytes waiting in wbuf */
 	size_t undrained;	/* bytes sent since the output was last read */
 	uint64_t stdin_left;	/* ssh_run_stdin(): bytes still to come */
+	bool chunked;		/* ... announced chunk by chunk */
 	char errmsg[ERROR_MSG_MAX];
 	char wbuf[PACKET_DATA];
 	char rbuf[READ_CHUNK];
@@ -644,20 +645,13 @@ int ssh_channel_open(struct ssh_channel **out, struct ssh *s,
 	return channel_open(out, s, command, timeout, NULL, NULL);
 }
 
-int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
+/* Queue `len` bytes for the command's stdin (see ssh_channel_write()). */
+static int channel_write(struct ssh_channel *ch, const void *data, size_t len)
 {
 	const char *p = data;
 	size_t n;
 	int r;
 
-	if (ch->error)
-		return error_set(ch->error, "%s", ch->errmsg);
-	if (ch->shell) {
-		if (len > ch->stdin_left)
-			return error_set(ERR_GENERIC, "more input than the "
-					 "command was announced");
-		ch->stdin_left -= len;
-	}
 	if (ch->remote_closed || shell_failed_early(ch))
 		return 0;
 	/*
@@ -689,6 +683,47 @@ int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
 fail:
 	channel_fail(ch, r);
 	return r;
+}
+
+int ssh_channel_write(struct ssh_channel *ch, const void *data, size_t len)
+{
+	if (ch->error)
+		return error_set(ch->error, "%s", ch->errmsg);
+	if (ch->shell) {
+		if (len > ch->stdin_left)
+			return error_set(ERR_GENERIC, "more input than the "
+					 "command was announced");
+		ch->stdin_left -= len;
+	}
+	return channel_write(ch, data, len);
+}
+
+/* A chunk's header, or (size 0) the end of a chunked stdin. */
+static int chunk_header(struct ssh_channel *ch, uint64_t size)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%llu\n",
+			 (unsigned long long)size);
+
+	return channel_write(ch, line, (size_t)n);
+}
+
+bool ssh_channel_stopped(const struct ssh_channel *ch)
+{
+	return ch->error || ch->remote_closed || shell_failed_early(ch);
+}
+
+int ssh_channel_chunk(struct ssh_channel *ch, unsigned long long size)
+{
+	if (ch->error)
+		return error_set(ch->error, "%s", ch->errmsg);
+	if (!ch->shell || !ch->chunked || !size)
+		return 0;
+	if (ch->stdin_left)
+		return error_set(ERR_GENERIC, "a chunk of input began before "
+				 "the last one was whole");
+	ch->stdin_left = size;
+	return chunk_header(ch, size);
 }
 
 int ssh_channel_close(struct ssh_channel *ch, int *status_out,
@@ -818,13 +853,17 @@ static void shell_driver(struct buf *b, const struct exitmark *ready)
 		 "pg_r() { (exec 2>&1; test -z \"$pg_t\" || exec timeout -k 5 "
 		 "\"$pg_s\" /bin/sh -c \"$pg_l\"; exec /bin/sh -c \"$pg_l\"); }; "
 		 "pg_m() { command printf '\\%03o%%s %%d\\n' \"$pg_e\" \"$1\"; }; "
+		 "pg_d() { command dd bs=1M count=\"$1\" "
+		 "iflag=fullblock,count_bytes; }; "
+		 "pg_i() { test \"$pg_n\" = - || { pg_d \"$pg_n\"; return; }; "
+		 "while IFS= read -r pg_z && test \"$pg_z\" != 0; do "
+		 "pg_d \"$pg_z\" || return; done; }; "
 		 "command printf '\\%03o%%s 0\\n' %.*s; "
 		 "while IFS=' ' read -r pg_k pg_e pg_c pg_s pg_n && "
 		 "test \"$pg_k\" = %.*s && IFS= read -r pg_l; "
 		 "do pg_l=$(command printf %%b \"$pg_l\"); "
 		 "if test \"$pg_n\" = 0; then pg_r </dev/null; pg_m $?; "
-		 "else command dd bs=1M count=\"$pg_n\" "
-		 "iflag=fullblock,count_bytes | { pg_r; pg_x=$?; "
+		 "else pg_i | { pg_r; pg_x=$?; "
 		 "test $pg_x = 0 || pg_m $pg_x; command cat >/dev/null; "
 		 "test $pg_x != 0 || pg_m 0; }; fi | { command cat; "
 		 "command printf '\\%03o%%s 0\\n' \"$pg_c\"; }; done",
@@ -835,18 +874,22 @@ static void shell_driver(struct buf *b, const struct exitmark *ready)
 /*
  * One request of shell_driver(): the shell's key (its ready nonce), the
  * markers, the time limit, the bytes of stdin that follow (0: none, the
- * command reads /dev/null), `cmd`.
+ * command reads /dev/null; `-`: chunks, each a line with its length and
+ * then its bytes, up to a chunk of length 0), `cmd`.
  */
 static void shell_request(struct buf *b, const struct shell_state *st,
 			  const char *cmd, unsigned timeout, uint64_t size)
 {
 	const char *p;
 
-	buf_addf(b, "%.*s %.*s %.*s %u %llu\n", NONCE_HEX,
+	buf_addf(b, "%.*s %.*s %.*s %u ", NONCE_HEX,
 		 st->ready.prefix + 1, NONCE_HEX, st->exit.prefix + 1,
 		 NONCE_HEX, st->closed.prefix + 1,
-		 timeout ? timeout + SSH_SHELL_KILL_MARGIN : 0,
-		 (unsigned long long)size);
+		 timeout ? timeout + SSH_SHELL_KILL_MARGIN : 0);
+	if (size == SSH_STDIN_CHUNKED)
+		buf_addstr(b, "-\n");
+	else
+		buf_addf(b, "%llu\n", (unsigned long long)size);
 	for (p = cmd; *p; p++)
 		if (*p == '\\')
 			buf_addstr(b, "\\\\");
@@ -1050,16 +1093,21 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 		}
 		/*
 		 * The driver reads exactly in->size bytes after the request
-		 * (dd): all of them, or the shell is closed after the command
-		 * (it would wait for the rest).
+		 * (dd), or the chunks up to the empty one: all of them, or
+		 * the shell is closed after the command (it would wait for
+		 * the rest).
 		 */
-		ch->stdin_left = in->size;
+		ch->chunked = in->size == SSH_STDIN_CHUNKED;
+		ch->stdin_left = ch->chunked ? 0 : in->size;
 		ch->wlen = 0;
 		ch->error = 0;
 		r = in->feed(ch, in->payload);
+		if (!r && ch->chunked && !ch->stdin_left)
+			r = chunk_header(ch, 0);
 		if (!r && ch->wlen)
 			r = channel_send(ch, ch->wbuf, ch->wlen);
 		ch->wlen = 0;
+		ch->chunked = false;
 		short_in = ch->stdin_left || shell_failed_early(ch) ||
 			   ch->remote_closed;
 		if (r < 0 || (short_in && !st->exit.found)) {

@@ -40,6 +40,7 @@ struct artifact {
 	int hold;		/* its shared lock, or -1 */
 	uint64_t max_entries;	/* [verify] max_entries */
 	bool claimed;		/* artifact_claim() was called */
+	bool listed;		/* artifact_manifest() listed the tree */
 };
 
 struct artifact_opts {

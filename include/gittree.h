@@ -133,6 +133,15 @@ int gittree_export(struct repo *repo, const struct repo_oid *commit,
 		   struct sink *sink);
 
 /*
+ * gittree_export() of a tree already found within `max_entries` (a
+ * gittree_list() of the same commit and directory succeeded): not
+ * counted again first. The walk still stops past `max_entries`.
+ */
+int gittree_export_listed(struct repo *repo, const struct repo_oid *commit,
+			  const char *subdir, uint64_t max_entries,
+			  struct sink *sink);
+
+/*
  * Every entry of the tree of `commit` (or of its subdirectory `subdir`)
  * to `fn`, each directory before what it holds, with the mode and id it
  * would have once exported (gittree_export()): directories S_IFDIR|0755

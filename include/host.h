@@ -32,6 +32,12 @@ struct sink;
  */
 #define HOST_SHELL_AFTER (4 * 1024 * 1024)
 
+/*
+ * The smallest chunk an upload through the persistent shell sends before
+ * the end of the release: each chunk starts a `dd` on the host.
+ */
+#define HOST_CHUNK_MIN (1024 * 1024)
+
 /* Bytes of command output kept by host_run(). */
 #define HOST_OUTPUT_CAP (64 * 1024)
 
@@ -125,6 +131,12 @@ struct host_upload {
 	void *payload;
 	/* SSH hosts: send this instead of running `produce` (NULL: none) */
 	const struct host_spool *spool;
+	/*
+	 * SSH hosts, without `spool`: a directory for the encoded release,
+	 * which then goes through the host's persistent shell as it grows
+	 * (one login shell per host). NULL: a pipe into a channel of its own.
+	 */
+	const char *spool_dir;
 	/*
 	 * SSH hosts: called about once a second with the bytes sent so far
 	 * and the seconds since the upload started, once it has taken

@@ -149,10 +149,14 @@ int ssh_run(struct ssh_result *result, struct ssh *s,
 	    const struct ssh_run_opts *opts);
 
 /*
- * Stdin of known size for ssh_run_stdin(): feed() writes exactly `size`
- * bytes with ssh_channel_write() to the channel it is given, and returns
- * 0, or an error (the command is then given up).
+ * Stdin for ssh_run_stdin(): feed() writes exactly `size` bytes with
+ * ssh_channel_write() to the channel it is given, and returns 0, or an
+ * error (the command is then given up). With `size` SSH_STDIN_CHUNKED,
+ * a total not known beforehand: feed() announces each chunk with
+ * ssh_channel_chunk() and then writes exactly that many bytes.
  */
+#define SSH_STDIN_CHUNKED (~0ULL)
+
 struct ssh_stdin {
 	unsigned long long size;
 	int (*feed)(struct ssh_channel *ch, void *payload);
@@ -172,6 +176,22 @@ struct ssh_stdin {
  */
 int ssh_run_stdin(struct ssh_result *result, struct ssh *s,
 		  const struct ssh_run_opts *opts, const struct ssh_stdin *in);
+
+/*
+ * The next `size` bytes (more than 0) of a chunked stdin (see struct
+ * ssh_stdin): the driver reads the chunk's length, then hands the
+ * command exactly that many bytes (dd), chunk after chunk until the
+ * stdin ends. Each chunk costs the host a dd process: few and large
+ * ones, not one per write. On an exec channel (no shell) it does
+ * nothing: the bytes go as they are.
+ */
+int ssh_channel_chunk(struct ssh_channel *ch, unsigned long long size);
+
+/*
+ * Whether the command stopped taking stdin (it exited, or failed before
+ * it read it all): what a feed writes then is dropped, so it may stop.
+ */
+bool ssh_channel_stopped(const struct ssh_channel *ch);
 
 /* Free the output; the result is left as SSH_RESULT_INIT. */
 void ssh_result_release(struct ssh_result *result);
@@ -196,9 +216,9 @@ void ssh_result_release(struct ssh_result *result);
  * ssh_run() to exec channels, one per command, for good; a command it
  * never read runs over one of those instead. So does every command after a shell that
  * ended any other way (that command fails with ERR_GENERIC "the remote
- * shell on 'HOST:PORT' ended while running a command"). Streamed
- * uploads (ssh_channel_open()) keep channels of their own; uploads of
- * known size can go through the shell (ssh_run_stdin()).
+ * shell on 'HOST:PORT' ended while running a command"). Uploads go
+ * through the shell with ssh_run_stdin(); streams of ssh_channel_open()
+ * keep channels of their own.
  */
 void ssh_shell_start(struct ssh *s);
 

@@ -56,6 +56,8 @@ struct target_job {
 	void *produce_payload;
 	/* the same, encoded once for every SSH host (NULL: none, SPEC §11) */
 	const struct host_spool *spool;
+	/* where an SSH host's upload may encode it (NULL: a pipe) */
+	const char *spool_dir;
 	/*
 	 * A new release may start from the live one (SPEC §9): what it holds
 	 * (`next`, NULL: unknown), and the base it may start from (its

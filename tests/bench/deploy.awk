@@ -104,10 +104,10 @@ END {
 	printf "              command on an open connection %s s (the" \
 	    " user's shell starts\n", sec(c)
 	printf "              once per remote command: pushgate starts" \
-	    " two per host, one for\n"
-	printf "              the upload and one for every other command," \
-	    " started during the\n"
-	printf "              upload; the baseline and the floor one)\n"
+	    " one per host, for\n"
+	printf "              the upload and every command after it; the" \
+	    " baseline and the\n"
+	printf "              floor one each)\n"
 
 	printf "\nmemory of the pushgate deploy, MB (each process's own"
 	printf " peak, sampled every 10 ms in\n"

@@ -51,8 +51,8 @@
 # Also measured, to read the figures: one OpenSSH session running `true`,
 # and one more command over an open connection (ControlMaster), i.e. what
 # each remote command costs on this server (the login shell's start-up
-# is paid once per command; pushgate pays it twice per host: for the
-# upload, and for the one shell that runs every other command).
+# is paid once per command; pushgate pays it once per host: one shell
+# runs the upload and every command after it).
 #
 # Output: progress on stderr, the figures on stdout. A benchmark, not a
 # test: slow figures never fail it. It exits non-zero only on a setup

@@ -99,14 +99,15 @@ test_expect_success 'twelve OpenSSH servers, each with its own view of the deplo
 			"run as root (unshare -m)" >&2
 		false
 	fi &&
-	cat >"$TMP/watch.sh" <<-EOF &&
+	mkdir "$TMP/watchbin" &&
+	cat >"$TMP/watchbin/tar" <<-EOF &&
 	#!/bin/sh
-	# Run the command asked for. While $WATCH/on exists, an upload
-	# (tar --extract) first notes itself in $WATCH, then waits, up to
-	# 1 s, for more uploads than it saw to run with it, and logs the
-	# most it saw.
-	case \$SSH_ORIGINAL_COMMAND in
-	*"tar --extract"*)
+	# tar, as the hosts run it. While $WATCH/on exists, an upload
+	# (tar --extract, through the persistent shell or an exec channel)
+	# first notes itself in $WATCH, then waits, up to 1 s, for more
+	# uploads than it saw to run with it, and logs the most it saw.
+	case " \$* " in
+	*" --extract "*)
 		if test -e "$WATCH/on"
 		then
 			: >"$WATCH/run.\$\$"
@@ -121,13 +122,21 @@ test_expect_success 'twelve OpenSSH servers, each with its own view of the deplo
 			now=\$(running)
 			test "\$now" -le "\$most" || most=\$now
 			echo "\$most" >>"$WATCH/most"
-			/bin/sh -c "\$SSH_ORIGINAL_COMMAND"
+			$(command -v tar) "\$@"
 			status=\$?
 			rm -f "$WATCH/run.\$\$"
 			exit "\$status"
 		fi
 		;;
 	esac
+	exec $(command -v tar) "\$@"
+	EOF
+	chmod 755 "$TMP/watchbin/tar" &&
+	cat >"$TMP/watch.sh" <<-EOF &&
+	#!/bin/sh
+	# Run the command asked for, with the watching tar first in PATH.
+	PATH=$TMP/watchbin:\$PATH
+	export PATH
 	exec /bin/sh -c "\$SSH_ORIGINAL_COMMAND"
 	EOF
 	chmod 755 "$TMP/watch.sh" &&

@@ -898,6 +898,138 @@ static void test_ssh__stdin_through_shell(void **state)
 	ssh_free(s);
 }
 
+/*
+ * An ssh_stdin feed of SSH_STDIN_CHUNKED: `total` bytes of pattern(),
+ * announced in chunks of varying sizes, each written in pieces.
+ */
+static int feed_chunked(struct ssh_channel *ch, void *payload)
+{
+	static const size_t sizes[] = { 1, 32700, 700001, 3 << 20, 5,
+					65536 };
+	static unsigned char piece[100000];
+	const size_t *total = payload;
+	size_t off = 0, k = 0, end, n, i;
+	int r;
+
+	while (off < *total) {
+		end = off + sizes[k++ % (sizeof(sizes) / sizeof(sizes[0]))];
+		if (end > *total)
+			end = *total;
+		if ((r = ssh_channel_chunk(ch, end - off)) < 0)
+			return r;
+		while (off < end) {
+			n = end - off < sizeof(piece) ? end - off :
+			    sizeof(piece);
+			for (i = 0; i < n; i++)
+				piece[i] = pattern(off + i);
+			if ((r = ssh_channel_write(ch, piece, n)) < 0)
+				return r;
+			off += n;
+		}
+	}
+	return 0;
+}
+
+/* A feed that starts a chunk before the last one is whole. */
+static int feed_short_chunk(struct ssh_channel *ch, void *payload)
+{
+	int r;
+
+	(void)payload;
+	if ((r = ssh_channel_chunk(ch, 10)) < 0 ||
+	    (r = ssh_channel_write(ch, "12345", 5)) < 0)
+		return r;
+	return ssh_channel_chunk(ch, 10);
+}
+
+/* ssh_run_stdin() of `command` with `total` bytes in chunks. */
+static void check_chunked(struct ssh *s, const char *command, size_t total,
+			  int status, const char *output)
+{
+	struct ssh_run_opts opts = SSH_RUN_OPTS_INIT;
+	struct ssh_result res = SSH_RESULT_INIT;
+	struct ssh_stdin in;
+
+	in.size = SSH_STDIN_CHUNKED;
+	in.feed = feed_chunked;
+	in.payload = &total;
+	opts.command = command;
+	opts.timeout = 30;
+	assert_ok(ssh_run_stdin(&res, s, &opts, &in));
+	assert_false(res.output_held);
+	assert_int_equal(res.status, status);
+	assert_string_equal(res.output, output);
+	ssh_result_release(&res);
+}
+
+/*
+ * Stdin of a size not known beforehand goes through the shell in chunks
+ * (SSH_STDIN_CHUNKED): the command gets every byte, in order, and only
+ * those, across chunk boundaries; the rest of what it leaves unread is
+ * drained; one that fails early is sent no more and the next command
+ * takes a new shell. A chunk announced before the last one is whole is
+ * refused.
+ */
+static void test_ssh__stdin_chunked(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	char *out = NULL, *driver = NULL, expect[64];
+	size_t sizes[] = { 0, 1, 32701, 733702, 5 * 1024 * 1024 + 3 };
+	size_t i;
+	int status = -2;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(run_stdin(s, &status, &driver, "cat >/dev/null; "
+			    DRIVER_PID, 10));
+	assert_true(atoi(driver) > 1);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(expect, sizeof(expect), "%zu\n", sizes[i]);
+		check_chunked(s, "wc -c", sizes[i], 0, expect);
+	}
+	/* the bytes across the chunks' boundaries (at 1, 32701, 733702) */
+	for (i = 0; i < 3; i++) {
+		static const size_t at[] = { 0, 32699, 733700 };
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "od -An -tx1 -j%zu -N4", at[i]);
+		snprintf(expect, sizeof(expect), " %02x %02x %02x %02x\n",
+			 pattern(at[i]), pattern(at[i] + 1),
+			 pattern(at[i] + 2), pattern(at[i] + 3));
+		check_chunked(s, cmd, 800000, 0, expect);
+	}
+	assert_ok(run(s, &status, &out, DRIVER_PID, 10, NULL, NULL));
+	assert_string_equal(out, driver);
+	free(out);
+	/* some read: the rest is drained, status and all */
+	check_chunked(s, "head -c 5 >/dev/null; echo ok", 9 << 20, 0, "ok\n");
+	/* a failure before the command read its input: no more is sent */
+	check_chunked(s, "echo failed; exit 4", 64 << 20, 4, "failed\n");
+	assert_ok(run(s, &status, &out, DRIVER_PID, 10, NULL, NULL));
+	assert_int_equal(status, 0);
+	assert_string_not_equal(out, driver);
+	free(out);
+	check_chunked(s, "wc -c", 12345, 0, "12345\n");
+	/* a chunk that is not whole: refused, and the shell is given up */
+	{
+		struct ssh_run_opts ro = SSH_RUN_OPTS_INIT;
+		struct ssh_result res = SSH_RESULT_INIT;
+		struct ssh_stdin in = { SSH_STDIN_CHUNKED, feed_short_chunk,
+					NULL };
+
+		ro.command = "wc -c";
+		ro.timeout = 30;
+		assert_int_equal(ssh_run_stdin(&res, s, &ro, &in),
+				 ERR_GENERIC);
+		assert_non_null(strstr(error_last(), "before the last one"));
+		ssh_result_release(&res);
+	}
+	check_chunked(s, "wc -c", 70000, 0, "70000\n");
+	free(driver);
+	ssh_free(s);
+}
+
 static void test_ssh__shell_order_and_many(void **state)
 {
 	struct ssh_opts opts = opts_for(1);
@@ -1586,6 +1718,7 @@ int main(void)
 			shell_off),
 		cmocka_unit_test(test_ssh__shell_order_and_many),
 		cmocka_unit_test(test_ssh__stdin_through_shell),
+		cmocka_unit_test(test_ssh__stdin_chunked),
 		cmocka_unit_test(test_ssh__shell_during_stream),
 		cmocka_unit_test(test_ssh__unknown_host_key),
 		cmocka_unit_test(test_ssh__changed_host_key),
