@@ -121,7 +121,7 @@ static void *worker_start(size_t index, void *payload)
 	w->index = index;
 	/* what the parent started finishes: ^C is the parent's to handle */
 	proc_ignore_signals();
-	repo_library_limit_memory();
+	repo_library_export_windows();
 	return w;
 }
 
@@ -1054,6 +1054,23 @@ static int encode_once(struct deploy *d, const bool *pick)
 	return 0;
 }
 
+/*
+ * What the release holds (d->next), listed with room to keep the pack
+ * mapped, which the workers forked next then do not inherit (see
+ * repo_library_wide_windows()).
+ */
+static int list_release(struct deploy *d)
+{
+	int r, r2;
+
+	repo_library_wide_windows(true);
+	r = artifact_manifest(&d->next, &d->art);
+	repo_library_wide_windows(false);
+	if ((r2 = repo_reopen(d->o->repo)) < 0 && !r)
+		r = r2;
+	return r;
+}
+
 /* How the release was sent: incremental, full or mixed (by host). */
 static void set_upload(struct deploy *d, const bool *pick)
 {
@@ -1385,7 +1402,7 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 		note_release(&d, lock);
 	if (d.job.action != TARGET_ROLLBACK) {
 		if (artifact_open(&d.art, &ao) < 0 ||
-		    artifact_manifest(&d.next, &d.art) < 0) {
+		    list_release(&d) < 0) {
 			fail_with(out, "artifact");
 			goto record;
 		}

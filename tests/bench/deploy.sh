@@ -45,7 +45,10 @@
 # treemem, which reports wait4's ru_maxrss (the peak of the process and
 # its waited-for worker: exact) and, sampled from /proc every 10 ms, each
 # process's own peak and how much of it was anonymous memory versus
-# mapped files (the Git pack). Not timed: the sampling costs CPU, which
+# mapped files (the Git pack). The verdict is on the largest anonymous
+# peak (memory of the process's own, which must not grow with the tree);
+# the mapped pack is shared with the page cache and bounded by the
+# export's windows (256 MB). Not timed: the sampling costs CPU, which
 # the baseline would not pay.
 #
 # Also measured, to read the figures: one OpenSSH session running `true`,

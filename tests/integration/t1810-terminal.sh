@@ -136,13 +136,21 @@ test_expect_success 'rollback --dry-run: the release it would make live, nothing
 '
 
 test_expect_success 'setup: an SSH host whose tar starts three seconds late' '
+	mkdir "$TMP/slow-bin" &&
+	cat >"$TMP/slow-bin/tar" <<-\EOF &&
+	#!/bin/sh
+	# the upload (tar --extract, through the persistent shell) waits:
+	# the sender sees a transfer of more than two seconds
+	case " $* " in
+	*" --extract "*) sleep 3 ;;
+	esac
+	exec "$REAL_TAR" "$@"
+	EOF
+	sed -i "2i REAL_TAR='"'"'$(command -v tar)'"'"'" "$TMP/slow-bin/tar" &&
+	chmod +x "$TMP/slow-bin/tar" &&
 	cat >"$TMP/slow-tar.sh" <<-\EOF &&
 	#!/bin/sh
-	# the upload (mkdir ... && tar --extract ...) waits: the sender sees a
-	# transfer of more than two seconds
-	case $SSH_ORIGINAL_COMMAND in
-	*"tar --extract"*) sleep 3 ;;
-	esac
+	PATH=$PUSHGATE_TEST_DIR/slow-bin:$PATH
 	# a host whose tar is not GNU tar, or fails, while the test asks
 	for what in bsdtar badtar
 	do

@@ -62,16 +62,17 @@ artifact_of()
 }
 
 test_expect_success 'setup: an SSH host whose upload waits for the test' '
-	cat >"$TMP/gate.sh" <<-\EOF &&
+	mkdir "$TMP/gatebin" &&
+	cat >"$TMP/gatebin/tar" <<-\EOF &&
 	#!/bin/sh
-	# While the fifo $T/gate exists, an upload (mkdir ... && tar
-	# --extract ...) says so in $T/uploading and waits until the test
-	# writes a line into it; the deploy cannot finish reading its
-	# release meanwhile (larger than what the pipes and the channel
-	# buffer). The fifo is used once; a test that failed without
-	# opening it leaves no process waiting for long.
-	case $SSH_ORIGINAL_COMMAND in
-	*"tar --extract"*)
+	# tar, as the host runs it. While the fifo $T/gate exists, an
+	# upload (tar --extract, through the persistent shell or a channel
+	# of its own) says so in $T/uploading and waits until the test
+	# writes a line into it; the deploy cannot finish meanwhile. The
+	# fifo is used once; a test that failed without opening it leaves
+	# no process waiting for long.
+	case " $* " in
+	*" --extract "*)
 		if test -p "$T/gate"
 		then
 			: >"$T/uploading"
@@ -81,11 +82,22 @@ test_expect_success 'setup: an SSH host whose upload waits for the test' '
 		fi
 		;;
 	esac
+	exec "$REAL_TAR" "$@"
+	EOF
+	sed -i "2i T='"'"'$OUT'"'"' REAL_TAR='"'"'$(command -v tar)'"'"'" \
+		"$TMP/gatebin/tar" &&
+	chmod +x "$TMP/gatebin/tar" &&
+	cat >"$TMP/gate.sh" <<-\EOF &&
+	#!/bin/sh
+	# Run the command asked for, with the gated tar first in PATH.
+	PATH=$G:$PATH
+	export PATH
 	/bin/sh -c "$SSH_ORIGINAL_COMMAND"
 	status=$?
 	: >"$T/ran"
 	exit "$status"
 	EOF
+	sed -i "2i G='"'"'$TMP/gatebin'"'"'" "$TMP/gate.sh" &&
 	sed -i "2i T='"'"'$OUT'"'"'" "$TMP/gate.sh" &&
 	chmod +x "$TMP/gate.sh" &&
 	SSHD_FORCE_COMMAND=$TMP/gate.sh sh "$SSHD_SH" start "$TMP/sshd" 1 &&
