@@ -650,6 +650,8 @@ struct grow_feed {
 	bool done;		/* the producer ended: the size is final */
 	bool have_res;
 	struct produced res;
+	int failed;		/* the feed's own error, the host told */
+	struct error_saved why;
 };
 
 /* Wait until the producer wrote more, or ended. */
@@ -680,16 +682,19 @@ static int grow_wait(struct grow_feed *f)
 	return 0;
 }
 
-/* Send bytes [off, end) of the spool: 1 if the command stopped reading. */
+/*
+ * Send bytes [*off, end) of the spool: 1 if the command stopped reading;
+ * *off is where it stopped.
+ */
 static int send_range(struct ssh_channel *ch, struct grow_feed *f,
-		      char *buf, uint64_t off, uint64_t end)
+		      char *buf, uint64_t *off, uint64_t end)
 {
 	int r;
 
-	while (off < end) {
-		size_t want = end - off < HOST_PUMP_CHUNK ?
-			      (size_t)(end - off) : HOST_PUMP_CHUNK;
-		ssize_t n = pread(f->fd, buf, want, (off_t)off);
+	while (*off < end) {
+		size_t want = end - *off < HOST_PUMP_CHUNK ?
+			      (size_t)(end - *off) : HOST_PUMP_CHUNK;
+		ssize_t n = pread(f->fd, buf, want, (off_t)*off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -702,10 +707,34 @@ static int send_range(struct ssh_channel *ch, struct grow_feed *f,
 			return r;
 		if (ssh_channel_stopped(ch))
 			return 1;	/* the rest would be dropped */
-		off += (uint64_t)n;
+		*off += (uint64_t)n;
 		progress_add(&f->pr, (size_t)n);
 	}
 	return 0;
+}
+
+/*
+ * The feed failed after the upload command started (a bad entry in the
+ * export, the deploy given up): the `left` bytes still due in the chunk,
+ * then two blocks that no tar takes for a header or the end, so that the
+ * command fails on the host, and only then is the upload over, rather
+ * than a tar that found a whole entry last taking the stream for the
+ * release while the deploy discards it. Returns 0 when sent.
+ */
+static int spoil_stream(struct ssh_channel *ch, char *buf, uint64_t left)
+{
+	size_t n;
+	int r = 0;
+
+	memset(buf, 'x', HOST_PUMP_CHUNK);
+	while (!r && left) {
+		n = left < HOST_PUMP_CHUNK ? (size_t)left : HOST_PUMP_CHUNK;
+		r = ssh_channel_write(ch, buf, n);
+		left -= n;
+	}
+	if (!r && !(r = ssh_channel_chunk(ch, 1024)))
+		r = ssh_channel_write(ch, buf, 1024);
+	return r;
 }
 
 /* An ssh_stdin feed: the spool as it grows, chunk by chunk. */
@@ -713,7 +742,7 @@ static int feed_growing(struct ssh_channel *ch, void *payload)
 {
 	struct grow_feed *f = payload;
 	char *buf = xmalloc(HOST_PUMP_CHUNK);
-	uint64_t off = 0, end;
+	uint64_t off = 0, end = 0;
 	struct stat st;
 	int r = 0;
 
@@ -733,9 +762,15 @@ static int feed_growing(struct ssh_channel *ch, void *payload)
 		if (end == off)
 			break;
 		if ((r = ssh_channel_chunk(ch, end - off)) < 0 ||
-		    (r = send_range(ch, f, buf, off, end)) != 0)
+		    (r = send_range(ch, f, buf, &off, end)) != 0)
 			break;
-		off = end;
+	}
+	if (r < 0 && !ssh_channel_stopped(ch)) {
+		/* the host may take what came as whole: tell it otherwise */
+		error_save(&f->why);
+		f->failed = r;
+		if (!spoil_stream(ch, buf, end > off ? end - off : 0))
+			r = 0;	/* and wait for the command to fail */
 	}
 	free(buf);
 	return r < 0 ? r : 0;
@@ -800,48 +835,6 @@ static int finish_producer(pid_t pid, int done_fd, struct produced *res,
 	return r;
 }
 
-static int stream_spool(struct host *h, const char *cmd,
-			const struct host_upload *up,
-			struct host_upload_stats *stats, char **output_out)
-{
-	struct stream_out so = { -1, -1, false };
-	struct grow_feed f;
-	struct ssh_stdin in;
-	int bell[2], r;
-	pid_t pid;
-
-	memset(&f, 0, sizeof(f));
-	if ((so.fd = open_unnamed(up->spool_dir)) < 0)
-		return error_set_errno(ERR_SYS, "cannot create a file in %s",
-				       up->spool_dir);
-	if (pipe2(bell, O_CLOEXEC) < 0) {
-		r = error_set_errno(ERR_SYS, "cannot create a pipe");
-		close(so.fd);
-		return r;
-	}
-	fcntl(bell[1], F_SETFL, O_NONBLOCK);
-	so.bell = bell[1];
-	r = start_producer(up, &so, bell[0], &pid, &f.done_fd);
-	close(bell[1]);
-	if (r < 0) {
-		close(bell[0]);
-		close(so.fd);
-		return r;
-	}
-	f.up = up;
-	f.fd = so.fd;
-	f.bell = bell[0];
-	in.size = SSH_STDIN_CHUNKED;
-	in.feed = feed_growing;
-	in.payload = &f;
-	r = run_upload(h, cmd, up, &in, output_out);
-	/* a producer still writing sees EPIPE on its bell and stops */
-	close(f.bell);
-	r = finish_producer(pid, f.done_fd, &f.res, f.have_res, r, stats);
-	close(so.fd);
-	return r;
-}
-
 /* The stream through a pipe, into an exec channel of its own. */
 static int stream_pipe(struct host *h, const char *cmd,
 		       const struct host_upload *up,
@@ -871,6 +864,50 @@ static int stream_pipe(struct host *h, const char *cmd,
 	/* a producer still writing sees EOF on its reader and stops */
 	close(data[0]);
 	return finish_producer(pid, done_fd, &res, false, r, stats);
+}
+
+static int stream_spool(struct host *h, const char *cmd,
+			const struct host_upload *up,
+			struct host_upload_stats *stats, char **output_out)
+{
+	struct stream_out so = { -1, -1, false };
+	struct grow_feed f;
+	struct ssh_stdin in;
+	int bell[2], r;
+	pid_t pid;
+
+	memset(&f, 0, sizeof(f));
+	/* no file there (a read-only directory): the stream, as without */
+	if ((so.fd = open_unnamed(up->spool_dir)) < 0)
+		return stream_pipe(h, cmd, up, stats, output_out);
+	if (pipe2(bell, O_CLOEXEC) < 0) {
+		r = error_set_errno(ERR_SYS, "cannot create a pipe");
+		close(so.fd);
+		return r;
+	}
+	fcntl(bell[1], F_SETFL, O_NONBLOCK);
+	so.bell = bell[1];
+	r = start_producer(up, &so, bell[0], &pid, &f.done_fd);
+	close(bell[1]);
+	if (r < 0) {
+		close(bell[0]);
+		close(so.fd);
+		return r;
+	}
+	f.up = up;
+	f.fd = so.fd;
+	f.bell = bell[0];
+	in.size = SSH_STDIN_CHUNKED;
+	in.feed = feed_growing;
+	in.payload = &f;
+	r = run_upload(h, cmd, up, &in, output_out);
+	if (f.failed)
+		r = error_restore(&f.why, f.failed);
+	/* a producer still writing sees EPIPE on its bell and stops */
+	close(f.bell);
+	r = finish_producer(pid, f.done_fd, &f.res, f.have_res, r, stats);
+	close(so.fd);
+	return r;
 }
 
 static int upload_ssh(struct host *h, const struct host_upload *up,

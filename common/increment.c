@@ -662,7 +662,6 @@ int increment_upload(struct increment_result *out,
 	up.produce = produce;
 	up.payload = &inc;
 	up.cancelled = job->cancelled;
-	up.spool_dir = job->spool_dir;
 	r = host_upload(o->host, &up, &stats, NULL);
 	buf_release(&inc.path);
 	if (r == ERR_INVALID || r == ERR_TOOBIG) {

@@ -1059,6 +1059,9 @@ static int rt_check(struct target *t)
 		   " || { echo find is not GNU find; exit 3; };"
 		   " cp --remove-destination --help >/dev/null 2>&1"
 		   " || { echo cp is not GNU cp; exit 3; };"
+		   " test \"$(printf ab | dd bs=1M count=1"
+		   " iflag=fullblock,count_bytes 2>/dev/null)\" = a"
+		   " || { echo dd is not GNU dd; exit 3; };"
 		   " case $(tar --version 2>/dev/null) in *'GNU tar'*) ;;"
 		   " *) echo tar is not GNU tar; exit 3;; esac");
 	add_shared_checks(&cmd, env);

@@ -1117,6 +1117,17 @@ static int shell_run(struct ssh_result *result, struct ssh *s,
 					      sshconn_label(s->conn));
 			goto out;
 		}
+		/*
+		 * Success is marked once all the input was drained: one
+		 * before that means the driver stopped handing it over (its
+		 * dd failed), and the command took a truncated stream.
+		 */
+		if (short_in && !st->exit.status) {
+			r = error_set(ERR_GENERIC, "the upload to '%s' was not "
+				      "taken whole (dd failed on the host?)",
+				      sshconn_label(s->conn));
+			goto out;
+		}
 	}
 	for (;;) {
 		if (short_in)

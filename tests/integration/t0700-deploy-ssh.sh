@@ -459,6 +459,31 @@ test_expect_success 'the right key again: the waiting commit deploys' '
 	test "$(cat "$DEPLOY/one/current/index.html")" = "<h1>four</h1>"
 '
 
+test_expect_success 'an export that fails after whole entries went: the host fails too, nothing is left' '
+	cd one-work &&
+	head -c 3000000 /dev/urandom >a-big.bin &&
+	git add a-big.bin &&
+	git commit -q -m "three megabytes" &&
+	push origin main &&
+	deployed staging HEAD &&
+	good=$(live_id "$DEPLOY/one") &&
+	list_releases "$DEPLOY/one" >before &&
+	: a symlink whose target holds a NUL: the export stops there, after &&
+	: a-big.bin and index.html went whole, where a tar would stop well &&
+	link=$(printf "to\000nul" | git -C "$TMP/one.git" hash-object -w --stdin) &&
+	tree=$({ git -C "$TMP/one.git" ls-tree main &&
+		printf "120000 blob %s\tz-link\n" "$link"; } |
+		git -C "$TMP/one.git" mktree) &&
+	bad=$(git -C "$TMP/one.git" commit-tree -p main -m "bad link" "$tree") &&
+	test_expect_code 1 pg -C "$TMP/one.git" deploy --force staging "$bad" &&
+	cat "$TMP/pg.out" "$TMP/pg.err" >both &&
+	test_grep "symlink .z-link. has a bad target" both &&
+	test "$(live_id "$DEPLOY/one")" = "$good" &&
+	list_releases "$DEPLOY/one" >after &&
+	test_cmp before after &&
+	test_grep ! "$(echo "$bad" | cut -c1-12)" after
+'
+
 test_expect_success 'a server that is down: a clear failure, nothing changed' '
 	new_repo down "$H2" "$DEPLOY/down" &&
 	cd down-work &&

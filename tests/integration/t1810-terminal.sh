@@ -152,7 +152,7 @@ test_expect_success 'setup: an SSH host whose tar starts three seconds late' '
 	#!/bin/sh
 	PATH=$PUSHGATE_TEST_DIR/slow-bin:$PATH
 	# a host whose tar is not GNU tar, or fails, while the test asks
-	for what in bsdtar badtar
+	for what in bsdtar badtar busydd
 	do
 		if test -f "$PUSHGATE_TEST_DIR/$what-on"
 		then
@@ -196,6 +196,18 @@ test_expect_success 'pushgate check: a tar that is not GNU tar is named' '
 	test_expect_code 1 pg -C "$TMP/p.git" check &&
 	test_grep "tar is not GNU tar" "$TMP/pg.out" &&
 	rm -f "$TMP/bsdtar-on" &&
+	pg -C "$TMP/p.git" check
+'
+
+test_expect_success 'pushgate check: a dd without iflag=count_bytes is named' '
+	mkdir -p "$TMP/busydd-bin" &&
+	printf "#!/bin/sh\necho \"dd: invalid input flag\" >&2\nexit 1\n" \
+		>"$TMP/busydd-bin/dd" &&
+	chmod +x "$TMP/busydd-bin/dd" &&
+	: >"$TMP/busydd-on" &&
+	test_expect_code 1 pg -C "$TMP/p.git" check &&
+	test_grep "dd is not GNU dd" "$TMP/pg.out" &&
+	rm -f "$TMP/busydd-on" &&
 	pg -C "$TMP/p.git" check
 '
 
