@@ -11,6 +11,15 @@
 # ForceCommand: the command asked for is in $SSH_ORIGINAL_COMMAND), so
 # that a test can watch what is run.
 #
+# With SSHD_QUIET_BASHRC=1 (the tests set it), the servers start every
+# session with SHLVL=1 in its environment (sshd's SetEnv): bash, as a
+# login shell, then counts itself nested and skips the user's ~/.bashrc,
+# which it otherwise runs for every command sshd starts. A heavy one
+# (pyenv's init, say) costs each session about a second of CPU, and would
+# make the suite's time and timing depend on the machine's dotfiles. The
+# benchmarks leave it be: pushgate and the baselines pay the same login
+# shells as on a real host.
+#
 # `start` creates DIR if needed and writes there:
 #   id_ed25519, id_ed25519.pub   a client key without a passphrase
 #   authorized_keys              that key, for the current user
@@ -160,6 +169,10 @@ PrintLastLog no
 MaxStartups 100:30:200
 LogLevel ERROR
 EOF
+	if test "${SSHD_QUIET_BASHRC:-}" = 1
+	then
+		echo 'SetEnv SHLVL=1' >>"$1/sshd$2.config"
+	fi
 	if test -n "${SSHD_FORCE_COMMAND:-}"
 	then
 		printf 'ForceCommand %s\n' "$SSHD_FORCE_COMMAND" \

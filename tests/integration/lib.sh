@@ -84,7 +84,10 @@ LC_ALL=C
 LANG=C
 TZ=UTC
 GIT_CONFIG_NOSYSTEM=1
-export LC_ALL LANG TZ GIT_CONFIG_NOSYSTEM
+# tests/sshd.sh: the test servers' login shells skip the machine's
+# ~/.bashrc (where it can), so that no dotfile slows or changes a test.
+SSHD_QUIET_BASHRC=1
+export LC_ALL LANG TZ GIT_CONFIG_NOSYSTEM SSHD_QUIET_BASHRC
 
 # Fail the script itself (a bug in the test, not a failed test).
 test_bug_()
