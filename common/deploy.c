@@ -79,6 +79,12 @@ struct deploy {
 	/* a deploy that died holding the lock, recorded by this one */
 	struct deploy_holder left;
 	bool left_recorded;
+	/*
+	 * The workers, when started before the release was listed, and the
+	 * targets they connect to as soon as they start (see start_early()).
+	 */
+	struct fleet *fleet;
+	bool *connect_now;
 };
 
 /* One worker's state, in its own process. */
@@ -88,6 +94,9 @@ struct worker {
 	struct target *t;
 	/* the phases run, for undoing them if the parent goes away */
 	bool prepared, reverted, marked, discarded;
+	/* a connection tried at the start that failed, and why */
+	int open_failed;
+	char *open_error;
 };
 
 /*
@@ -113,6 +122,28 @@ int deploy_target_open(struct target **out, const struct config_env *env,
 
 /* ---- workers -------------------------------------------------------- */
 
+static int worker_open(struct worker *w)
+{
+	double start = timeutil_now();
+	int r;
+
+	if (w->t)
+		return 0;
+	if (w->open_failed) {
+		/* tried at the start: the reason, without a second wait */
+		r = error_set(w->open_failed, "%s", w->open_error);
+		w->open_failed = 0;
+		return r;
+	}
+	if ((r = deploy_target_open(&w->t, w->d->env, w->index,
+				    w->d->o->st)) < 0)
+		return r;
+	if (w->d->env->kind == CONFIG_ENV_RELEASE)
+		report_info("[%s] connected (%.2f s)", w->t->label,
+			    timeutil_now() - start);
+	return 0;
+}
+
 static void *worker_start(size_t index, void *payload)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
@@ -122,23 +153,13 @@ static void *worker_start(size_t index, void *payload)
 	/* what the parent started finishes: ^C is the parent's to handle */
 	proc_ignore_signals();
 	repo_library_export_windows();
+	/* the host's login shell starts while the parent lists the release */
+	if (w->d->connect_now && w->d->connect_now[index] &&
+	    (w->open_failed = worker_open(w)) < 0) {
+		w->open_error = xstrdup(error_last());
+		error_clear();
+	}
 	return w;
-}
-
-static int worker_open(struct worker *w)
-{
-	double start = timeutil_now();
-	int r;
-
-	if (w->t)
-		return 0;
-	if ((r = deploy_target_open(&w->t, w->d->env, w->index,
-				    w->d->o->st)) < 0)
-		return r;
-	if (w->d->env->kind == CONFIG_ENV_RELEASE)
-		report_info("[%s] connected (%.2f s)", w->t->label,
-			    timeutil_now() - start);
-	return 0;
 }
 
 static int worker_run(void *state, unsigned phase, const char *arg,
@@ -242,6 +263,7 @@ static void worker_stop(void *state)
 	struct worker *w = state;
 
 	target_close(w->t);
+	free(w->open_error);
 	free(w);
 }
 
@@ -497,10 +519,11 @@ static enum deploy_result drive(struct deploy *d, const bool *pick)
 {
 	struct deploy_outcome *o = d->out;
 	size_t n = d->env->nr_hosts, i;
-	struct fleet *f = NULL;
+	struct fleet *f = d->fleet;
 	enum deploy_result res = DEPLOY_FAILED;
 
-	if (fleet_start(&f, n, &worker_ops, d) < 0) {
+	d->fleet = NULL;
+	if (!f && fleet_start(&f, n, &worker_ops, d) < 0) {
 		fail_with(o, "cannot start");
 		return DEPLOY_FAILED;
 	}
@@ -1055,6 +1078,40 @@ static int encode_once(struct deploy *d, const bool *pick)
 }
 
 /*
+ * A new release sent whole to every host needs nothing from its listing
+ * in the workers: they are started before it, and each connects at once
+ * (the first `parallel` hosts taking part), so that the hosts' login
+ * shells start while the parent lists. With a base, the workers need the
+ * listing (the increment is its difference), and start after it.
+ */
+static int start_early(struct deploy *d, const bool *pick)
+{
+	const struct config_env *env = d->env;
+	size_t i, nr = 0;
+	int r;
+
+	if (d->job.action != TARGET_DEPLOY || d->job.base ||
+	    env->kind != CONFIG_ENV_RELEASE)
+		return 0;
+	d->connect_now = xcalloc(env->nr_hosts, sizeof(*d->connect_now));
+	for (i = 0; i < env->nr_hosts; i++) {
+		if ((pick && !pick[i]) || env->hosts[i].local ||
+		    (env->parallel && nr == env->parallel))
+			continue;
+		d->connect_now[i] = true;
+		nr++;
+	}
+	r = fleet_start(&d->fleet, env->nr_hosts, &worker_ops, d);
+	free(d->connect_now);
+	d->connect_now = NULL;
+	if (r < 0) {
+		fail_with(d->out, "cannot start");
+		d->fleet = NULL;
+	}
+	return r;
+}
+
+/*
  * What the release holds (d->next), listed with room to keep the pack
  * mapped, which the workers forked next then do not inherit (see
  * repo_library_wide_windows()).
@@ -1401,20 +1458,27 @@ static int run_locked(struct deploy_outcome *out, const struct deploy_opts *o,
 	if (d.job.action == TARGET_DEPLOY)
 		note_release(&d, lock);
 	if (d.job.action != TARGET_ROLLBACK) {
-		if (artifact_open(&d.art, &ao) < 0 ||
-		    list_release(&d) < 0) {
+		if (artifact_open(&d.art, &ao) < 0) {
 			fail_with(out, "artifact");
 			goto record;
 		}
 		d.job.produce = artifact_write;
 		d.job.produce_payload = &d.art;
-		d.job.next = d.next;
 		if (d.job.action == TARGET_DEPLOY)
 			choose_base(&d);
 	}
 	if (encode_once(&d, pick) < 0) {
 		fail_with(out, "encoding the release");
 		goto record;
+	}
+	if (start_early(&d, pick) < 0)
+		goto record;
+	if (d.job.action != TARGET_ROLLBACK) {
+		if (list_release(&d) < 0) {
+			fail_with(out, "artifact");
+			goto record;
+		}
+		d.job.next = d.next;
 	}
 	out->result = drive(&d, pick);
 	set_upload(&d, pick);
@@ -1433,6 +1497,7 @@ record:
 done:
 	out->duration = timeutil_now() - start;
 	show_outcome(&d);
+	fleet_stop(d.fleet);
 	host_spool_release(&d.spool);
 	artifact_release(&d.art);
 	manifest_free(d.next);

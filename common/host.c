@@ -74,6 +74,11 @@ int host_open(struct host **out, const struct config_env *env, size_t index)
 						 error_last(), env->name);
 			return r;
 		}
+		/*
+		 * Every connection runs commands, through one remote shell:
+		 * its login shell starts now, while the caller gets on.
+		 */
+		ssh_shell_start(h->ssh);
 	}
 	*out = h;
 	return 0;
@@ -375,6 +380,17 @@ static int read_full(int fd, void *p, size_t len)
 	return 0;
 }
 
+/* The producer's report from `fd`; "the export process died" without one. */
+static void read_produced(int fd, struct produced *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (read_full(fd, res, sizeof(*res)) < 0) {
+		res->code = ERR_GENERIC;
+		snprintf(res->msg, sizeof(res->msg), "the export process died");
+	}
+	res->msg[sizeof(res->msg) - 1] = '\0';
+}
+
 /* Progress of one upload: when it started, when it last reported. */
 struct progress {
 	const struct host_upload *up;
@@ -542,39 +558,48 @@ struct spool_feed {
 	struct progress pr;
 };
 
-/* An ssh_stdin feed: the whole spool, in chunks. */
-static int feed_spool(struct ssh_channel *ch, void *payload)
+/*
+ * Send bytes [*off, end) of the encoded release in `fd`: 1 if the
+ * command stopped reading; *off is where it stopped.
+ */
+static int send_range(struct ssh_channel *ch, int fd, struct progress *pr,
+		      char *buf, uint64_t *off, uint64_t end)
 {
-	struct spool_feed *f = payload;
-	const struct host_spool *spool = f->up->spool;
-	char *chunk = xmalloc(HOST_PUMP_CHUNK);
-	uint64_t off = 0;
-	int r = 0;
+	int r;
 
-	while (off < spool->size) {
-		size_t want = spool->size - off < HOST_PUMP_CHUNK ?
-			      (size_t)(spool->size - off) : HOST_PUMP_CHUNK;
-		ssize_t n = pread(spool->fd, chunk, want, (off_t)off);
+	while (*off < end) {
+		size_t want = end - *off < HOST_PUMP_CHUNK ?
+			      (size_t)(end - *off) : HOST_PUMP_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)*off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r = error_set_errno(ERR_SYS, "cannot read the encoded"
-					    " release");
-			break;
-		}
-		if (f->up->cancelled && f->up->cancelled()) {
-			r = error_set(ERR_GENERIC, "the upload was given up");
-			break;
-		}
-		if ((r = ssh_channel_write(ch, chunk, (size_t)n)) < 0 ||
-		    ssh_channel_stopped(ch))
-			break;
-		off += (uint64_t)n;
-		progress_add(&f->pr, (size_t)n);
+		if (n <= 0)
+			return error_set_errno(ERR_SYS, "cannot read the "
+					       "encoded release");
+		if (pr->up->cancelled && pr->up->cancelled())
+			return error_set(ERR_GENERIC, "the upload was given up");
+		if ((r = ssh_channel_write(ch, buf, (size_t)n)) < 0)
+			return r;
+		if (ssh_channel_stopped(ch))
+			return 1;	/* the rest would be dropped */
+		*off += (uint64_t)n;
+		progress_add(pr, (size_t)n);
 	}
-	free(chunk);
-	return r;
+	return 0;
+}
+
+/* An ssh_stdin feed: the whole spool. */
+static int feed_spool(struct ssh_channel *ch, void *payload)
+{
+	struct spool_feed *f = payload;
+	char *buf = xmalloc(HOST_PUMP_CHUNK);
+	uint64_t off = 0;
+	int r = send_range(ch, f->up->spool->fd, &f->pr, buf, &off,
+			   f->up->spool->size);
+
+	free(buf);
+	return r < 0 ? r : 0;
 }
 
 /*
@@ -668,48 +693,11 @@ static int grow_wait(struct grow_feed *f)
 	if (n)
 		return 0;
 	f->done = true;
-	memset(&f->res, 0, sizeof(f->res));
-	if (read_full(f->done_fd, &f->res, sizeof(f->res)) < 0) {
-		f->res.code = ERR_GENERIC;
-		snprintf(f->res.msg, sizeof(f->res.msg), "the export process "
-			 "died");
-	}
-	f->res.msg[sizeof(f->res.msg) - 1] = '\0';
+	read_produced(f->done_fd, &f->res);
 	f->have_res = true;
-	/* a failed export sends no end: the stream is cut short */
+	/* the feed fails, which spoils what was sent (feed_growing()) */
 	if (f->res.code < 0)
 		return error_set(f->res.code, "%s", f->res.msg);
-	return 0;
-}
-
-/*
- * Send bytes [*off, end) of the spool: 1 if the command stopped reading;
- * *off is where it stopped.
- */
-static int send_range(struct ssh_channel *ch, struct grow_feed *f,
-		      char *buf, uint64_t *off, uint64_t end)
-{
-	int r;
-
-	while (*off < end) {
-		size_t want = end - *off < HOST_PUMP_CHUNK ?
-			      (size_t)(end - *off) : HOST_PUMP_CHUNK;
-		ssize_t n = pread(f->fd, buf, want, (off_t)*off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return error_set_errno(ERR_SYS, "cannot read the "
-					       "encoded release");
-		if (f->up->cancelled && f->up->cancelled())
-			return error_set(ERR_GENERIC, "the upload was given up");
-		if ((r = ssh_channel_write(ch, buf, (size_t)n)) < 0)
-			return r;
-		if (ssh_channel_stopped(ch))
-			return 1;	/* the rest would be dropped */
-		*off += (uint64_t)n;
-		progress_add(&f->pr, (size_t)n);
-	}
 	return 0;
 }
 
@@ -762,7 +750,8 @@ static int feed_growing(struct ssh_channel *ch, void *payload)
 		if (end == off)
 			break;
 		if ((r = ssh_channel_chunk(ch, end - off)) < 0 ||
-		    (r = send_range(ch, f, buf, &off, end)) != 0)
+		    (r = send_range(ch, f->fd, &f->pr, buf, &off,
+					 end)) != 0)
 			break;
 	}
 	if (r < 0 && !ssh_channel_stopped(ch)) {
@@ -814,15 +803,8 @@ static int finish_producer(pid_t pid, int done_fd, struct produced *res,
 {
 	struct error_saved saved;
 
-	if (!have_res) {
-		memset(res, 0, sizeof(*res));
-		if (read_full(done_fd, res, sizeof(*res)) < 0) {
-			res->code = ERR_GENERIC;
-			snprintf(res->msg, sizeof(res->msg), "the export "
-				 "process died");
-		}
-		res->msg[sizeof(res->msg) - 1] = '\0';
-	}
+	if (!have_res)
+		read_produced(done_fd, res);
 	close(done_fd);
 	error_save(&saved);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
