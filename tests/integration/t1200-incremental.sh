@@ -245,10 +245,13 @@ test_expect_success 'a random sequence of 36 commits: each incremental release e
 	commit_file plain.txt first "first" &&
 	git push -q origin HEAD:main HEAD:ssh HEAD:full 2>"$TMP/push.err" &&
 	n=1 &&
+	sums "$DEPLOY/local" >after-local &&
+	sums "$DEPLOY/ssh" >after-ssh &&
 	while test "$n" -le 36
 	do
-		sums "$DEPLOY/local" >before-local &&
-		sums "$DEPLOY/ssh" >before-ssh &&
+		: the sums after the last deploy are the ones before this one &&
+		mv after-local before-local &&
+		mv after-ssh before-ssh &&
 		edits=0 &&
 		rnd 3 && k=$((rnd_ + 1)) &&
 		while test "$edits" -lt "$k"
