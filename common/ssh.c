@@ -1,5 +1,6 @@
 #include "ssh.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "errors.h"
 #include "exitmark.h"
 #include "sshconn.h"
+#include "timeutil.h"
 
 /*
  * Commands run over exec channels of one connection (sshconn). Each
@@ -28,6 +30,21 @@
 #define READ_CHUNK (32 * 1024)
 /* Bytes sent between two reads of a command's output (channel_send()). */
 #define SEND_DRAIN_EVERY (1024 * 1024)
+/*
+ * Bytes of stdin sent ahead of the server (sent, but not yet given back
+ * in a window adjustment) beyond what the network itself holds: see
+ * send_room().
+ */
+#define AHEAD_BASE (512 * 1024)
+/* Bytes sent between two estimates of the send rate (send_room()). */
+#define AHEAD_SAMPLE (1024 * 1024)
+/*
+ * How long (ms) the sender waits, held back by that limit alone, for a
+ * window adjustment before it drops the limit (send_room()).
+ */
+#define AHEAD_STALL_MS 5000
+/* A pause in sending longer than this (ms) starts a new estimate. */
+#define AHEAD_IDLE_MS 200
 /* Hex digits of an exit marker's nonce. */
 #define NONCE_HEX (EXITMARK_PREFIX_LEN - 2)
 /* Seconds the persistent shell's channel may take to open. */
@@ -72,6 +89,15 @@ struct ssh_channel {
 	bool remote_closed;	/* the command is gone: drop further input */
 	size_t wlen;		/* bytes waiting in wbuf */
 	size_t undrained;	/* bytes sent since the output was last read */
+	unsigned long window_max;	/* the largest send window seen */
+	unsigned long window_seen;	/* the window after our last send */
+	unsigned long ahead_cap;	/* send_room()'s limit; 0: not set */
+	unsigned rtt_min;	/* µs, the least round trip seen; 0: none */
+	bool eager;		/* the server gives back small parts */
+	bool ahead_off;		/* the server stalled: no limit */
+	uint64_t sample_bytes;	/* sent since sample_at */
+	int64_t sample_at;	/* ms: when the rate's sample began */
+	int64_t sent_at;	/* ms: when bytes were last sent */
 	uint64_t stdin_left;	/* ssh_run_stdin(): bytes still to come */
 	bool chunked;		/* ... announced chunk by chunk */
 	char errmsg[ERROR_MSG_MAX];
@@ -337,6 +363,86 @@ static bool shell_failed_early(const struct ssh_channel *ch)
 }
 
 /*
+ * The limit on bytes sent ahead of the server: AHEAD_BASE plus what the
+ * network holds at the rate sent so far (rate x round trip: nothing on
+ * a LAN, the bandwidth-delay product far away), re-estimated every
+ * AHEAD_SAMPLE bytes. The round trip is the least one (the network's
+ * own, sshconn_rtt_us()): a burst into an open window is fast and makes
+ * queues that lengthen the smoothed one. Until there is a rate,
+ * AHEAD_BASE alone near the server (a round trip under a millisecond),
+ * else no limit.
+ */
+static void ahead_update(struct ssh_channel *ch, size_t sent)
+{
+	int64_t now = timeutil_now_ms();
+	unsigned rtt;
+	uint64_t per_ms;
+
+	if (!ch->ahead_cap) {
+		ch->rtt_min = sshconn_rtt_us(ch->s->conn);
+		ch->ahead_cap = ch->rtt_min && ch->rtt_min < 1000 ?
+				AHEAD_BASE : ULONG_MAX;
+	}
+	if (!ch->sample_at || now - ch->sent_at > AHEAD_IDLE_MS) {
+		ch->sample_at = now;
+		ch->sample_bytes = 0;
+	}
+	ch->sent_at = now;
+	ch->sample_bytes += sent;
+	if (ch->sample_bytes < AHEAD_SAMPLE || now <= ch->sample_at)
+		return;
+	rtt = sshconn_rtt_us(ch->s->conn);
+	if (rtt && (!ch->rtt_min || rtt < ch->rtt_min))
+		ch->rtt_min = rtt;
+	rtt = ch->rtt_min;
+	per_ms = ch->sample_bytes / (uint64_t)(now - ch->sample_at);
+	ch->ahead_cap = AHEAD_BASE + (unsigned long)(per_ms * rtt / 1000);
+	ch->sample_at = now;
+	ch->sample_bytes = 0;
+}
+
+/*
+ * How many of `len` bytes to hand libssh2 now: 0 to wait for the
+ * server. The server's window lets a sender run up to 2 MB (OpenSSH)
+ * ahead of the command, and whatever the network does not hold then
+ * waits in the server's channel buffer. OpenSSH (8.9 and later) grows
+ * that buffer a little at a time, copying it whole each time, and
+ * moves what is left to its front as it drains: its cost grows with its
+ * size, and on a fast link the server spent more CPU on those copies
+ * than on decrypting (a full upload on loopback took half again as
+ * long). So no more than ahead_cap is sent ahead, in whole packets, to
+ * a server that gives its window back in small parts: OpenSSH, which
+ * does every 3 packets the command took, or one that has shown it does
+ * (less than half of the window at once). Never to another: one that
+ * waits until half of the window is used would never answer.
+ */
+static size_t send_room(struct ssh_channel *ch, size_t len)
+{
+	unsigned long avail = libssh2_channel_window_write_ex(ch->ch, NULL);
+	unsigned long ahead, room;
+
+	if (avail > ch->window_max)
+		ch->window_max = avail;
+	if (avail > ch->window_seen &&
+	    avail - ch->window_seen < ch->window_max / 2)
+		ch->eager = true;
+	ch->window_seen = avail;
+	if (!ch->ahead_cap) {
+		ahead_update(ch, 0);
+		ch->eager = sshconn_is_openssh(ch->s->conn);
+	}
+	if (!ch->eager || ch->ahead_off)
+		return len;
+	ahead = ch->window_max - avail;
+	if (ahead >= ch->ahead_cap)
+		return 0;
+	room = ch->ahead_cap - ahead;
+	if (room >= len)
+		return len;
+	return room >= PACKET_DATA ? room : 0;
+}
+
+/*
  * Send `len` bytes of stdin, reading the command's output meanwhile so
  * that it never blocks on a full pipe (and so stops reading its input):
  * whenever the window is full, and every SEND_DRAIN_EVERY bytes. Not
@@ -350,16 +456,24 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 	struct ssh *s = ch->s;
 	struct sshconn_deadline dl;
 	bool progress, full;
+	size_t room = 0;
 	ssize_t n;
 	int r;
 
 	while (len && !ch->remote_closed && !shell_failed_early(ch)) {
 		if (sshconn_deadline_passed(&ch->dl))
 			return sshconn_timed_out(s->conn, &ch->dl);
-		n = libssh2_channel_write_ex(ch->ch, 0, data, len);
+		/* a half-sent packet goes on with the same arguments */
+		if (!sshconn_outbound_pending(s->conn))
+			room = send_room(ch, len);
+		n = room ? libssh2_channel_write_ex(ch->ch, 0, data, room) :
+			   LIBSSH2_ERROR_EAGAIN;
 		if (n > 0) {
 			data += n;
 			len -= (size_t)n;
+			ch->window_seen -= ch->window_seen < (size_t)n ?
+					   ch->window_seen : (size_t)n;
+			ahead_update(ch, (size_t)n);
 			ch->undrained += (size_t)n;
 			if (ch->undrained < SEND_DRAIN_EVERY)
 				continue;
@@ -381,7 +495,7 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 				 */
 				dl = sshconn_grace();
 				while (libssh2_channel_write_ex(ch->ch, 0,
-						data, len) ==
+						data, room) ==
 				       LIBSSH2_ERROR_EAGAIN &&
 				       sshconn_outbound_pending(s->conn))
 					if (sshconn_wait(s->conn, &dl) < 0) {
@@ -394,11 +508,12 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 			continue;
 		}
 		/*
-		 * The window is full: read, or wait for an adjustment. (An
-		 * open window means the write waits for something else, a
-		 * key exchange: the socket then.)
+		 * The window is full, or as full as send_room() lets it
+		 * be: read, or wait for an adjustment. (An open window
+		 * means the write waits for something else, a key
+		 * exchange: the socket then.)
 		 */
-		full = !libssh2_channel_window_write_ex(ch->ch, NULL);
+		full = !room || !libssh2_channel_window_write_ex(ch->ch, NULL);
 		ch->undrained = 0;
 		progress = false;
 		if ((r = channel_drain(ch, &progress)) < 0)
@@ -409,7 +524,8 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 		 * data), and waiting on it would last until the deadline.
 		 */
 		if (progress ||
-		    (full && libssh2_channel_window_write_ex(ch->ch, NULL)))
+		    (full && libssh2_channel_window_write_ex(ch->ch, NULL) &&
+		     send_room(ch, len)))
 			continue;
 		if (libssh2_channel_eof(ch->ch)) {
 			/*
@@ -426,6 +542,25 @@ static int channel_send(struct ssh_channel *ch, const char *data, size_t len)
 			if (n != LIBSSH2_ERROR_EAGAIN)
 				return sshconn_error(s->conn, (int)n,
 						     "sending to");
+		}
+		if (!room && libssh2_channel_window_write_ex(ch->ch, NULL)) {
+			/*
+			 * Held back by send_room() alone. Should the server
+			 * stop giving its window back in small parts, it
+			 * might never answer: after AHEAD_STALL_MS of
+			 * silence, the limit goes for this channel.
+			 */
+			dl = ch->dl;
+			dl.quiet = true;
+			if (!dl.at || dl.at > timeutil_now_ms() + AHEAD_STALL_MS)
+				dl.at = timeutil_now_ms() + AHEAD_STALL_MS;
+			r = sshconn_wait(s->conn, &dl);
+			if (r == ERR_TIMEOUT && !sshconn_deadline_passed(&ch->dl))
+				ch->ahead_off = true;
+			else if (r < 0)
+				return sshconn_deadline_passed(&ch->dl) ?
+				       sshconn_timed_out(s->conn, &ch->dl) : r;
+			continue;
 		}
 		if ((r = sshconn_wait(s->conn, &ch->dl)) < 0)
 			return r;

@@ -10,7 +10,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +122,30 @@ bool sshconn_outbound_pending(const struct sshconn *c)
 {
 	return libssh2_session_block_directions(c->session) &
 	       LIBSSH2_SESSION_BLOCK_OUTBOUND;
+}
+
+unsigned sshconn_rtt_us(const struct sshconn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (c->fd < 0 || getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return 0;
+	if (len >= offsetof(struct tcp_info, tcpi_min_rtt) +
+		   sizeof(ti.tcpi_min_rtt) && ti.tcpi_min_rtt &&
+	    ti.tcpi_min_rtt != ~0U)
+		return ti.tcpi_min_rtt;
+	if (len >= offsetof(struct tcp_info, tcpi_rtt) + sizeof(ti.tcpi_rtt))
+		return ti.tcpi_rtt;
+	return 0;
+}
+
+bool sshconn_is_openssh(const struct sshconn *c)
+{
+	const char *b = c->handshaken ?
+			libssh2_session_banner_get(c->session) : NULL;
+
+	return b && !strncmp(b, "SSH-2.0-OpenSSH_", 16);
 }
 
 /* Errors of the transport leave the session unusable. */

@@ -129,6 +129,16 @@ int sshconn_wait(struct sshconn *c, const struct sshconn_deadline *dl);
 bool sshconn_outbound_pending(const struct sshconn *c);
 
 /*
+ * The connection's round-trip time as the kernel measures it (TCP_INFO),
+ * in microseconds: the least it saw (Linux 4.6 and later), else the
+ * smoothed one; 0 when it cannot tell.
+ */
+unsigned sshconn_rtt_us(const struct sshconn *c);
+
+/* Whether the server's banner names OpenSSH. */
+bool sshconn_is_openssh(const struct sshconn *c);
+
+/*
  * Turn the libssh2 failure `rc` of `what` into ours: ERR_SYS "lost the
  * connection to 'HOST:PORT' (...)", else ERR_GENERIC "WHAT 'HOST:PORT'
  * failed: libssh2's message". A failure of the transport marks the

@@ -17,8 +17,9 @@
 # which it otherwise runs for every command sshd starts. A heavy one
 # (pyenv's init, say) costs each session about a second of CPU, and would
 # make the suite's time and timing depend on the machine's dotfiles. The
-# benchmarks leave it be: pushgate and the baselines pay the same login
-# shells as on a real host.
+# single-host benchmarks leave it be: pushgate and the baselines pay the
+# same login shells as on a real host. The fleet benchmark sets it (ten
+# servers on one machine; see tests/bench/fleet.sh).
 #
 # `start` creates DIR if needed and writes there:
 #   id_ed25519, id_ed25519.pub   a client key without a passphrase

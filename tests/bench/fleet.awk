@@ -1,7 +1,8 @@
 # fleet.awk - the figures of tests/bench/fleet.sh from its results file
 #
-#   awk -v reps=N -v hosts=N -v cipher=TEXT -v target_fs=TEXT -v nproc=N \
-#       -v files=N -v tip_bytes=N -f fleet.awk results.txt
+#   awk -v reps=N -v hosts=N -v cipher=TEXT -v shells=TEXT \
+#       -v target_fs=TEXT -v nproc=N -v files=N -v tip_bytes=N \
+#       -f fleet.awk results.txt
 #
 # Input lines, WAY pg (the timed deploys), mem (the deploys under the
 # sampler) or base (the baseline):
@@ -159,6 +160,7 @@ END {
 	printf "              took %s s\n", sec(med("mem"))
 	printf "  OpenSSH client (baseline): %s;\n", cipher
 	printf "  pushgate: libssh2 negotiates its own cipher\n"
+	printf "  the servers' login shells %s\n", shells
 
 	printf "\ntargets for pushgate deploy to %d hosts\n", hosts
 	if (pg != "" && bl != "")

@@ -15,10 +15,19 @@
 #       sh -c 'mount --bind VIEWk TARGET && exec sh sshd.sh start DIRk 1'
 #
 # so all ten deploy to the one path TARGET/pg and host K's files land in
-# VIEWk. Server 1's client key is added to every server's
-# authorized_keys and the ten known_hosts files are put together; before
-# measuring, each host touches a file under TARGET, which must appear in
-# its own view only. TARGET and the views are on a fresh
+# VIEWk. The ten servers share this machine's home directory and its two
+# CPUs, so their login shells skip the user's ~/.bashrc
+# (SSHD_QUIET_BASHRC=1, see tests/sshd.sh) unless BENCH_LOGIN_RC=1: ten
+# hosts would each run their own on their own CPUs, while here ten start
+# at once on two, and a heavy one decides both figures (`pyenv init` in
+# ~/.bashrc costs about a second of CPU per session, and its rehash takes
+# a lock that ten sessions queue on). pushgate and the baseline get the
+# same servers either way.
+#
+# Server 1's client key is added to every server's authorized_keys and
+# the ten known_hosts files are put together; before measuring, each
+# host touches a file under TARGET, which must appear in its own view
+# only. TARGET and the views are on a fresh
 # /dev/shm/pushgate-fleet-PID (tmpfs) when /dev/shm has room for the
 # tree 2 x 10 times over (a pushgate release and a baseline copy on
 # every host), else under WORKDIR/fleet/target (said in the output).
@@ -72,7 +81,8 @@
 #
 # Knobs (environment): BENCH_REPS (3), BENCH_COMMITS, BENCH_SMALL,
 # BENCH_SEED (as run.sh: they name the history), BENCH_KEEP=1 (keep
-# WORKDIR/fleet/repo.git, TARGET and the views), CC (cc); run.sh skips
+# WORKDIR/fleet/repo.git, TARGET and the views), BENCH_LOGIN_RC=1 (the
+# servers' login shells run ~/.bashrc, see above), CC (cc); run.sh skips
 # this part with BENCH_FLEET=0 (or BENCH_DEPLOY=0).
 
 set -eu
@@ -193,6 +203,15 @@ mkdir -p "$target"
 
 # view K: what host K writes under TARGET
 view() { printf '%s/view%s\n' "$root" "$1"; }
+
+if test "${BENCH_LOGIN_RC:-0}" = 1; then
+	SSHD_QUIET_BASHRC=0
+	shells="run the user's ~/.bashrc (BENCH_LOGIN_RC=1)"
+else
+	SSHD_QUIET_BASHRC=1
+	shells="skip the user's ~/.bashrc (BENCH_LOGIN_RC=1 runs it)"
+fi
+export SSHD_QUIET_BASHRC
 
 say "starting $nhosts sshd, each in its own mount namespace"
 hosts=
@@ -380,7 +399,7 @@ empty base
 
 # ---- report ------------------------------------------------------------------
 
-awk -v reps="$reps" -v hosts="$nhosts" -v cipher="$cipher" \
+awk -v reps="$reps" -v hosts="$nhosts" -v cipher="$cipher" -v shells="$shells" \
 	-v target_fs="$target_fs" -v nproc="$(nproc 2>/dev/null || echo '?')" \
 	-v files="$files" -v tip_bytes="$tip_bytes" \
 	-f "$here/fleet.awk" "$results"

@@ -20,7 +20,10 @@
 
 /*
  * Two throwaway OpenSSH servers on 127.0.0.1 (tests/sshd.sh), started by
- * the group setup and stopped by its teardown.
+ * the group setup and stopped by its teardown. Their login shells skip
+ * the user's ~/.bashrc (SSHD_QUIET_BASHRC=1, as for the end-to-end
+ * tests): the time limits tested here are of a second or two, which a
+ * heavy one (pyenv's init) on a busy machine takes by itself.
  */
 static char dir[PATH_MAX];
 static char srcdir[PATH_MAX];
@@ -127,7 +130,8 @@ static int group_setup(void **state)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return -1;
-	if (sh("sh '%s/tests/sshd.sh' start '%s' 2", srcdir, dir))
+	if (sh("SSHD_QUIET_BASHRC=1 sh '%s/tests/sshd.sh' start '%s' 2",
+	       srcdir, dir))
 		return -1;
 	if (sh("ssh-keygen -q -t ed25519 -N '' -f '%s/other_key'", dir))
 		return -1;
@@ -426,6 +430,17 @@ static unsigned adjust_raced;	/* reads that took the last adjustment */
 static unsigned long window_max;	/* the largest window written into */
 static const char *adjust_gate;	/* a FIFO the command waits on, or NULL */
 
+/*
+ * Watched, every write records how far the sender is ahead of the
+ * server (window_max less the window left) once the server has given
+ * back part of its window (test_ssh__stream_ahead_limited()).
+ */
+static bool ahead_watch;
+static unsigned long ahead_seen;	/* the window after the last write
+					   (ULONG_MAX: none yet) */
+static bool ahead_adjusted;	/* the window grew back */
+static unsigned long ahead_max;	/* the most ahead after that */
+
 int libssh2_session_handshake(LIBSSH2_SESSION *session, libssh2_socket_t sock)
 {
 	int (*real)(LIBSSH2_SESSION *, libssh2_socket_t) =
@@ -448,6 +463,16 @@ ssize_t libssh2_channel_write_ex(LIBSSH2_CHANNEL *channel, int stream_id,
 	if (w > window_max)
 		window_max = w;
 	n = real(channel, stream_id, buf, buflen);
+	if (ahead_watch) {
+		unsigned long after = libssh2_channel_window_write_ex(channel,
+								      NULL);
+
+		if (ahead_seen != ULONG_MAX && w > ahead_seen)
+			ahead_adjusted = true;
+		if (n > 0 && ahead_adjusted && window_max - after > ahead_max)
+			ahead_max = window_max - after;
+		ahead_seen = after;
+	}
 	if (adjust_race && buflen && (n == 0 || n == LIBSSH2_ERROR_EAGAIN) &&
 	    !libssh2_channel_window_write_ex(channel, NULL))
 		window_was_full = true;
@@ -527,6 +552,47 @@ static void test_ssh__stream_adjust_during_read(void **state)
 	unlink(at("gate"));
 }
 
+/*
+ * Once the server gives its window back in small parts, the sender
+ * keeps no more than about 512 KB ahead of it (send_room() in ssh.c),
+ * however much slower the command is: what OpenSSH holds for a command
+ * costs it CPU that grows with the amount. The command here starts two
+ * processes per 64 KB it reads, far slower than the stream; without the
+ * limit the sender fills the whole window (2 MB) and stays there.
+ */
+#define AHEAD_STREAM (8 * 1024 * 1024)
+static void test_ssh__stream_ahead_limited(void **state)
+{
+	struct ssh_opts opts = opts_for(0);
+	struct ssh *s = NULL;
+	struct ssh_channel *ch = NULL;
+	char *out = NULL, expect[32];
+	int status = -2, r;
+
+	(void)state;
+	assert_ok(ssh_connect(&s, &opts));
+	assert_ok(ssh_channel_open(&ch, s,
+		"n=0; while k=$(dd bs=65536 count=1 iflag=fullblock "
+		"2>/dev/null | wc -c) && test \"$k\" -gt 0; "
+		"do n=$((n + k)); done; echo \"$n\"", 60));
+	window_max = 0;
+	ahead_seen = ULONG_MAX;
+	ahead_adjusted = false;
+	ahead_max = 0;
+	ahead_watch = true;
+	r = stream(ch, AHEAD_STREAM);
+	ahead_watch = false;
+	assert_ok(r);
+	assert_ok(ssh_channel_close(ch, &status, &out));
+	assert_int_equal(status, 0);
+	snprintf(expect, sizeof(expect), "%d\n", AHEAD_STREAM);
+	assert_string_equal(out, expect);
+	assert_true(ahead_adjusted);
+	assert_true(ahead_max >= 256 * 1024);
+	assert_true(ahead_max <= 1024 * 1024);
+	free(out);
+	ssh_free(s);
+}
 
 static void test_ssh__stream_stdin(void **state)
 {
@@ -1689,6 +1755,7 @@ int main(void)
 		cmocka_unit_test(test_ssh__stream_stdin),
 		cmocka_unit_test(test_ssh__stream_echo_keeps_tail),
 		cmocka_unit_test(test_ssh__stream_adjust_during_read),
+		cmocka_unit_test(test_ssh__stream_ahead_limited),
 		cmocka_unit_test(test_ssh__compress),
 		cmocka_unit_test(test_ssh__stream_to_quitter),
 		cmocka_unit_test(test_ssh__stream_after_remote_eof),
