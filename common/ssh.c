@@ -92,7 +92,6 @@ struct ssh_channel {
 	unsigned long window_max;	/* the largest send window seen */
 	unsigned long window_seen;	/* the window after our last send */
 	unsigned long ahead_cap;	/* send_room()'s limit; 0: not set */
-	unsigned rtt_min;	/* µs, the least round trip seen; 0: none */
 	bool eager;		/* the server gives back small parts */
 	bool ahead_off;		/* the server stalled: no limit */
 	uint64_t sample_bytes;	/* sent since sample_at */
@@ -366,23 +365,27 @@ static bool shell_failed_early(const struct ssh_channel *ch)
  * The limit on bytes sent ahead of the server: AHEAD_BASE plus what the
  * network holds at the rate sent so far (rate x round trip: nothing on
  * a LAN, the bandwidth-delay product far away), re-estimated every
- * AHEAD_SAMPLE bytes. The round trip is the least one (the network's
- * own, sshconn_rtt_us()): a burst into an open window is fast and makes
- * queues that lengthen the smoothed one. Until there is a rate,
+ * AHEAD_SAMPLE bytes by ahead_update(). The round trip is the least the
+ * kernel saw (sshconn_rtt_us()): a burst into an open window is fast and
+ * makes queues that lengthen the smoothed one. Until there is a rate,
  * AHEAD_BASE alone near the server (a round trip under a millisecond),
- * else no limit.
+ * else no limit. An OpenSSH server is known to give its window back in
+ * small parts (send_room()).
  */
+static void ahead_start(struct ssh_channel *ch)
+{
+	unsigned rtt = sshconn_rtt_us(ch->s->conn);
+
+	ch->ahead_cap = rtt && rtt < 1000 ? AHEAD_BASE : ULONG_MAX;
+	ch->eager = sshconn_is_openssh(ch->s->conn);
+}
+
+/* Count `sent` bytes in the rate's sample; a whole one sets the limit. */
 static void ahead_update(struct ssh_channel *ch, size_t sent)
 {
 	int64_t now = timeutil_now_ms();
-	unsigned rtt;
 	uint64_t per_ms;
 
-	if (!ch->ahead_cap) {
-		ch->rtt_min = sshconn_rtt_us(ch->s->conn);
-		ch->ahead_cap = ch->rtt_min && ch->rtt_min < 1000 ?
-				AHEAD_BASE : ULONG_MAX;
-	}
 	if (!ch->sample_at || now - ch->sent_at > AHEAD_IDLE_MS) {
 		ch->sample_at = now;
 		ch->sample_bytes = 0;
@@ -391,12 +394,9 @@ static void ahead_update(struct ssh_channel *ch, size_t sent)
 	ch->sample_bytes += sent;
 	if (ch->sample_bytes < AHEAD_SAMPLE || now <= ch->sample_at)
 		return;
-	rtt = sshconn_rtt_us(ch->s->conn);
-	if (rtt && (!ch->rtt_min || rtt < ch->rtt_min))
-		ch->rtt_min = rtt;
-	rtt = ch->rtt_min;
 	per_ms = ch->sample_bytes / (uint64_t)(now - ch->sample_at);
-	ch->ahead_cap = AHEAD_BASE + (unsigned long)(per_ms * rtt / 1000);
+	ch->ahead_cap = AHEAD_BASE + (unsigned long)(per_ms *
+			sshconn_rtt_us(ch->s->conn) / 1000);
 	ch->sample_at = now;
 	ch->sample_bytes = 0;
 }
@@ -427,10 +427,8 @@ static size_t send_room(struct ssh_channel *ch, size_t len)
 	    avail - ch->window_seen < ch->window_max / 2)
 		ch->eager = true;
 	ch->window_seen = avail;
-	if (!ch->ahead_cap) {
-		ahead_update(ch, 0);
-		ch->eager = sshconn_is_openssh(ch->s->conn);
-	}
+	if (!ch->ahead_cap)
+		ahead_start(ch);
 	if (!ch->eager || ch->ahead_off)
 		return len;
 	ahead = ch->window_max - avail;
